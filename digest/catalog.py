@@ -1,0 +1,200 @@
+"""The embedded catalog: one SQLite file with papers, parsed structures and survey sheets.
+
+The schema is versioned (`PRAGMA user_version`) and migrated forward on open. WAL mode and a busy
+timeout make it safe for two processes at once; every write is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .models import PaperRecord, PaperSummary, ParsedPaper
+
+MIGRATIONS: list[str] = [
+    # 1: papers
+    """
+    CREATE TABLE papers (
+        arxiv_id   TEXT PRIMARY KEY,
+        version    INTEGER,
+        title      TEXT NOT NULL DEFAULT '',
+        authors    TEXT NOT NULL DEFAULT '[]',
+        abstract   TEXT NOT NULL DEFAULT '',
+        categories TEXT NOT NULL DEFAULT '[]',
+        published  TEXT,
+        pdf_path   TEXT,
+        sha256     TEXT,
+        bytes      INTEGER,
+        source     TEXT NOT NULL DEFAULT 'arxiv',
+        status     TEXT NOT NULL DEFAULT 'ok',
+        error      TEXT,
+        note       TEXT,
+        tags       TEXT NOT NULL DEFAULT '[]',
+        added_at   TEXT NOT NULL DEFAULT (datetime('now')),
+        updated_at TEXT NOT NULL DEFAULT (datetime('now'))
+    );
+    """,
+    # 2: parsed structures, keyed by the PDF they came from
+    """
+    CREATE TABLE parses (
+        arxiv_id       TEXT PRIMARY KEY REFERENCES papers(arxiv_id) ON DELETE CASCADE,
+        sha256         TEXT NOT NULL,
+        parser_version TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        error          TEXT,
+        data           TEXT,
+        seconds        REAL,
+        parsed_at      TEXT NOT NULL DEFAULT (datetime('now'))
+    );
+    """,
+    # 3: survey sheets, keyed by the paper, backend and settings they came from
+    """
+    CREATE TABLE summaries (
+        arxiv_id   TEXT NOT NULL REFERENCES papers(arxiv_id) ON DELETE CASCADE,
+        backend    TEXT NOT NULL,
+        model      TEXT NOT NULL DEFAULT '',
+        key        TEXT NOT NULL,
+        data       TEXT NOT NULL,
+        seconds    REAL,
+        created_at TEXT NOT NULL DEFAULT (datetime('now')),
+        PRIMARY KEY (arxiv_id, backend)
+    );
+    """,
+]
+
+_JSON_COLUMNS = ("authors", "categories", "tags")
+_PAPER_COLUMNS = tuple(PaperRecord.model_fields)
+
+
+class Catalog:
+    """Papers, their parses and their survey sheets. Use as a context manager or call `close()`."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            if current > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"{self.path}: catalog schema v{current} is newer than this digest (v{len(MIGRATIONS)}); upgrade digest"
+                )
+            for version, sql in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in _statements(sql):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    # ----------------------------------------------------------------- papers
+    def upsert(self, paper: PaperRecord) -> None:
+        row = paper.model_dump()
+        for col in _JSON_COLUMNS:
+            row[col] = json.dumps(row[col], ensure_ascii=False)
+        cols = ", ".join(_PAPER_COLUMNS)
+        marks = ", ".join(f":{c}" for c in _PAPER_COLUMNS)
+        updates = ", ".join(f"{c}=excluded.{c}" for c in _PAPER_COLUMNS if c != "arxiv_id")
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT INTO papers ({cols}) VALUES ({marks}) "
+                f"ON CONFLICT(arxiv_id) DO UPDATE SET {updates}, updated_at=datetime('now')",
+                row,
+            )
+
+    def get(self, arxiv_id: str) -> PaperRecord | None:
+        row = self.db.execute("SELECT * FROM papers WHERE arxiv_id=?", (arxiv_id,)).fetchone()
+        return _paper(row) if row else None
+
+    def papers(self, status: str | None = None) -> list[PaperRecord]:
+        sql, args = "SELECT * FROM papers", ()
+        if status:
+            sql, args = sql + " WHERE status=?", (status,)
+        return [_paper(r) for r in self.db.execute(sql + " ORDER BY arxiv_id", args)]
+
+    def remove(self, arxiv_id: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM papers WHERE arxiv_id=?", (arxiv_id,)).rowcount > 0
+
+    # ----------------------------------------------------------------- parses
+    def save_parse(
+        self, arxiv_id: str, sha256: str, parser_version: str, parsed: ParsedPaper | None,
+        error: str | None = None, seconds: float = 0.0,
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO parses (arxiv_id, sha256, parser_version, status, error, data, seconds) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (arxiv_id, sha256, parser_version, "failed" if error else "ok", error,
+                 parsed.model_dump_json() if parsed else None, seconds),
+            )
+
+    def parse_state(self, arxiv_id: str) -> sqlite3.Row | None:
+        """(sha256, parser_version, status, error) of the stored parse, if any."""
+        return self.db.execute(
+            "SELECT sha256, parser_version, status, error FROM parses WHERE arxiv_id=?", (arxiv_id,)
+        ).fetchone()
+
+    def load_parse(self, arxiv_id: str) -> ParsedPaper | None:
+        row = self.db.execute("SELECT data FROM parses WHERE arxiv_id=? AND status='ok'", (arxiv_id,)).fetchone()
+        return ParsedPaper.model_validate_json(row["data"]) if row else None
+
+    # -------------------------------------------------------------- summaries
+    def save_summary(self, summary: PaperSummary, key: str) -> None:
+        """Store a survey sheet; `key` fingerprints the paper and settings it was made from."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO summaries (arxiv_id, backend, model, key, data, seconds) VALUES (?, ?, ?, ?, ?, ?)",
+                (summary.arxiv_id, summary.backend, summary.model, key, summary.model_dump_json(), summary.seconds),
+            )
+
+    def load_summary(self, arxiv_id: str, backend: str | None = None, key: str | None = None) -> PaperSummary | None:
+        """The newest sheet for a paper (of one backend, and made with one key, when given)."""
+        sql, args = "SELECT data FROM summaries WHERE arxiv_id=?", [arxiv_id]
+        if backend:
+            sql, args = sql + " AND backend=?", args + [backend]
+        if key:
+            sql, args = sql + " AND key=?", args + [key]
+        row = self.db.execute(sql + " ORDER BY created_at DESC LIMIT 1", args).fetchone()
+        return PaperSummary.model_validate_json(row["data"]) if row else None
+
+
+def _statements(script: str) -> list[str]:
+    return [s for s in (part.strip() for part in script.split(";")) if s]
+
+
+def _paper(row: sqlite3.Row) -> PaperRecord:
+    data = {k: row[k] for k in _PAPER_COLUMNS}
+    for col in _JSON_COLUMNS:
+        data[col] = json.loads(data[col] or "[]")
+    return PaperRecord(**data)

@@ -1,0 +1,197 @@
+"""The records that flow through the pipeline: catalog entries, parsed papers, chunks, survey sheets, answers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+# --------------------------------------------------------------------- catalog
+
+
+class PaperRecord(BaseModel):
+    """One row of the catalog: a paper we were asked for, and what became of it."""
+
+    arxiv_id: str
+    version: int | None = None
+    title: str = ""
+    authors: list[str] = Field(default_factory=list)
+    abstract: str = ""
+    categories: list[str] = Field(default_factory=list)
+    published: str | None = None  # ISO date of v1
+    pdf_path: str | None = None  # relative to the workspace
+    sha256: str | None = None
+    bytes: int | None = None
+    source: str = "arxiv"  # arxiv | local
+    status: Literal["ok", "failed"] = "ok"
+    error: str | None = None
+    note: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+# ----------------------------------------------------------------------- parse
+
+
+class Section(BaseModel):
+    """A heading and the body text under it, up to the next heading of any level."""
+
+    number: str | None = None  # "3", "3.1", "A.2"
+    title: str
+    level: int = 1
+    page_start: int  # 1-based
+    page_end: int
+    text: str = ""
+    kind: Literal["body", "appendix"] = "body"
+
+    @property
+    def heading(self) -> str:
+        return f"{self.number} {self.title}" if self.number else self.title
+
+
+class Table(BaseModel):
+    page: int
+    label: str | None = None  # "Table 2"
+    caption: str = ""
+    rows: list[str] = Field(default_factory=list)  # Markdown rows: "| a | b |"
+    section: str | None = None
+
+
+class Caption(BaseModel):
+    kind: Literal["figure", "table"]
+    label: str  # "Figure 3"
+    page: int
+    text: str
+
+
+class Link(BaseModel):
+    uri: str
+    text: str = ""  # anchor text, or the URL as printed
+    page: int
+    source: Literal["annotation", "text"] = "annotation"
+
+
+class ParsedPaper(BaseModel):
+    """A paper's structure as recovered from its PDF."""
+
+    arxiv_id: str
+    title: str = ""
+    authors: list[str] = Field(default_factory=list)
+    abstract: str = ""
+    pages: int = 0
+    sections: list[Section] = Field(default_factory=list)
+    references: str = ""
+    tables: list[Table] = Field(default_factory=list)
+    captions: list[Caption] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    outline_source: Literal["toc", "typography", "none"] = "none"
+    parser_version: str = ""
+
+    def full_text(self) -> str:
+        """Abstract and body in reading order: what quotes are checked against."""
+        parts = [self.title, self.abstract] + [f"{s.heading}\n{s.text}" for s in self.sections]
+        parts += [c.text for c in self.captions] + ["\n".join(t.rows) for t in self.tables]
+        return "\n\n".join(p for p in parts if p)
+
+
+# ----------------------------------------------------------------------- index
+
+
+class Chunk(BaseModel):
+    """A passage that never crosses a section boundary."""
+
+    chunk_id: str  # "<arxiv_id>#<n>"
+    arxiv_id: str
+    title: str = ""
+    section: str = ""  # section path: "3 Results > 3.1 Common Sense Reasoning"
+    page_start: int
+    page_end: int
+    kind: Literal["text", "table", "abstract"] = "text"
+    text: str
+
+
+class Hit(BaseModel):
+    chunk: Chunk
+    score: float
+
+
+# ------------------------------------------------------------------- summarize
+
+FIELD_KEYS = (
+    "paper_url",
+    "code_url",
+    "model_url",
+    "summary",
+    "datasets",
+    "architecture",
+    "training",
+    "evaluation",
+    "demo",
+)
+
+FIELD_LABELS = {
+    "paper_url": ("论文地址", "Paper URL"),
+    "code_url": ("git地址", "Code URL"),
+    "model_url": ("模型地址", "Model URL"),
+    "summary": ("论文简介", "Summary"),
+    "datasets": ("所用数据集", "Datasets"),
+    "architecture": ("算法结构", "Architecture"),
+    "training": ("训练方法", "Training method"),
+    "evaluation": ("评估报告（多个benchmark）", "Evaluation (benchmarks)"),
+    "demo": ("效果展示", "Demo / results"),
+}
+
+
+class Evidence(BaseModel):
+    page: int
+    section: str = ""
+    quote: str  # verbatim in the parsed text
+
+
+class FieldValue(BaseModel):
+    """A survey field: a value (text or list) backed by evidence, or None for "not found"."""
+
+    value: str | list[str] | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.value)
+
+
+class BenchmarkScore(BaseModel):
+    benchmark: str
+    metric: str = ""
+    setting: str = ""  # "5-shot", "pass@1"
+    model: str = ""
+    score: str
+    page: int | None = None
+    quote: str = ""
+
+
+class PaperSummary(BaseModel):
+    arxiv_id: str
+    title: str = ""
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+    benchmarks: list[BenchmarkScore] = Field(default_factory=list)
+    backend: str = "extractive"
+    model: str = ""
+    lang: Literal["zh", "en"] = "en"
+    seconds: float = 0.0
+
+
+# ------------------------------------------------------------------------- ask
+
+
+class Citation(BaseModel):
+    n: int
+    arxiv_id: str
+    title: str = ""
+    section: str = ""
+    page: int
+    text: str
+
+
+class Answer(BaseModel):
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    answered: bool = True  # False: the corpus does not say

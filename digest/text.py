@@ -1,0 +1,17 @@
+"""Text normalization shared by quote checks and evaluation: NFKC, case-folded, whitespace collapsed."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WS = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+def contains(haystack: str, needle: str) -> bool:
+    """Whether `needle` occurs in `haystack` after normalizing both."""
+    return bool(needle.strip()) and normalize(needle) in normalize(haystack)
