@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import DigestError
 from .models import PaperRecord, PaperSummary, ParsedPaper
 
 MIGRATIONS: list[str] = [
@@ -105,7 +106,7 @@ class Catalog:
         with self.transaction() as db:
             current = db.execute("PRAGMA user_version").fetchone()[0]
             if current > len(MIGRATIONS):
-                raise RuntimeError(
+                raise DigestError(
                     f"{self.path}: catalog schema v{current} is newer than this digest (v{len(MIGRATIONS)}); upgrade digest"
                 )
             for version, sql in enumerate(MIGRATIONS[current:], start=current + 1):

@@ -12,7 +12,9 @@ _IN_NAME = re.compile(
     r"(?<![\d.])(?P<new>\d{4}\.\d{4,5}(?:v\d+)?)(?![\d])|(?P<archive>[a-z][a-z\-]*(?:\.[A-Z]{2})?)_(?P<number>\d{7}(?:v\d+)?)",
     re.I,
 )
-_URL = re.compile(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?$", re.I)
+_URL = re.compile(
+    r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/(?P<rest>.+?)(?:\.pdf)?/?(?:[?#].*)?$", re.I
+)
 
 
 class InvalidId(ValueError):
@@ -46,6 +48,8 @@ def parse_id(text: str) -> ArxivId:
     if not m:
         raise InvalidId(f"{text!r} is not an arXiv id (expected e.g. 2302.13971, arXiv:2302.13971v2 or hep-th/9901001)")
     base = m.group("new") or m.group("old")
+    if m.group("new") and not _plausible_new_id(base):
+        raise InvalidId(f"{text!r} is not an arXiv id: YYMM.NNNN until 1412, YYMM.NNNNN from 1501 (e.g. 2302.13971)")
     if m.group("old"):
         archive, number = base.split("/")
         area, _, subject = archive.partition(".")
@@ -54,9 +58,17 @@ def parse_id(text: str) -> ArxivId:
     return ArxivId(base, version)
 
 
+def _plausible_new_id(base: str) -> bool:
+    """A real month, and the number of digits arXiv used that month (4 until Dec 2014, 5 since)."""
+    yymm, number = base.split(".")
+    return 1 <= int(yymm[2:]) <= 12 and (len(number) == 5) == (yymm >= "1501")
+
+
 def id_from_filename(name: str) -> ArxivId | None:
     """The arXiv id in a file name such as `2302.13971v2.pdf` or `hep-th_9901001.pdf`, if there is one."""
-    m = _IN_NAME.search(name)
-    if not m:
-        return None
-    return parse_id(m.group("new") or f"{m.group('archive')}/{m.group('number')}")
+    for m in _IN_NAME.finditer(name):
+        try:
+            return parse_id(m.group("new") or f"{m.group('archive')}/{m.group('number')}")
+        except InvalidId:
+            continue
+    return None

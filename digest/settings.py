@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     backoff_base: float = Field(1.0, ge=0, description="first retry delay in seconds, doubled each retry")
     backoff_max: float = Field(60.0, ge=0, description="longest retry delay in seconds")
     page_size: int = Field(100, ge=1, le=2000, description="results per arXiv API page")
+    empty_page_retries: int = Field(2, ge=0, description="re-asks of an empty first API page before its ids count as unknown")
 
     # index
     embedder: str = Field("all-MiniLM-L6-v2", description="sentence-transformers model name or path")
@@ -53,7 +54,11 @@ class Settings(BaseSettings):
     llm_local_model: Path | None = Field(None, description="GGUF file for the embedded llama.cpp model")
     llm_temperature: float = 0.0
     llm_max_tokens: int = 512
+    llm_timeout: float = Field(300.0, gt=0, description="seconds before an LLM request times out")
     lang: Literal["zh", "en"] = "zh"
+    answer_threshold: float = Field(
+        0.5, description="evidence score below which `ask` says the corpus does not say (calibrated by bench/ask.py)"
+    )
     prompts_dir: Path | None = Field(None, description="prompt templates; default <workspace>/prompts, else bundled")
 
     @classmethod

@@ -1,0 +1,1 @@
+"""Test doubles at the network edge: a loopback arXiv (`arxiv_server`)."""

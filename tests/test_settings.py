@@ -1,0 +1,58 @@
+"""Settings precedence: defaults < <workspace>/digest.toml < DIGEST_* environment < flags."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import cli
+from digest.settings import ARXIV_API_URL, Settings
+
+
+def test_defaults(workspace):
+    settings = Settings.load(workspace=workspace)
+    assert settings.arxiv_api_url == ARXIV_API_URL and settings.arxiv_delay == 3.0
+    assert settings.catalog_path == workspace / "corpus" / "catalog.sqlite"
+    assert settings.pdf_dir == workspace / "corpus" / "pdf"
+
+
+def test_toml_then_env_then_flags(workspace, monkeypatch):
+    (workspace / "digest.toml").write_text('arxiv_delay = 1.5\nmax_retries = 7\narxiv_api_url = "http://toml/api"\n')
+    settings = Settings.load(workspace=workspace)
+    assert (settings.arxiv_delay, settings.max_retries, settings.arxiv_api_url) == (1.5, 7, "http://toml/api")
+
+    monkeypatch.setenv("DIGEST_ARXIV_DELAY", "0.5")
+    monkeypatch.setenv("DIGEST_ARXIV_API_URL", "http://env/api")
+    settings = Settings.load(workspace=workspace)
+    assert (settings.arxiv_delay, settings.max_retries, settings.arxiv_api_url) == (0.5, 7, "http://env/api")
+
+    settings = Settings.load(workspace=workspace, arxiv_delay=0.0, arxiv_api_url=None)
+    assert (settings.arxiv_delay, settings.max_retries, settings.arxiv_api_url) == (0.0, 7, "http://env/api")
+
+
+def test_workspace_from_the_environment(workspace, monkeypatch, tmp_path):
+    (workspace / "digest.toml").write_text("max_retries = 1\n")
+    monkeypatch.setenv("DIGEST_WORKSPACE", str(workspace))
+    monkeypatch.chdir(tmp_path)
+    assert Settings.load().workspace == workspace and Settings.load().max_retries == 1
+    assert Settings.load(workspace=tmp_path).max_retries == 5  # the flag wins, with its own digest.toml
+
+
+def test_cli_reads_the_workspace_settings(workspace):
+    (workspace / "digest.toml").write_text("arxiv_delay = 0\n")
+    result = CliRunner().invoke(cli, ["-w", str(workspace), "list", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("toml", "problem"),
+    [("arxiv_delay = -1\n", "arxiv_delay"), ("no_such_knob = 1\n", "no_such_knob"), ("arxiv_delay = \n", "line 1")],
+)
+def test_bad_settings_are_one_line_errors(workspace, toml, problem):
+    (workspace / "digest.toml").write_text(toml)
+    result = CliRunner().invoke(cli, ["-w", str(workspace), "list"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: bad settings") and problem in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
