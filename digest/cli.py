@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import DigestError
 from .settings import Settings
@@ -57,8 +59,432 @@ def cli(ctx: click.Context, workspace: Path | None, quiet: bool) -> None:
     ctx.obj = Context(settings, quiet)
 
 
+# ------------------------------------------------------------------------- corpus: fetch, add, list, remove
+
+
+@contextmanager
+def progress_bar(ctx: Context, total: int, label: str, enabled: bool = True):
+    """A progress bar on stderr for work on several items; yields `advance(item_name)`. Off with --quiet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=ctx.err, disable=ctx.quiet or not enabled or total < 2, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda name="": bar.update(task, advance=1, description=f"{label} {name}".strip())
+
+
+@cli.command()
+@click.argument("ids", nargs=-1)
+@click.option("--list", "list_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A paper list: corpus/papers.toml, or plain text with one id per line.")
+@click.option("--query", help='An arXiv search, e.g. "ti:llama AND cat:cs.CL".')
+@click.option("--max", "max_results", type=click.IntRange(1, 2000), default=10, show_default=True,
+              help="Most papers --query fetches.")
+@click.option("--update", is_flag=True, help="Also fetch newer arXiv versions of papers already present.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@pass_ctx
+def fetch(ctx: Context, ids: tuple[str, ...], list_file: Path | None, query: str | None, max_results: int,
+          update: bool, as_json: bool) -> None:
+    """Download arXiv papers (by id, list or search) into the corpus."""
+    from .catalog import Catalog
+    from .fetch import Fetcher, Wanted
+    from .paperlist import read_list
+
+    if not (ids or list_file or query):
+        raise DigestError("nothing to fetch: give arXiv ids, --list corpus/papers.toml or --query TEXT")
+    wanted = [Wanted(i) for i in ids] + [Wanted.listed(p) for p in (read_list(list_file) if list_file else [])]
+    with Catalog(ctx.settings.catalog_path) as catalog, Fetcher(ctx.settings, catalog) as fetcher:
+        if query:
+            wanted += fetcher.search(query, max_results)
+        with progress_bar(ctx, len(wanted), "fetching", not as_json) as advance:
+            results = fetcher.fetch(wanted, update, on_result=lambda r: advance(r.arxiv_id))
+    _report_fetch(ctx, results, as_json)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@pass_ctx
+def add(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Import local PDFs, or folders of them, into the corpus."""
+    from .catalog import Catalog
+    from .fetch import add_papers, local_pdfs
+
+    files = local_pdfs(list(paths))
+    if not files:
+        raise DigestError(f"no PDF files in {', '.join(map(str, paths))}")
+    with Catalog(ctx.settings.catalog_path) as catalog, progress_bar(ctx, len(files), "adding", not as_json) as advance:
+        results = add_papers(ctx.settings, catalog, files, on_result=lambda r: advance(r.arxiv_id))
+    _report_fetch(ctx, results, as_json)
+
+
+def _report_fetch(ctx: Context, results: list, as_json: bool) -> None:
+    """Print what became of each paper and a summary; exit code 1 if any failed."""
+    from dataclasses import asdict
+
+    counts = {status: sum(r.status == status for r in results) for status in ("fetched", "present", "failed")}
+    if as_json:
+        ctx.print_json({"results": [asdict(r) for r in results], **counts})
+    else:
+        marks = {"fetched": ("✓", "green"), "present": ("=", "dim"), "failed": ("✗", "red")}
+        for r in results:
+            mark, style = marks[r.status]
+            if r.status == "failed" or not ctx.quiet:
+                ctx.out.print(f"{mark} {r.line()}", style=style, markup=False, highlight=False)
+        ctx.out.print(f"fetched {counts['fetched']} · already present {counts['present']} · failed {counts['failed']}",
+                      markup=False, highlight=False)
+    if counts["failed"]:
+        click.get_current_context().exit(1)
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
+@pass_ctx
+def list_papers(ctx: Context, as_json: bool) -> None:
+    """Show the papers in the catalog."""
+    from rich.table import Table
+
+    from .catalog import Catalog
+
+    papers = []
+    if ctx.settings.catalog_path.exists():
+        with Catalog(ctx.settings.catalog_path) as catalog:
+            papers = catalog.papers()
+    if as_json:
+        ctx.print_json([p.model_dump() for p in papers])
+        return
+    if not papers:
+        ctx.out.print("no papers yet: run `digest fetch --list corpus/papers.toml` or `digest add FOLDER`", markup=False)
+        return
+    table = Table("id", "v", "title", "tags", "MB", "status")
+    for p in papers:
+        status = "ok" if p.status == "ok" else f"[red]failed: {escape(p.error or '')}[/red]"
+        size = f"{p.bytes / 1e6:.1f}" if p.bytes else ""
+        title = escape(p.title) if p.title else f"[dim]{escape(p.note or '')}[/dim]"
+        table.add_row(p.arxiv_id, str(p.version or ""), title, escape(", ".join(p.tags)), size, status)
+    ctx.out.print(table)
+    failed = sum(p.status == "failed" for p in papers)
+    ctx.out.print(f"{len(papers)} papers: {len(papers) - failed} ok, {failed} failed", markup=False)
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, required=True)
+@pass_ctx
+def remove(ctx: Context, ids: tuple[str, ...]) -> None:
+    """Delete papers from the catalog, with their PDFs."""
+    from .catalog import Catalog
+    from .fetch import remove_paper
+
+    with Catalog(ctx.settings.catalog_path) as catalog:
+        for arxiv_id in ids:
+            record = remove_paper(ctx.settings, catalog, arxiv_id)
+            ctx.out.print(f"removed {record.arxiv_id} ({record.title})", markup=False, highlight=False)
+
+
+# ------------------------------------------------------------------------- parse, show
+
+
+@cli.command()
+@click.argument("ids", nargs=-1)
+@click.option("--force", is_flag=True, help="Parse again even when the PDF and the parser are unchanged.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@pass_ctx
+def parse(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) -> None:
+    """Recover sections, references, tables and links from PDFs (new or changed papers, or IDS)."""
+    from dataclasses import asdict
+
+    from .catalog import Catalog
+    from .parse import parse_papers
+
+    with Catalog(ctx.settings.catalog_path) as catalog:
+        results = parse_papers(ctx.settings, catalog, list(ids) or None, force=force, console=ctx.err)
+    counts = {status: sum(r.status == status for r in results) for status in ("parsed", "unchanged", "failed")}
+    if as_json:
+        ctx.print_json({"results": [asdict(r) for r in results], **counts})
+    else:
+        marks = {"parsed": ("✓", "green"), "unchanged": ("=", "dim"), "failed": ("✗", "red")}
+        for r in results:
+            mark, style = marks[r.status]
+            if r.status == "failed" or not ctx.quiet:
+                ctx.out.print(f"{mark} {r.line()}", style=style, markup=False, highlight=False)
+        ctx.out.print(f"parsed {counts['parsed']} · unchanged {counts['unchanged']} · failed {counts['failed']}",
+                      markup=False, highlight=False)
+    if counts["failed"]:
+        click.get_current_context().exit(1)
+
+
+@cli.command()
+@click.argument("arxiv_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the outline, tables and links as JSON.")
+@pass_ctx
+def show(ctx: Context, arxiv_id: str, as_json: bool) -> None:
+    """Print a paper's outline: section titles, levels and pages (parsing it first if needed)."""
+    from .catalog import Catalog
+    from .parse import load_parsed
+
+    with Catalog(ctx.settings.catalog_path) as catalog:
+        paper = load_parsed(ctx.settings, catalog, arxiv_id)
+    if as_json:
+        ctx.print_json({
+            "arxiv_id": paper.arxiv_id, "title": paper.title,
+            "sections": [{"number": s.number, "title": s.title, "level": s.level, "page": s.page_start,
+                          "kind": s.kind} for s in paper.sections],
+            "tables": [t.model_dump() for t in paper.tables],
+            "links": [link.model_dump() for link in paper.links],
+        })
+        return
+    ctx.out.print(f"{paper.arxiv_id}  {paper.title}", style="bold", markup=False, highlight=False)
+    for s in paper.sections:
+        tag = " (appendix)" if s.kind == "appendix" and s.level == 1 else ""
+        ctx.out.print(f"{'  ' * s.level}{s.heading}{tag}  p.{s.page_start}", markup=False, highlight=False)
+    ctx.out.print(f"{len(paper.tables)} tables · {len(paper.captions)} captions · {len(paper.links)} links · "
+                  f"outline from {paper.outline_source}", style="dim", markup=False, highlight=False)
+
+
+# ------------------------------------------------------------------------- index, search
+
+
+@cli.command("index")
+@click.argument("ids", nargs=-1)
+@click.option("--force", is_flag=True, help="Rebuild from scratch: re-chunk and re-embed every paper.")
+@click.option("--json", "as_json", is_flag=True, help="Print counts and timings as JSON.")
+@pass_ctx
+def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) -> None:
+    """Parse, chunk and embed new or changed papers (or IDS) into the search index."""
+    from .catalog import Catalog
+    from .index import build_index
+
+    with Catalog(ctx.settings.catalog_path) as catalog:
+        report = build_index(ctx.settings, catalog, list(ids) or None, force=force, progress=not ctx.quiet)
+    if as_json:
+        ctx.print_json(report.model_dump())
+    else:
+        for failure in report.failed:
+            ctx.out.print(f"✗ {failure['arxiv_id']}: {failure['error']}", style="red", markup=False, highlight=False)
+        recall = f" (recall@10 {report.ann_recall_at_10:.3f})" if report.ann_recall_at_10 is not None else ""
+        ctx.out.print(
+            f"{report.papers} papers, {report.chunks} chunks ({report.ann}{recall}) · added {len(report.added)} · "
+            f"updated {len(report.updated)} · unchanged {report.unchanged} · removed {len(report.removed)} · "
+            f"failed {len(report.failed)} · embedded {report.embedded} chunks in {report.seconds.get('total', 0):.1f}s",
+            markup=False, highlight=False)
+    if report.failed:
+        click.get_current_context().exit(1)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "top_k", type=click.IntRange(1, 1000), help="How many passages (default: settings.top_k).")
+@click.option("--paper", "papers", multiple=True, help="Only search this paper (repeatable).")
+@click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid"]), help="Ranking (default: settings.search_mode).")
+@click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
+@pass_ctx
+def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...], mode: str | None, as_json: bool) -> None:
+    """Find the passages that best match QUERY, with paper, section, page and score."""
+    from .index import Index
+
+    hits = Index.open(ctx.settings).search(
+        query, k=top_k or ctx.settings.top_k, mode=mode or ctx.settings.search_mode, papers=list(papers) or None
+    )
+    if as_json:
+        ctx.print_json([{"arxiv_id": h.chunk.arxiv_id, "title": h.chunk.title, "section": h.chunk.section,
+                         "page": h.chunk.page_start, "text": h.chunk.text, "score": h.score} for h in hits])
+        return
+    if not hits:
+        ctx.out.print("no matching passages", style="dim")
+    for n, hit in enumerate(hits, start=1):
+        c = hit.chunk
+        ctx.out.print(f"{n}. {c.title} ({c.arxiv_id}) · {c.section or '-'} · p.{c.page_start} · score {hit.score:.4f}",
+                      style="bold", markup=False, highlight=False)
+        snippet = " ".join(c.text.split())
+        ctx.out.print("   " + (snippet[:400] + "…" if len(snippet) > 400 else snippet), markup=False, highlight=False)
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
+
+
+# ------------------------------------------------------------------------- summarize
+
+
+@cli.command()
+@click.argument("ids", nargs=-1)
+@click.option("--backend", type=click.Choice(["auto", "extractive", "llm"]), help="auto: llm when one is configured (default: settings).")
+@click.option("--fields", help="Comma-separated fields to fill, e.g. code_url,datasets (default: all).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of labels (the llm backend also writes in it).")
+@click.option("--force", is_flag=True, help="Summarize again even when the paper and settings are unchanged.")
+@click.option("--json", "as_json", is_flag=True, help="Print the sheets as JSON.")
+@pass_ctx
+def summarize(ctx: Context, ids: tuple[str, ...], backend: str | None, fields: str | None, lang: str | None,
+              force: bool, as_json: bool) -> None:
+    """Fill the survey sheet of each paper (all fetched papers, or IDS), every value quoted from the paper."""
+    from .catalog import Catalog
+    from .models import FIELD_LABELS
+    from .summarize import sheet_json, summarize_papers
+
+    settings = ctx.settings
+    with Catalog(settings.catalog_path) as catalog:
+        results = summarize_papers(settings, catalog, list(ids) or None, backend or settings.backend,
+                                   fields.split(",") if fields else None, force, lang)
+    for r in results:
+        if r.status == "failed":
+            click.echo(f"✗ {r.arxiv_id}: {r.error}", err=True)
+    sheets = [r.summary for r in results if r.summary]
+    if as_json:
+        ctx.print_json([sheet_json(s) for s in sheets])
+    else:
+        label = 0 if (lang or settings.lang) == "zh" else 1
+        for r in results:
+            if not r.summary:
+                continue
+            s = r.summary
+            ctx.out.print(f"{s.arxiv_id}  {s.title}  [{s.backend}{' ' + s.model if s.model else ''}, {r.status}]",
+                          style="bold", markup=False, highlight=False)
+            for key, value in s.fields.items():
+                text = "; ".join(value.value) if isinstance(value.value, list) else value.value
+                pages = sorted({e.page for e in value.evidence})
+                where = f"  (p. {', '.join(map(str, pages[:8]))})" if pages else ""
+                ctx.out.print(f"  {FIELD_LABELS[key][label]}: {text or '—'}{where}", markup=False, highlight=False)
+            if s.benchmarks:
+                ctx.out.print(f"  {len(s.benchmarks)} benchmark scores (see --json)", style="dim", markup=False)
+        counts = {status: sum(r.status == status for r in results) for status in ("summarized", "unchanged", "failed")}
+        ctx.out.print(" · ".join(f"{k} {v}" for k, v in counts.items()), markup=False, highlight=False)
+    if any(r.status == "failed" for r in results):
+        click.get_current_context().exit(1)
+
+
+EXPORT_FORMATS = ("md", "csv", "xlsx", "json", "html")  # digest.export.EXPORTERS, listed without importing it
+
+
+@cli.command("export")
+@click.argument("ids", nargs=-1)
+@click.option("-f", "--format", "fmt", type=click.Choice(EXPORT_FORMATS),
+              help="Output format (default: from the -o suffix, else md).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of headings and labels (default: settings).")
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="A file, or a folder for survey.<format> (md: plus one sheet per paper). Default: <workspace>/out.")
+@click.option("--template", type=click.Path(path_type=Path), help="Your own Jinja2 template for each Markdown sheet.")
+@click.option("--backend", help="Export the sheets made by this summarize backend (default: the newest sheet).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@pass_ctx
+def export_cmd(ctx: Context, ids: tuple[str, ...], fmt: str | None, lang: str | None, out: Path | None,
+               template: Path | None, backend: str | None, as_json: bool) -> None:
+    """Write the survey sheets (all summarized papers, or IDS) as Markdown, CSV, XLSX, JSON or HTML.
+
+    Exit code 1 when a requested paper has no sheet (the others are still exported)."""
+    from .catalog import Catalog
+    from .export import export_catalog
+
+    settings = ctx.settings
+    if not settings.catalog_path.exists():
+        raise DigestError(f"no catalog at {settings.catalog_path}: fetch and summarize papers first (or pass -w)")
+    with Catalog(settings.catalog_path) as catalog:
+        result = export_catalog(catalog, list(ids) or None, fmt, out or settings.workspace / "out",
+                                lang or settings.lang, template, backend)
+    for arxiv_id, reason in result.missing.items():
+        click.echo(f"skipped {arxiv_id}: {reason}", err=True)
+    if as_json:
+        ctx.print_json({"written": [str(p) for p in result.written], "exported": result.exported,
+                        "missing": result.missing})
+    else:
+        for path in result.written:
+            click.echo(str(path))
+    if result.missing:
+        click.get_current_context().exit(1)
+
+
+# ------------------------------------------------------------------------- ask, chat
+
+ASK_BACKENDS = ("auto", "extractive", "llm")
+
+
+def _asker(ctx: Context, backend: str | None, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None):
+    from .ask import Asker
+
+    return Asker.open(ctx.settings, backend, papers, tags, k)
+
+
+@cli.command("ask")
+@click.argument("question")
+@click.option("--paper", "papers", multiple=True, help="Only this paper (arXiv id); repeatable.")
+@click.option("--tag", "tags", multiple=True, help="Only papers with this tag; repeatable.")
+@click.option("-k", "k", type=click.IntRange(1, 20), help="Passages the LLM reads (default: top_k setting).")
+@click.option("--backend", type=click.Choice(ASK_BACKENDS), help="extractive, llm, or auto (llm when one is configured).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
+@pass_ctx
+def ask_cmd(ctx: Context, question: str, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None,
+            backend: str | None, as_json: bool) -> None:
+    """Answer a question from the indexed papers, citing paper, section and page."""
+    from .chat import render_answer
+
+    asker = _asker(ctx, backend, papers, tags, k)
+    answer = asker.ask(question).answer
+    if as_json:
+        ctx.print_json(answer.model_dump(include={"answer", "citations", "answered"}))
+    else:
+        render_answer(ctx.out, question, answer, asker.llm is None)
+
+
+@cli.command("chat")
+@click.option("--paper", "papers", multiple=True, help="Only this paper (arXiv id); repeatable.")
+@click.option("--tag", "tags", multiple=True, help="Only papers with this tag; repeatable.")
+@click.option("-k", "k", type=click.IntRange(1, 20), help="Passages the LLM reads (default: top_k setting).")
+@click.option("--backend", type=click.Choice(ASK_BACKENDS), help="extractive, llm, or auto (llm when one is configured).")
+@pass_ctx
+def chat_cmd(ctx: Context, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None, backend: str | None) -> None:
+    """Ask questions in a conversation: follow-ups use what was asked before; `exit` ends."""
+    from .chat import chat_loop
+
+    asker = _asker(ctx, backend, papers, tags, k)
+    chat_loop(asker, ctx.out, _read_question)
+
+
+def _read_question() -> str:
+    """The next line typed at the chat prompt; EOFError at the end of input."""
+    try:
+        return click.prompt("?", prompt_suffix=" ", default="", show_default=False)
+    except click.Abort:
+        raise EOFError from None
+
+
+@cli.command()
+@click.option("--list", "list_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Paper list to survey (default: corpus/papers.toml in the workspace).")
+@click.option("--pdf-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Survey the PDFs in this folder instead of fetching from arXiv.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Folder for the sheets (default: <workspace>/out).")
+@click.option("--backend", type=click.Choice(["auto", "extractive", "llm"]), default="auto", show_default=True,
+              help="How the survey fields are filled.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of the sheets (default: settings.lang).")
+@pass_ctx
+def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | None, backend: str,
+        lang: str | None) -> None:
+    """The whole survey in one resumable command: fetch, parse, index, summarize, export."""
+    from .catalog import Catalog
+    from .fetch import Wanted
+    from .paperlist import read_list
+    from .pipeline import run_survey
+
+    settings = ctx.settings
+    wanted = None
+    if pdf_dir is None:
+        list_file = list_file or settings.corpus_dir / "papers.toml"
+        if not list_file.is_file():
+            raise DigestError(f"no paper list at {list_file}: give --list FILE or --pdf-dir DIR")
+        wanted = [Wanted.listed(p) for p in read_list(list_file)]
+    out = out or settings.workspace / "out"
+    stages = iter(range(1, 5))
+    with Catalog(settings.catalog_path) as catalog:
+        report = run_survey(
+            settings, catalog, out, wanted=wanted, pdfs=[pdf_dir] if pdf_dir else None, backend=backend, lang=lang,
+            progress=not ctx.quiet, on_stage=lambda stage: ctx.err.rule(f"[{next(stages)}/4] {stage}"),
+        )
+    for pid, reason in report.failed.items():
+        ctx.out.print(f"✗ {pid}: {reason}", style="red", markup=False, highlight=False)
+    ctx.out.print(f"surveyed {len(report.surveyed)} · failed {len(report.failed)}", markup=False, highlight=False)
+    for path in report.written:
+        ctx.out.print(f"wrote {path}", markup=False, highlight=False)
+    if report.failed:
+        click.get_current_context().exit(1)
 
 
 main = cli

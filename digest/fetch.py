@@ -658,7 +658,9 @@ def _add_one(corpus: Corpus, path: Path) -> FetchResult:
 
 
 def remove_paper(settings: Settings, catalog: Catalog, arxiv_id: str) -> PaperRecord:
-    """Delete a paper's catalog row (its parses and sheets go with it) and its PDF; the removed record."""
+    """Delete a paper's catalog row (its parses and sheets go with it), its vectors in the index and its PDF."""
+    from .index import remove_from_index
+
     record = catalog.get(arxiv_id.strip())
     if record is None:
         try:
@@ -668,6 +670,7 @@ def remove_paper(settings: Settings, catalog: Catalog, arxiv_id: str) -> PaperRe
     if record is None:
         raise DigestError(f"{arxiv_id!r} is not in the catalog; `digest list` shows what is")
     catalog.remove(record.arxiv_id)
+    remove_from_index(settings, [record.arxiv_id])
     if record.pdf_path:
         pdf = (settings.workspace / record.pdf_path).resolve()
         if pdf.is_relative_to(settings.pdf_dir.resolve()):

@@ -42,6 +42,8 @@ class Section(BaseModel):
     page_end: int
     text: str = ""
     kind: Literal["body", "appendix"] = "body"
+    # offsets in `text` where pages page_start+1 .. page_end begin (empty: unknown), so chunks get exact pages
+    page_breaks: list[int] = Field(default_factory=list)
 
     @property
     def heading(self) -> str:
@@ -105,7 +107,7 @@ class Chunk(BaseModel):
     section: str = ""  # section path: "3 Results > 3.1 Common Sense Reasoning"
     page_start: int
     page_end: int
-    kind: Literal["text", "table", "abstract"] = "text"
+    kind: Literal["text", "table", "abstract", "figure"] = "text"  # figure: a figure caption
     text: str
 
 
@@ -152,6 +154,7 @@ class FieldValue(BaseModel):
 
     value: str | list[str] | None = None
     evidence: list[Evidence] = Field(default_factory=list)
+    backend: str = ""  # the backend that filled this field when it differs from the summary's (LLM fallback)
 
     @property
     def found(self) -> bool:

@@ -1,0 +1,228 @@
+"""Section-aware chunking, sized in the embedder's own word pieces.
+
+A chunk never crosses a section boundary and never exceeds what the embedder reads, so nothing is silently
+truncated. Splits fall between sentences where possible, neighbouring chunks share a sentence or two of
+overlap, and `Chunk.text` is always a verbatim slice of the parsed text, so quotes from it are found in the paper.
+The abstract, every figure caption and every table (with its caption) are chunks of their own.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .models import Chunk, ParsedPaper, Section, Table
+
+CHUNKER_VERSION = "1"
+
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d)\]]*\s+|\n\s*\n")
+_WORD_BEFORE = re.compile(r"([A-Za-z]+)\.?[\"'\u201d)\]]*$")
+_ABBREVIATIONS = {
+    "al", "e.g", "eg", "i.e", "ie", "fig", "figs", "eq", "eqs", "sec", "secs", "tab", "vs", "cf", "approx", "resp",
+    "no", "nos", "vol", "pp", "ref", "refs", "app", "appx", "dr", "mr", "ms", "st", "etc", "incl", "def", "thm",
+}
+_HARD_CUT_MARGIN = 8  # word pieces kept free when a word must be cut, since its halves may re-tokenize longer
+
+
+class Tokenizer:
+    """The embedder's tokenizer seen as word-piece spans: what chunk sizes are measured in."""
+
+    def __init__(self, hf_tokenizer, max_tokens: int):
+        self.hf = hf_tokenizer
+        self.max_tokens = max_tokens  # per input, special tokens included
+        self.specials = hf_tokenizer.num_special_tokens_to_add(pair=False)
+
+    def spans(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """Character spans of each text's word pieces (no special tokens)."""
+        if not texts:
+            return []
+        enc = self.hf(list(texts), add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        return [[tuple(span) for span in offsets] for offsets in enc["offset_mapping"]]
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        return [len(s) for s in self.spans(texts)]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A sentence (or a piece of an overlong one): a character span of the section text and its size."""
+
+    start: int
+    end: int
+    tokens: int
+
+
+def chunk_paper(parsed: ParsedPaper, tokenizer: Tokenizer, chunk_tokens: int = 200, overlap: int = 32) -> list[Chunk]:
+    """All chunks of a paper: abstract, sections in reading order, then tables."""
+    budget = min(chunk_tokens, tokenizer.max_tokens - tokenizer.specials)
+    overlap = min(overlap, budget // 2)
+    chunks: list[Chunk] = []
+
+    def add(text: str, section: str, page_start: int, page_end: int, kind: str) -> None:
+        chunks.append(
+            Chunk(chunk_id=f"{parsed.arxiv_id}#{len(chunks)}", arxiv_id=parsed.arxiv_id, title=parsed.title,
+                  section=section, page_start=page_start, page_end=page_end, kind=kind, text=text)
+        )
+
+    if parsed.abstract.strip():
+        for start, end in split_text(parsed.abstract, tokenizer, budget, overlap):
+            add(parsed.abstract[start:end], "Abstract", 1, 1, "abstract")
+    paths = section_paths(parsed.sections)
+    for path, section in zip(paths, parsed.sections):
+        for start, end in split_text(section.text, tokenizer, budget, overlap):
+            add(section.text[start:end], path, page_of(section, start), page_of(section, end - 1), "text")
+    for caption in parsed.captions:
+        if caption.kind == "figure":  # table captions travel with their tables
+            section = section_at_page(parsed.sections, paths, caption.page)
+            for start, end in split_text(caption.text, tokenizer, budget, overlap):
+                add(caption.text[start:end], section, caption.page, caption.page, "figure")
+    path_of_heading = {section.heading: path for section, path in zip(parsed.sections, paths)}
+    for table in parsed.tables:
+        section = path_of_heading.get(table.section or "") or section_at_page(parsed.sections, paths, table.page)
+        for text in table_texts(table, tokenizer, budget):
+            add(text, section, table.page, table.page, "table")
+    return chunks
+
+
+def split_text(text: str, tokenizer: Tokenizer, budget: int, overlap: int) -> list[tuple[int, int]]:
+    """(start, end) spans of `text`, each at most `budget` word pieces, split between sentences where possible."""
+    units = _units(text, tokenizer, budget)
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(units):
+        j, size = i, 0
+        while j < len(units) and size + units[j].tokens <= budget:
+            size += units[j].tokens
+            j += 1
+        spans.append((units[i].start, units[j - 1].end))
+        if j == len(units):
+            break
+        k, shared = j, 0
+        while k - 1 > i and shared + units[k - 1].tokens <= overlap:
+            k -= 1
+            shared += units[k].tokens
+        i = k
+    return spans
+
+
+def _units(text: str, tokenizer: Tokenizer, budget: int) -> list[_Unit]:
+    sentences = [(s, e) for s, e in sentence_spans(text) if text[s:e].strip()]
+    units: list[_Unit] = []
+    for (start, end), pieces in zip(sentences, tokenizer.spans([text[s:e] for s, e in sentences])):
+        if not pieces:
+            continue
+        if len(pieces) <= budget:
+            units.append(_Unit(start, end, len(pieces)))
+            continue
+        for a, b in _word_pieces_groups(pieces, budget):
+            units.append(_Unit(start + pieces[a][0], start + pieces[b - 1][1], b - a))
+    return units
+
+
+def _word_pieces_groups(pieces: list[tuple[int, int]], budget: int) -> list[tuple[int, int]]:
+    """Cut an overlong sentence's word pieces into groups of at most `budget`, at word starts when possible."""
+    groups, a = [], 0
+    while a < len(pieces):
+        b = min(a + budget, len(pieces))
+        if b < len(pieces):
+            cut = next((t for t in range(b, a, -1) if pieces[t][0] > pieces[t - 1][1]), None)
+            b = cut if cut is not None else a + budget - _HARD_CUT_MARGIN
+        groups.append((a, b))
+        a = b
+    return groups
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentences of `text` as character spans (trailing whitespace excluded)."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.group().strip() and _is_abbreviation(text, m.start(), m.end()):
+            continue
+        end = m.start() + len(m.group().rstrip())
+        if end > start:
+            spans.append((start, end))
+        start = m.end()
+    if text[start:].strip():
+        spans.append((start, len(text.rstrip())))
+    return spans
+
+
+def _is_abbreviation(text: str, dot: int, after: int) -> bool:
+    """A period that ends "e.g.", "Fig.", "et al." or an initial, or is followed by a lower-case word."""
+    if text[dot] != ".":
+        return False
+    nxt = text[after : after + 1]
+    if nxt.islower():
+        return True
+    word = _WORD_BEFORE.search(text[max(0, dot - 12) : dot + 1])
+    if not word:
+        return False
+    token = word.group(1)
+    return token.lower() in _ABBREVIATIONS or (len(token) == 1 and token.isupper())
+
+
+def section_paths(sections: Sequence[Section]) -> list[str]:
+    """Each section's path of headings: "3 Results > 3.1 Common Sense Reasoning"."""
+    stack: list[tuple[int, str]] = []
+    paths = []
+    for section in sections:
+        while stack and stack[-1][0] >= section.level:
+            stack.pop()
+        stack.append((section.level, section.heading))
+        paths.append(" > ".join(heading for _, heading in stack))
+    return paths
+
+
+def page_of(section: Section, offset: int) -> int:
+    """The page holding character `offset` of the section's text."""
+    return min(section.page_start + bisect_right(section.page_breaks, offset), section.page_end)
+
+
+def section_at_page(sections: Sequence[Section], paths: Sequence[str], page: int) -> str:
+    """Path of the last section that starts on or before `page` ("" before the first)."""
+    found = ""
+    for path, section in zip(paths, sections):
+        if section.page_start <= page:
+            found = path
+    return found
+
+
+def table_texts(table: Table, tokenizer: Tokenizer, budget: int) -> list[str]:
+    """A table as chunk texts: its caption, then as many Markdown rows as fit; the caption repeats per piece."""
+    caption = table.caption.strip()
+    if table.label and not caption.lower().startswith(table.label.lower()):
+        caption = f"{table.label}: {caption}" if caption else table.label
+    caption_size = tokenizer.count([caption])[0] if caption else 0
+    if caption_size > budget // 2:  # a caption that long is a passage of its own
+        pieces = [caption[s:e] for s, e in split_text(caption, tokenizer, budget, 0)]
+        return pieces + table_texts(table.model_copy(update={"caption": "", "label": None}), tokenizer, budget)
+    rows: list[str] = []
+    for row in table.rows:
+        rows += [row[s:e] for s, e in split_text(row, tokenizer, budget - caption_size, 0)] if row.strip() else []
+    texts, current, size = [], [], caption_size
+    for row, tokens in zip(rows, tokenizer.count(rows)):
+        if current and size + tokens > budget:
+            texts.append("\n".join(([caption] if caption else []) + current))
+            current, size = [], caption_size
+        current.append(row)
+        size += tokens
+    if current or (caption and not texts):
+        texts.append("\n".join(([caption] if caption else []) + current))
+    return texts
+
+
+def passage_texts(chunks: Sequence[Chunk], tokenizer: Tokenizer) -> list[str]:
+    """What gets embedded: "<title> | <section>" and the chunk text, the heading cut to what still fits."""
+    room = [tokenizer.max_tokens - tokenizer.specials - n for n in tokenizer.count([c.text for c in chunks])]
+    headings = [" | ".join(p for p in (c.title, c.section) if p) for c in chunks]
+    out = []
+    for chunk, heading, free, spans in zip(chunks, headings, room, tokenizer.spans(headings)):
+        keep = free - 1  # the newline joining heading and text costs nothing, but keep one piece of slack
+        if keep <= 0 or not spans:
+            out.append(chunk.text)
+            continue
+        cut = heading if len(spans) <= keep else heading[: spans[keep - 1][1]]
+        out.append(f"{cut}\n{chunk.text}")
+    return out

@@ -1,0 +1,33 @@
+"""One self-contained HTML page: a sortable table of the papers and every paper's sheet with its evidence."""
+
+from __future__ import annotations
+
+import jinja2
+
+from . import Exporter, register
+from .record import Lang, SurveyEntry, labels, wording
+from .sheet import build_sheet, link
+
+
+@register("html")
+class HtmlExporter(Exporter):
+    suffixes = (".html", ".htm")
+
+    def __init__(self):
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("digest", "templates"),
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.env.globals.update(link=link)
+
+    def render(self, entries: list[SurveyEntry], lang: Lang) -> bytes:
+        page = self.env.get_template("survey.html.j2").render(
+            lang=lang,
+            ui=wording(lang),
+            labels=labels(lang),
+            sheets=[build_sheet(entry, lang) for entry in entries],
+        )
+        return page.encode()

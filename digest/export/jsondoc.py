@@ -1,0 +1,18 @@
+"""The full structured survey as JSON, valid against `schema/survey.schema.json`."""
+
+from __future__ import annotations
+
+from . import Exporter, register
+from .record import Lang, SurveyDocument, SurveyEntry, labels
+
+
+def survey_document(entries: list[SurveyEntry], lang: Lang) -> SurveyDocument:
+    return SurveyDocument(lang=lang, labels=labels(lang), papers=entries)
+
+
+@register("json")
+class JsonExporter(Exporter):
+    suffixes = (".json",)
+
+    def render(self, entries: list[SurveyEntry], lang: Lang) -> bytes:
+        return (survey_document(entries, lang).model_dump_json(indent=2) + "\n").encode()

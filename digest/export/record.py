@@ -1,0 +1,145 @@
+"""The exported survey record: one paper's catalog metadata and survey sheet, and the wording around it.
+
+`SurveyDocument` is the contract of the JSON export; `schema/survey.schema.json` is generated from it
+(`python -m digest.export > schema/survey.schema.json`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ..models import FIELD_KEYS, FIELD_LABELS, BenchmarkScore, FieldValue, PaperRecord, PaperSummary
+
+Lang = Literal["zh", "en"]
+
+# The survey template's order, which differs from FIELD_KEYS: the summary comes before the model URL.
+SHEET_ORDER: tuple[str, ...] = ("paper_url", "code_url", "summary", "model_url") + tuple(
+    k for k in FIELD_KEYS if k not in ("paper_url", "code_url", "summary", "model_url")
+)
+
+LIST_SEPARATOR = "; "
+
+UI: dict[str, tuple[str, str]] = {
+    "survey": ("论文调研", "Paper survey"),
+    "contents": ("目录", "Contents"),
+    "papers": ("篇论文", "papers"),
+    "not_found": ("未找到", "not found"),
+    "arxiv_id": ("arXiv 编号", "arXiv ID"),
+    "title": ("标题", "Title"),
+    "authors": ("作者", "Authors"),
+    "published": ("发表日期", "Published"),
+    "backend": ("生成方式", "Backend"),
+    "field": ("字段", "Field"),
+    "evidence": ("证据", "Evidence"),
+    "benchmarks": ("评测基准", "Benchmarks"),
+    "benchmark": ("基准", "Benchmark"),
+    "metric": ("指标", "Metric"),
+    "setting": ("设置", "Setting"),
+    "model": ("模型", "Model"),
+    "score": ("分数", "Score"),
+    "page": ("页码", "Page"),
+    "section": ("章节", "Section"),
+    "quote": ("原文", "Quote"),
+    "found": ("已填字段", "Fields found"),
+    "filter": ("筛选…", "Filter…"),
+    "sort_hint": ("点击表头排序", "Click a column header to sort"),
+}
+
+
+def ui(key: str, lang: Lang) -> str:
+    """A fixed piece of wording (column heading, "not found"...) in `lang`."""
+    zh, en = UI[key]
+    return zh if lang == "zh" else en
+
+
+def wording(lang: Lang) -> dict[str, str]:
+    """All fixed wording in `lang`, for templates (`ui.not_found`...)."""
+    return {key: ui(key, lang) for key in UI}
+
+
+def field_label(key: str, lang: Lang) -> str:
+    zh, en = FIELD_LABELS[key]
+    return zh if lang == "zh" else en
+
+
+def labels(lang: Lang) -> dict[str, str]:
+    """Field key -> heading, in sheet order."""
+    return {key: field_label(key, lang) for key in SHEET_ORDER}
+
+
+SurveyFields = create_model(
+    "SurveyFields",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="Every survey field; a null value means the paper does not say (rendered as 'not found').",
+    **{key: (FieldValue, ...) for key in FIELD_KEYS},
+)
+
+
+class SurveyEntry(BaseModel):
+    """One paper as exported: catalog metadata, its survey fields with evidence, and its benchmark scores."""
+
+    arxiv_id: str
+    title: str = ""
+    url: str | None = Field(None, description="the paper's arXiv abstract page, for arXiv papers")
+    metadata: PaperRecord
+    fields: SurveyFields  # type: ignore[valid-type]
+    benchmarks: list[BenchmarkScore] = Field(default_factory=list)
+    backend: str = ""
+    model: str = ""
+    summary_lang: Lang = "en"
+    seconds: float = 0.0
+
+    @classmethod
+    def build(cls, summary: PaperSummary, paper: PaperRecord | None = None) -> SurveyEntry:
+        """Join a survey sheet with its catalog record (a bare record when the catalog has none)."""
+        paper = paper or PaperRecord(arxiv_id=summary.arxiv_id, title=summary.title)
+        return cls(
+            arxiv_id=summary.arxiv_id,
+            title=paper.title or summary.title,
+            url=f"https://arxiv.org/abs/{summary.arxiv_id}" if paper.source == "arxiv" else None,
+            metadata=paper,
+            fields={key: summary.fields.get(key, FieldValue()) for key in FIELD_KEYS},
+            benchmarks=summary.benchmarks,
+            backend=summary.backend,
+            model=summary.model,
+            summary_lang=summary.lang,
+            seconds=summary.seconds,
+        )
+
+    def field(self, key: str) -> FieldValue:
+        return getattr(self.fields, key)
+
+
+class SurveyDocument(BaseModel):
+    """The JSON export: every paper's record, with the field headings of the chosen language."""
+
+    format: Literal["digest-survey"] = "digest-survey"
+    version: Literal[1] = 1
+    lang: Lang
+    labels: dict[str, str] = Field(description="field key -> heading in `lang`, in the survey template's order")
+    papers: list[SurveyEntry]
+
+
+def field_text(value: FieldValue, lang: Lang) -> str:
+    """A field as one cell of text: lists joined with '; ', "not found" when empty."""
+    items = field_items(value)
+    return LIST_SEPARATOR.join(items) if items else ui("not_found", lang)
+
+
+def field_items(value: FieldValue) -> list[str]:
+    """A field's value as a list (empty when not found)."""
+    if not value.found:
+        return []
+    items = value.value if isinstance(value.value, list) else [value.value]
+    return [item for item in items if item.strip()]
+
+
+def survey_schema() -> dict:
+    """JSON Schema (draft 2020-12) of the JSON export."""
+    schema = SurveyDocument.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+    }

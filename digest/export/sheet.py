@@ -1,0 +1,136 @@
+"""A paper's sheet laid out for templates: fields in the survey's order, evidence numbered as notes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..models import Evidence, PaperRecord
+from ..text import contains
+from .record import SHEET_ORDER, Lang, SurveyEntry, field_items, field_label
+
+_URL = re.compile(
+    r'^(?:https?://[^\s<>"]+|(?:[\w-]+\.)+[a-z]{2,}/[^\s<>"]*)$', re.IGNORECASE
+)  # a scheme, or a host and path
+
+
+def link(text: str) -> str | None:
+    """An http(s) address for text that is one (`github.com/x/y` too), else None."""
+    text = text.strip()
+    if not _URL.match(text):
+        return None
+    return text if re.match(r"^https?://", text, re.IGNORECASE) else f"https://{text}"
+
+
+@dataclass
+class Note:
+    n: int
+    page: int | None
+    section: str
+    quote: str
+
+    @property
+    def where(self) -> str:
+        """`p. 3, §2.1`, or as much of it as is known."""
+        parts = (f"p. {self.page}" if self.page else "", f"§{self.section}" if self.section else "")
+        return ", ".join(part for part in parts if part)
+
+    @property
+    def text(self) -> str:
+        """`p. 3, §2.1 "quote"`: where in the paper, and its words, on one line."""
+        quote = f'"{" ".join(self.quote.split())}"'
+        return f"{self.where} {quote}" if self.where else quote
+
+
+@dataclass
+class Item:
+    text: str
+    notes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class SheetField:
+    key: str
+    label: str
+    found: bool
+    is_list: bool
+    items: list[Item]
+    notes: list[int]  # evidence not tied to one item
+
+
+@dataclass
+class BenchmarkRow:
+    benchmark: str
+    metric: str
+    setting: str
+    model: str
+    score: str
+    page: int | None
+    note: int | None
+
+
+@dataclass
+class Sheet:
+    entry: SurveyEntry
+    fields: list[SheetField]
+    benchmarks: list[BenchmarkRow]
+    notes: list[Note]
+
+    @property
+    def title(self) -> str:
+        return self.entry.title or self.entry.arxiv_id
+
+    @property
+    def arxiv_id(self) -> str:
+        return self.entry.arxiv_id
+
+    @property
+    def url(self) -> str | None:
+        return self.entry.url
+
+    @property
+    def anchor(self) -> str:
+        return "paper-" + re.sub(r"[^A-Za-z0-9]+", "-", self.entry.arxiv_id)
+
+    @property
+    def authors(self) -> list[str]:
+        return self.entry.metadata.authors
+
+    @property
+    def published(self) -> str | None:
+        return self.entry.metadata.published
+
+    @property
+    def metadata(self) -> PaperRecord:
+        return self.entry.metadata
+
+
+def build_sheet(entry: SurveyEntry, lang: Lang, first_note: int = 1) -> Sheet:
+    """The sheet of one paper, its footnotes numbered from `first_note`."""
+    notes: list[Note] = []
+
+    def note(page: int | None, section: str, quote: str) -> int:
+        notes.append(Note(first_note + len(notes), page, section, quote))
+        return notes[-1].n
+
+    fields = []
+    for key in SHEET_ORDER:
+        value = entry.field(key)
+        items = [Item(text) for text in field_items(value)]
+        loose = []
+        for ev in value.evidence:
+            n = note(ev.page, ev.section, ev.quote)
+            owner = _item_quoted(items, ev) if isinstance(value.value, list) else None
+            (owner.notes if owner else loose).append(n)
+        fields.append(SheetField(key, field_label(key, lang), bool(items), isinstance(value.value, list), items, loose))
+    benchmarks = [
+        BenchmarkRow(
+            b.benchmark, b.metric, b.setting, b.model, b.score, b.page, note(b.page, "", b.quote) if b.quote else None
+        )
+        for b in entry.benchmarks
+    ]
+    return Sheet(entry, fields, benchmarks, notes)
+
+
+def _item_quoted(items: list[Item], evidence: Evidence) -> Item | None:
+    return next((item for item in items if contains(evidence.quote, item.text)), None)

@@ -1,0 +1,524 @@
+"""The search index: chunks of every parsed paper, their vectors in FAISS, and BM25 over the same text.
+
+Layout under `settings.index_dir`: one folder per version (`v000007/`: meta.json, chunks.jsonl, dense.faiss,
+bm25/) and a pointer file `CURRENT` naming the live one. A build writes a new folder and switches the
+pointer with `os.replace`, so a crash mid-build leaves the previous index in use. Builds are incremental:
+a paper is re-chunked and re-embedded only when its PDF, the parser or the chunking settings change.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
+from pydantic import BaseModel, Field
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .catalog import Catalog
+from .chunk import CHUNKER_VERSION, Tokenizer, chunk_paper, passage_texts
+from .embed import load_embedder, model_location
+from .errors import DigestError
+from .glossary import is_non_english, translate_terms
+from .ids import InvalidId, parse_id
+from .models import Chunk, Hit, ParsedPaper
+from .settings import Settings
+from .text import normalize
+
+FORMAT = 1
+MODES = ("dense", "bm25", "hybrid")
+RRF_K = 60  # reciprocal-rank fusion constant
+CANDIDATES = 50  # per ranking, before fusion
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+RECALL_TARGET = 0.95  # recall@10 of the approximate index against exact search, checked at build
+POINTER = "CURRENT"
+
+
+class IndexReport(BaseModel):
+    """What a build did: counts, failures and seconds per stage."""
+
+    index_dir: str
+    version: str | None = None
+    papers: int = 0
+    chunks: int = 0
+    added: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = Field(default_factory=list)
+    failed: list[dict[str, str]] = Field(default_factory=list)  # {"arxiv_id", "error"}
+    embedded: int = 0
+    ann: str = "flat"
+    ann_recall_at_10: float | None = None
+    seconds: dict[str, float] = Field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ lexical
+
+_WORD = re.compile(r"\w+(?:[.%]\w+)*%?")
+_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def bm25_tokens(text: str) -> list[str]:
+    """Normalized, stemmed words without stop words; numbers such as 28.4 or 93.3% stay whole."""
+    return [_stem(w) for w in _WORD.findall(normalize(text)) if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
+
+
+def bm25_text(chunk: Chunk) -> str:
+    return f"{chunk.title}\n{chunk.section}\n{chunk.text}"
+
+
+# ------------------------------------------------------------------- search
+
+
+class Index:
+    """An opened index version. `Index.open(settings)`; the embedder is loaded on the first dense query."""
+
+    def __init__(self, settings: Settings, path: Path, meta: dict, chunks: list[Chunk], dense, bm25: bm25s.BM25):
+        self.settings = settings
+        self.path = path
+        self.meta = meta
+        self.chunks = chunks
+        self.dense = dense
+        self.bm25 = bm25
+        self.ranges: dict[str, tuple[int, int]] = {pid: tuple(r) for pid, r in meta["ranges"].items()}
+        self._vocab: dict[str, int] = bm25.vocab_dict
+        if "ef_search" in meta:
+            dense.hnsw.efSearch = meta["ef_search"]
+
+    @classmethod
+    def open(cls, settings: Settings) -> "Index":
+        """The live index of the workspace; refuses one built with another embedder."""
+        path = _current(settings.index_dir)
+        if path is None:
+            raise DigestError(f"no index at {settings.index_dir}: run `digest index`")
+        index = cls.load(settings, path)
+        index.check_embedder(settings.embedder)
+        return index
+
+    @classmethod
+    def load(cls, settings: Settings, path: Path) -> "Index":
+        try:
+            meta = json.loads((path / "meta.json").read_text())
+            with open(path / "chunks.jsonl", encoding="utf-8") as fh:
+                chunks = [Chunk.model_validate_json(line) for line in fh]
+            dense = faiss.read_index(str(path / "dense.faiss"))
+            bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise DigestError(f"index at {path} is unreadable ({exc}): run `digest index --force`") from exc
+        if meta.get("format") != FORMAT:
+            raise DigestError(f"index at {path} has format {meta.get('format')}, not {FORMAT}: run `digest index --force`")
+        return cls(settings, path, meta, chunks, dense, bm25)
+
+    def check_embedder(self, name: str) -> None:
+        if not same_model(name, self.meta["embedder"]):
+            raise DigestError(
+                f"the index at {self.path.parent} was built with embedder {self.meta['embedder']!r} "
+                f"({self.meta['dim']}-d), not {name!r}: run `digest index --force` to rebuild it, "
+                f"or set embedder = {self.meta['embedder']!r}"
+            )
+
+    @cached_property
+    def embedder(self):
+        embedder = load_embedder(self.settings.embedder, self.settings.device)
+        if embedder.dim != self.meta["dim"]:
+            raise DigestError(
+                f"embedder {embedder.name!r} makes {embedder.dim}-d vectors but the index at {self.path.parent} "
+                f"holds {self.meta['dim']}-d ones: run `digest index --force`"
+            )
+        return embedder
+
+    @cached_property
+    def _searcher(self):
+        """The dense index to search: moved to the GPU when faiss-gpu sees one and the index is exact."""
+        if isinstance(self.dense, faiss.IndexFlat) and faiss.get_num_gpus() > 0:
+            return faiss.index_cpu_to_all_gpus(self.dense)
+        return self.dense
+
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        """All vectors, row-aligned with `chunks` (a view of the FAISS storage, not a copy)."""
+        flat = faiss.downcast_index(self.dense.storage) if hasattr(self.dense, "storage") else self.dense
+        return faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+
+    @property
+    def papers(self) -> list[str]:
+        return list(self.ranges)
+
+    def chunks_for(self, arxiv_id: str) -> list[Chunk]:
+        start, count = self.ranges.get(_paper_key(arxiv_id), (0, 0))
+        return self.chunks[start : start + count]
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid", papers: list[str] | None = None) -> list[Hit]:
+        """The `k` best passages for `query`; a Chinese query is searched through its English terms too."""
+        if mode not in MODES:
+            raise DigestError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+        if not query.strip():
+            raise DigestError("empty query: give some words to search for")
+        rows = self._rows(papers)
+        if is_non_english(query):
+            query = translate_terms(query) or query
+        depth = max(CANDIDATES, k)
+        rankings = []
+        if mode in ("dense", "hybrid"):
+            rankings.append(self._dense(query, depth, rows))
+        if mode in ("bm25", "hybrid"):
+            rankings.append(self._bm25(query, depth, rows))
+        ranked = rankings[0] if len(rankings) == 1 else fuse(rankings)
+        return [Hit(chunk=self.chunks[row], score=round(score, 6)) for row, score in ranked[:k]]
+
+    def _rows(self, papers: list[str] | None) -> np.ndarray | None:
+        if papers is None:
+            return None
+        keys = [_paper_key(p) for p in papers]
+        missing = [p for p, key in zip(papers, keys) if key not in self.ranges]
+        if missing:
+            raise DigestError(f"paper {missing[0]} is not in the index: run `digest index` (indexed: {len(self.ranges)} papers)")
+        return np.concatenate([np.arange(s, s + n) for s, n in (self.ranges[key] for key in keys)] or [np.zeros(0, int)])
+
+    def _dense(self, query: str, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+        q = self.embedder.embed_query(query)
+        if rows is None:
+            scores, ids = self._searcher.search(q[None, :], min(depth, len(self.chunks)))
+            return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return _top(self.vectors[rows] @ q, depth, rows)
+
+    def _bm25(self, query: str, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+        ids = list(dict.fromkeys(self._vocab[t] for t in bm25_tokens(query) if t in self._vocab))
+        if not ids:
+            return []
+        scores = self.bm25.get_scores_from_ids(ids)
+        if rows is not None:
+            return [(r, s) for r, s in _top(scores[rows], depth, rows) if s > 0]
+        return [(r, s) for r, s in _top(scores, depth, None) if s > 0]
+
+    def remove(self, ids: Sequence[str]) -> int:
+        """Delete these papers' vectors and chunks (a new index version); returns how many chunks went."""
+        keys = {_paper_key(i) for i in ids} & set(self.ranges)
+        if not keys:
+            return 0
+        with _locked(self.path.parent):
+            latest = Index.load(self.settings, _current(self.path.parent) or self.path)
+            keys &= set(latest.ranges)
+            parts = {pid: latest._part(pid) for pid in latest.ranges if pid not in keys}
+            removed = len(latest.chunks) - sum(len(c) for c, _, _ in parts.values())
+            new = _write_version(self.settings, latest.meta["embedder"], latest.meta["dim"], parts, IndexReport(index_dir=""))
+        reloaded = Index.load(self.settings, new)
+        self.__dict__.clear()
+        self.__dict__.update(reloaded.__dict__)
+        return removed
+
+    def _part(self, arxiv_id: str) -> tuple[list[Chunk], np.ndarray, str]:
+        start, count = self.ranges[arxiv_id]
+        return self.chunks[start : start + count], self.vectors[start : start + count], self.meta["keys"][arxiv_id]
+
+
+def remove_from_index(settings: Settings, ids: Sequence[str]) -> int:
+    """Delete papers' chunks and vectors from the workspace's index, if it has one; how many chunks went."""
+    path = _current(settings.index_dir)
+    return Index.load(settings, path).remove(ids) if path else 0
+
+
+def fuse(rankings: list[list[tuple[int, float]]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: each ranking adds 1 / (k + rank) to a row's score."""
+    scores: dict[int, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, (row, _) in enumerate(ranking, start=1):
+            scores[row] += 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def _top(scores: np.ndarray, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+    """The `depth` best (row, score) pairs; `rows` maps positions of `scores` to index rows."""
+    depth = min(depth, len(scores))
+    if depth == 0:
+        return []
+    best = np.argpartition(-scores, depth - 1)[:depth]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [(int(rows[i] if rows is not None else i), float(scores[i])) for i in best]
+
+
+def _paper_key(arxiv_id: str) -> str:
+    try:
+        return parse_id(arxiv_id).base
+    except InvalidId:
+        return arxiv_id.strip()
+
+
+def same_model(a: str, b: str) -> bool:
+    """Whether two embedder settings name the same model (a hub alias and the packaged copy count as one)."""
+    return a == b or model_location(a) == model_location(b)
+
+
+# -------------------------------------------------------------------- build
+
+
+def chunking_key(settings: Settings) -> str:
+    return f"chunker{CHUNKER_VERSION}:{settings.chunk_tokens}/{settings.chunk_overlap}"
+
+
+def build_index(
+    settings: Settings, catalog: Catalog, ids: list[str] | None = None, force: bool = False, progress: bool = True
+) -> IndexReport:
+    """Parse what is new or changed, chunk and embed it, and switch to a new index version that holds it."""
+    from .parse import parse_papers
+
+    started = time.perf_counter()
+    report = IndexReport(index_dir=str(settings.index_dir))
+    with _locked(settings.index_dir):
+        current = _current(settings.index_dir)
+        previous = Index.load(settings, current) if current and not force else None
+        if previous:
+            previous.check_embedder(settings.embedder)
+        wanted = _wanted(catalog, ids, report)
+
+        clock = time.perf_counter()
+        if wanted:
+            parse_papers(settings, catalog, wanted, console=Console(stderr=True, quiet=not progress))
+        fresh: dict[str, tuple[ParsedPaper, str]] = {}
+        kept: set[str] = set()
+        for pid in wanted:
+            parsed, key = _parsed(settings, catalog, pid, report)
+            if parsed is None:
+                continue
+            if previous and previous.meta["keys"].get(pid) == key:
+                kept.add(pid)
+            else:
+                fresh[pid] = (parsed, key)
+        report.seconds["parse"] = time.perf_counter() - clock
+
+        old = set(previous.ranges) if previous else set()
+        failed = {f["arxiv_id"] for f in report.failed}
+        if ids is not None:
+            kept |= old - set(fresh) - failed
+        report.removed = sorted(old - kept - set(fresh))
+        report.unchanged = len(kept & set(wanted))
+        if previous and not fresh and not report.removed:
+            return _finish(report, previous.path.name, len(previous.ranges), len(previous.chunks), previous.meta, started)
+
+        embedder = load_embedder(settings.embedder, settings.device)
+        parts = {pid: previous._part(pid) for pid in kept} if previous else {}
+        with _progress(progress) as bar:
+            parts.update(_embed(settings, embedder, fresh, bar, report))
+        for pid in fresh:
+            (report.updated if pid in old else report.added).append(pid)
+        clock = time.perf_counter()
+        path = _write_version(settings, settings.embedder, embedder.dim, parts, report)
+        report.seconds["index"] = time.perf_counter() - clock
+        meta = json.loads((path / "meta.json").read_text())
+        return _finish(report, path.name, len(parts), sum(len(c) for c, _, _ in parts.values()), meta, started)
+
+
+def _finish(report: IndexReport, version: str, papers: int, chunks: int, meta: dict, started: float) -> IndexReport:
+    report.version, report.papers, report.chunks = version, papers, chunks
+    report.ann, report.ann_recall_at_10 = meta["ann"], meta.get("recall_at_10")
+    report.seconds["total"] = time.perf_counter() - started
+    report.seconds = {k: round(v, 3) for k, v in report.seconds.items()}
+    return report
+
+
+def _wanted(catalog: Catalog, ids: list[str] | None, report: IndexReport) -> list[str]:
+    """Catalog papers to index: all fetched ones, or the given ids (unknown ones are reported as failed)."""
+    if ids is None:
+        return [p.arxiv_id for p in catalog.papers(status="ok")]
+    wanted = []
+    for pid in dict.fromkeys(_paper_key(i) for i in ids):
+        record = catalog.get(pid)
+        if record is None or record.status != "ok":
+            report.failed.append({"arxiv_id": pid, "error": "not fetched: run `digest fetch` first"})
+        else:
+            wanted.append(pid)
+    return wanted
+
+
+def _parsed(settings, catalog, pid, report) -> tuple[ParsedPaper | None, str]:
+    """The stored parse of a paper and the key its chunks depend on; None (and a failure noted) if it has none."""
+    state = catalog.parse_state(pid)
+    parsed = catalog.load_parse(pid) if state and state["status"] == "ok" else None
+    if parsed is None:
+        error = (state["error"] if state else None) or "not parsed"
+        report.failed.append({"arxiv_id": pid, "error": error})
+        return None, ""
+    return parsed, f"{state['sha256']}:{state['parser_version']}:{chunking_key(settings)}"
+
+
+def _embed(settings, embedder, fresh, bar, report) -> dict[str, tuple[list[Chunk], np.ndarray, str]]:
+    """Chunk and embed new or changed papers, all in one sorted-by-length pass."""
+    clock = time.perf_counter()
+    tokenizer = Tokenizer(embedder.tokenizer, embedder.max_tokens)
+    chunked = {}
+    for pid, (parsed, key) in fresh.items():
+        chunks = chunk_paper(parsed, tokenizer, settings.chunk_tokens, settings.chunk_overlap)
+        if chunks:
+            chunked[pid] = (chunks, key)
+        else:
+            report.failed.append({"arxiv_id": pid, "error": "no text to index (the parse found none)"})
+    everything = [c for chunks, _ in chunked.values() for c in chunks]
+    texts = passage_texts(everything, tokenizer)
+    report.seconds["chunk"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    task = bar.add_task("embed", total=len(texts))
+    vectors = embedder.embed(texts, progress=lambda n: bar.advance(task, n))
+    report.embedded = len(texts)
+    report.seconds["embed"] = time.perf_counter() - clock
+
+    parts, start = {}, 0
+    for pid, (chunks, key) in chunked.items():
+        parts[pid] = (chunks, vectors[start : start + len(chunks)], key)
+        start += len(chunks)
+    return parts
+
+
+def _write_version(
+    settings: Settings, embedder: str, dim: int, parts: dict[str, tuple[list[Chunk], np.ndarray, str]], report: IndexReport
+) -> Path:
+    """Write every paper's chunks and vectors as a new version folder and make it the live one."""
+    root = settings.index_dir
+    chunks: list[Chunk] = []
+    blocks, ranges, keys = [], {}, {}
+    for pid in sorted(parts):
+        paper_chunks, vectors, key = parts[pid]
+        ranges[pid] = (len(chunks), len(paper_chunks))
+        keys[pid] = key
+        chunks += paper_chunks
+        blocks.append(np.asarray(vectors, dtype=np.float32))
+    vectors = np.ascontiguousarray(np.concatenate(blocks) if blocks else np.zeros((0, dim), np.float32))
+    meta = {
+        "format": FORMAT, "embedder": embedder, "dim": dim, "chunking": chunking_key(settings),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "vectors": len(chunks), "ranges": ranges, "keys": keys,
+    }
+    dense = _dense_index(vectors, settings.ann_threshold, meta)
+
+    name = f"v{_next_version(root):06d}"
+    tmp = root / f".build-{name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            fh.writelines(c.model_dump_json() + "\n" for c in chunks)
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        _write_bm25(chunks, tmp / "bm25")
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        os.replace(tmp, root / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer = root / f"{POINTER}.tmp"
+    pointer.write_text(name + "\n")
+    os.replace(pointer, root / POINTER)
+    _clean_old_versions(root, keep={name})
+    return root / name
+
+
+def _dense_index(vectors: np.ndarray, ann_threshold: int, meta: dict):
+    """Exact inner product up to `ann_threshold` vectors, HNSW above it with its recall@10 measured."""
+    dim = vectors.shape[1]
+    if len(vectors) <= ann_threshold:
+        index = faiss.IndexFlatIP(dim)
+        index.add(vectors)
+        meta["ann"] = "flat"
+        return index
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.add(vectors)
+    meta["ann"] = "hnsw"
+    meta["ef_search"], meta["recall_at_10"] = tune_ef_search(index, vectors)
+    return index
+
+
+def tune_ef_search(index, vectors: np.ndarray, queries: int = 500, k: int = 10) -> tuple[int, float]:
+    """The smallest HNSW efSearch whose recall@k against exact search reaches RECALL_TARGET, and that recall."""
+    rng = np.random.default_rng(0)
+    sample = vectors[rng.choice(len(vectors), size=min(queries, len(vectors)), replace=False)]
+    sample = sample + rng.normal(scale=0.05, size=sample.shape).astype(np.float32)
+    sample /= np.linalg.norm(sample, axis=1, keepdims=True)
+    _, exact = faiss.knn(sample, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+    for ef in (32, 64, 128, 256, 512):
+        index.hnsw.efSearch = ef
+        _, found = index.search(sample, k)
+        recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact)]))
+        if recall >= RECALL_TARGET:
+            break
+    return ef, round(recall, 4)
+
+
+def _write_bm25(chunks: list[Chunk], path: Path) -> None:
+    retriever = bm25s.BM25()
+    retriever.index([bm25_tokens(bm25_text(c)) for c in chunks] or [[]], show_progress=False)
+    retriever.save(str(path), show_progress=False)
+
+
+def _current(root: Path) -> Path | None:
+    """The live version folder, if there is one."""
+    try:
+        name = (root / POINTER).read_text().strip()
+    except FileNotFoundError:
+        return None
+    path = root / name
+    return path if name and (path / "meta.json").is_file() else None
+
+
+def _next_version(root: Path) -> int:
+    numbers = [int(p.name[1:]) for p in root.glob("v[0-9]*") if p.name[1:].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _clean_old_versions(root: Path, keep: set[str]) -> None:
+    """Delete all versions but the live one and the one before it (a reader may still be loading that)."""
+    versions = sorted(p for p in root.glob("v[0-9]*") if p.is_dir())
+    for path in versions[:-2]:
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """One writer at a time per index folder; stale half-built folders are swept once we hold the lock."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        for stale in root.glob(".build-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress]:
+    """Progress bars on stderr (parse, embed); a silent stand-in when disabled."""
+    bar = Progress(
+        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), disable=not enabled, transient=False,
+    )
+    with bar:
+        yield bar

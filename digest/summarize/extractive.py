@@ -1,0 +1,331 @@
+"""The extractive backend: every field picked out of the paper's own sentences, tables, captions and links.
+
+Prose fields (summary, architecture, training) are sentences chosen per aspect (attention, normalization, optimizer,
+schedule, hardware, ...) by cue patterns and section priors, plus the sub-headings of the section that describes
+the model or its training; list fields come from the gazetteer and patterns (entities.py), links from links.py.
+Nothing is paraphrased: values are quotes, so every one can be checked against the paper.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from digest.models import FIELD_KEYS, Evidence, FieldValue, Hit, PaperSummary, ParsedPaper
+from digest.text import normalize
+
+from . import benchmarks, entities, links
+from .evidence import PaperText, Sentence
+
+MAX_SENTENCES = {"summary": 4, "architecture": 8, "training": 9}
+MIN_SCORE = 3.0
+MAX_DEMOS = 6
+CAPTION_CHARS = 220
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What evidence for a prose field looks like."""
+
+    aspects: dict[str, str]  # aspect -> cue regex; the best sentence of each aspect is taken first
+    sections: str  # headings where such sentences live
+    components: str = ""  # headings whose sub-headings name the parts (architecture, training stages)
+
+
+PROFILES = {
+    "summary": Profile(
+        aspects={
+            "contribution": r"\bwe\s+(?:introduce|present|propose|release|develop|describe|train|build)\b|\bin\s+this\s+(?:paper|work|report)\b|\bthis\s+(?:paper|work|report)\s+(?:introduces|presents|proposes)",
+            "result": r"\boutperform\w*|\bstate[- ]of[- ]the[- ]art\b|\bachiev\w*|\bsurpass\w*|\bmatch\w*|\bcompetitive\b|\bbetter\b",
+            "release": r"\b(?:release|open-?sourc\w*|publicly\s+available|available\s+at)\b",
+        },
+        sections=r"^abstract$|introduction|conclusion",
+    ),
+    "architecture": Profile(
+        aspects={
+            "backbone": r"\b(?:transformer|decoder-only|encoder-decoder|encoder\s+and\s+decoder|autoregressive|mixture-of-experts|dense\s+model)\b",
+            "attention": r"(?:multi-head|multi-query|grouped-query|sliding[- ]window|latent|dot-product|sparse|linear|self-)\s*attention|\b(?:GQA|MQA|MLA|SWA|NSA)\b",
+            "heads": r"\battention\s+heads?\b|\bheads?\b.*\bdimension|\bquery\s+heads?\b|\bkey-value\b",
+            "norm": r"RMSNorm|LayerNorm|layer\s+normali[sz]ation|pre-?normali[sz]ation|QK-?norm|residual",
+            "ffn": r"SwiGLU|GeGLU|GeLU|ReLU|feed-?forward|\bFFN\b|position-wise|activation\s+function",
+            "position": r"rotary|\bRoPE\b|positional\s+(?:encoding|embedding)|ALiBi|position\s+embedding",
+            "experts": r"\bexperts?\b|\brout(?:er|ing)\b|load\s+balanc|auxiliary[- ]loss|\bMoE\b",
+            "size": r"\b\d+(?:\.\d+)?\s?[BM]\b[^.]{0,40}param|\b\d+\s+layers\b|hidden\s+(?:size|dimension)|d_?model|\bdimension(?:ality)?\s+of\b|total\s+parameters|activated",
+            "context": r"context\s+(?:length|window)|sequence\s+length|rolling\s+buffer|\bcache\b|\bwindow\s+size\b",
+            "tokenizer": r"tokeni[sz]er|vocabulary|byte-level|\bBPE\b|SentencePiece",
+            "extra": r"multi-token\s+prediction|\bMTP\b|speculative|weight\s+tying|embedding",
+        },
+        sections=r"architect|\bmodel\b|approach|method|design|attention|layer|transformer|\bmoe\b|expert|tokeni",
+        components=r"architect|model\s+(?:design|structure)|^model$",
+    ),
+    "training": Profile(
+        aspects={
+            "optimizer": r"\b(?:Adam|AdamW|Adafactor|SGD|LAMB|Muon|Lion)\b|optimi[sz]er",
+            "schedule": r"learning\s+rate|warm-?up|cosine|linear\s+decay|inverse\s+square\s+root|\bschedule",
+            "regularization": r"dropout|label\s+smoothing|weight\s+decay|gradient\s+clipping|\bclip\w*",
+            "batch": r"batch\s+size|\btokens?\s+per\s+batch|sequence\s+length\s+of|\bepochs?\b|training\s+steps|\d\s+steps\b",
+            "hardware": r"\b(?:GPUs?|TPUs?|A100|H100|H800|H20|V100|P100|TPUv\d|NPU)s?\b|accelerators?|\bclusters?\b",
+            "cost": r"GPU[- ]hours|TPU[- ]hours|training\s+costs?|\bdays\b|wall-?clock|\$\s?\d",
+            "precision": r"\bFP8\b|\bBF16\b|bfloat16|mixed\s+precision|FP16|quantiz",
+            "parallelism": r"pipeline\s+parallel|tensor\s+parallel|data\s+parallel|expert\s+parallel|ZeRO|DualPipe|sharding|activation\s+checkpoint",
+            "data_scale": r"\btrained\s+on\b[^.]{0,40}\btokens\b|\b\d+(?:\.\d+)?\s?[TB]\s+tokens\b|trillion\s+tokens|billion\s+tokens",
+            "stages": r"supervised\s+fine-?tuning|\bSFT\b|\bRLHF\b|reinforcement\s+learning|\bRL\b|\bPPO\b|\bDPO\b|\bGRPO\b|reward\s+model|preference\s+(?:data|optimi[sz]ation|pairs)|instruction[- ](?:tuning|fine-?tuning|data)|fine-?tun\w+|distill\w*|post-?training|pre-?training\s+stage|annealing|long[- ]context\s+extension",
+        },
+        sections=r"train|optimi[sz]|hyper-?param|fine-?tun|\bsft\b|reinforcement|\brl\b|rlhf|alignment|infrastructure|schedule|hardware|implementation|distill|setup|reward|preference|regulari",
+        components=r"training|post-?training|pre-?training|fine-?tun|alignment|infrastructure|optimi[sz]",
+    ),
+}
+MAX_COMPONENTS = 12
+_NOT_COMPONENT = re.compile(
+    r"\bdata\b|result|evaluat|discussion|ablation|analysis|benchmark|setting|overview|inference|deploy|suggestion|future|limitation", re.I
+)
+_ASIDE = re.compile(r"suggestion|future|limitation|inference\s+and\s+deploy|deployment|prefill|decoding", re.I)
+_PROSE = re.compile(r"\b(?:the|a|an|we|is|are|was|were|of|to|with|our|this|in|for|its|on|by|as|and|that|it|from|at|be|has|have)\b", re.I)
+_AWAY = re.compile(r"related\s+work|background|acknowledg|references|bibliography|limitation|broader|ethic|societal|author|contribution", re.I)
+_DEMO = re.compile(
+    r"\bexamples?\s+(?:of|from)\b|\bexample\s+(?:outputs?|responses?|generations?|problems?|dialog\w*|conversations?|prompts?|questions?)"
+    r"|\ban\s+example\b|\bcase\s+stud|\bqualitative|\bshowcase|\bgenerations?\s+(?:from|of|by)\b|\bsample\s+(?:outputs?|responses?|generations?)"
+    r"|\bgenerated\s+(?:samples?|outputs?|text|responses?|images?|code|solutions?)|\btranscripts?\b|\bdemonstrations?\b"
+    r"|\b(?:prompts?|questions?)\s+and\s+(?:the\s+)?(?:model\s+)?(?:responses?|answers?|outputs?|completions?)",
+    re.I,
+)
+_DEMO_EVEN_IN_RESULTS = re.compile(r"\bqualitative|\bcase\s+stud|\ban\s+example\s+of|\bexamples?\s+of", re.I)
+_RESULT_CAPTION = re.compile(r"\bperformance\b|\baccuracy\b|\bresults?\b|\bscores?\b|pass@|\bbenchmarks?\b|\bablation|\bcomparison\b|\bevaluations?\b", re.I)
+_TASK_HEADING = re.compile(
+    r"(?:parsing|translation|question\s+answering|reasoning|comprehension|summari[sz]ation|generation|classification|understanding|inference|retrieval|coding|dialogue|arithmetic|mathematics)$",
+    re.I,
+)
+_RESULTS_SECTION = re.compile(r"results?|experiment|evaluat|benchmark", re.I)
+
+
+def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText, hits: dict[str, list[Hit]] | None = None) -> PaperSummary:
+    """A survey sheet for `fields`, each value backed by quotes from the paper (unvalidated: see evidence.validate_summary).
+
+    `hits`: passages the search index retrieved for a field; sentences inside them rank higher for that field.
+    """
+    wanted = set(fields)
+    out: dict[str, FieldValue] = {}
+    boost = {key: retrieved_sentences(text, found) for key, found in (hits or {}).items()}
+    if "paper_url" in wanted:
+        out["paper_url"] = paper_url(parsed, text)
+    if wanted & {"code_url", "model_url"}:
+        out.update({k: v for k, v in links.find_links(parsed, text).items() if k in wanted})
+    mentions = entities.find_mentions(text) if wanted & {"datasets", "evaluation"} else []
+    if "datasets" in wanted:
+        out["datasets"] = entities.datasets_field(text, mentions)
+    scores = []
+    if "evaluation" in wanted:
+        names, where = entities.evaluation_names(text, mentions)
+        for heading, sentence in task_headings(text, names):
+            names.append(heading)
+            where.append(sentence)
+        out["evaluation"] = FieldValue(value=names or None, evidence=[s.evidence() for s in where])
+        scores = benchmarks.read_scores(text, names)
+    for key in ("summary", "architecture", "training"):
+        if key in wanted:
+            out[key] = prose_field(key, text, boost.get(key, set()))
+    if "demo" in wanted:
+        out["demo"] = demo_field(text)
+    return PaperSummary(
+        arxiv_id=parsed.arxiv_id, title=" ".join(parsed.title.split()),
+        fields={k: out[k] for k in FIELD_KEYS if k in out}, benchmarks=scores, backend="extractive",
+    )
+
+
+def retrieved_sentences(text: PaperText, hits: list[Hit]) -> set[int]:
+    """The sentences (by reading order) that lie inside the retrieved chunks of this paper."""
+    passages = [normalize(h.chunk.text) for h in hits if h.chunk.arxiv_id == text.parsed.arxiv_id]
+    return {s.order for s in text.sentences if any(normalize(s.text) in p for p in passages)}
+
+
+def paper_url(parsed: ParsedPaper, text: PaperText) -> FieldValue:
+    """The arXiv abstract page, shown by the arXiv id printed in the paper, or else by the title it was filed under."""
+    base = re.sub(r"v\d+$", "", parsed.arxiv_id)
+    stamp = next((s for s in text.sentences if base in s.text), None)
+    quote = stamp or next((s for s in text.sentences if s.kind == "title"), None)
+    if quote is None:
+        return FieldValue()
+    return FieldValue(value=f"https://arxiv.org/abs/{base}", evidence=[quote.evidence()])
+
+
+# ------------------------------------------------------------------ prose
+
+
+def prose_field(key: str, text: PaperText, boosted: set[int] = frozenset()) -> FieldValue:
+    """The best sentence for each aspect of the field, topped up by overall score, in reading order."""
+    profile = PROFILES[key]
+    own = own_reference(text.parsed.title)
+    pool = [s for s in text.sentences if _eligible(key, s) and (key != "summary" or own.search(s.text))]
+    aspects = {name: re.compile(cue, re.I) for name, cue in profile.aspects.items()}
+    prior = re.compile(profile.sections, re.I)
+    scored = []
+    for s in pool:
+        terms = {name: {m.group(0).lower() for m in cue.finditer(s.text)} for name, cue in aspects.items()}
+        matched = {name for name, found in terms.items() if found}
+        if not matched:
+            continue
+        specific = sum(min(2, len(found)) for found in terms.values())  # "grouped-query attention (GQA)" counts twice
+        score = specific + _section_score(key, s, prior) + (1.0 if s.order in boosted else 0.0) - _length_penalty(s.text)
+        score += 1.0 if own.search(s.text) else 0.0
+        scored.append((score, s, matched, set().union(*terms.values())))
+    chosen: dict[int, Sentence] = {}
+    covered: set[str] = set()
+    said: set[str] = set()
+    while len(chosen) < MAX_SENTENCES[key]:
+        # greedy: a new aspect beats a new term for a covered aspect, which beats repeating what is already said
+        best = max(
+            ((score + (1.0 if matched - covered else 0.0 if terms - said else -1.0), s, matched, terms)
+             for score, s, matched, terms in scored if s.order not in chosen),
+            key=lambda c: c[0], default=None,
+        )
+        if best is None or best[0] < MIN_SCORE:
+            break
+        chosen[best[1].order] = best[1]
+        covered |= best[2]
+        said |= best[3]
+    picked = sorted(chosen.values(), key=lambda s: s.order)
+    parts = component_headings(key, text)
+    config = config_rows(text) if key == "architecture" else []
+    if not picked and not parts:
+        return FieldValue()
+    # Each heading, table row and sentence is its own evidence; the value strings them together.
+    lead = f"Components: {'; '.join(p.text for p in parts)}. " if parts else ""
+    table = f"Configuration ({config[0].section}): {'; '.join(_cells_text(r.text) for r in config)}. " if config else ""
+    value = lead + table + " ".join(s.text for s in picked)
+    return FieldValue(value=value.strip(), evidence=[s.evidence() for s in parts + config + picked])
+
+
+def config_rows(text: PaperText) -> list[Sentence]:
+    """Rows of a two-column table of the model's hyper-parameters ("| n_layers | 32 |"), e.g. "Table 1: Model architecture"."""
+    for table in text.parsed.tables:
+        if re.search(r"architect|hyper-?param|configuration|model\s+(?:size|config)", table.caption, re.I):
+            rows = [s for s in text.sentences if s.kind == "table" and s.section == (table.label or "Table") and s.page == table.page]
+            pairs = [r for r in rows if len([c for c in _cells(r.text) if c]) == 2 and re.search(r"\d", r.text)]
+            if len(pairs) >= 3 and len(pairs) >= len(rows) - 2:
+                return pairs[:16]
+    return []
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def _cells_text(row: str) -> str:
+    return " ".join(c for c in _cells(row) if c)
+
+
+def own_reference(title: str) -> re.Pattern:
+    """First person, "this paper", or the paper's model name (title before the colon, or a coined word in it)."""
+    head = title.split(":")[0].strip()
+    names = [head] if len(head.split()) <= 3 else []
+    names += [w for w in re.findall(r"[\w.-]+", title) if re.search(r"[a-z][A-Z]|[A-Z]{2}|\d", w) and len(w) > 2]
+    alternatives = "|".join(re.escape(n) for n in names if n)
+    own = rf"\b(?:we|our|us)\b|\bthis\s+(?:paper|work|report|study)\b" + (rf"|(?<![\w-])(?:{alternatives})" if alternatives else "")
+    return re.compile(own, re.I)
+
+
+def _eligible(key: str, s: Sentence) -> bool:
+    if s.kind not in ("abstract", "body", "appendix") or _AWAY.search(s.path):
+        return False
+    if not 40 <= len(s.text) <= 500 or s.text.count("|") > 2 or not _PROSE.search(s.text) or _formula(s.text):
+        return False
+    if key == "summary":
+        return s.kind == "abstract" or bool(re.search(r"introduction|conclusion", s.path, re.I))
+    return True
+
+
+def _formula(sentence: str) -> bool:
+    """Mostly symbols or numbers: an equation, or a table flattened into text."""
+    visible = [c for c in sentence if not c.isspace()]
+    words = sentence.split()
+    numbers = sum(bool(re.fullmatch(r"[-−+$]?[\d.,]+[%KMBT]?", w)) for w in words)
+    return (
+        sum(c.isalpha() for c in visible) < 0.5 * len(visible)
+        or len(re.findall(r"[=∈≪≫×·∑∏√∂∇≤≥±]|\(\d+\)", sentence)) > 3
+        or numbers > 0.25 * len(words)
+    )
+
+
+def _section_score(key: str, s: Sentence, prior: re.Pattern) -> float:
+    score = 0.0
+    if prior.search(s.path) and not (key == "training" and re.search(r"\bdata\b", s.section, re.I)):
+        score += 2.0
+    if s.kind == "abstract":
+        score += 2.0 if key == "summary" else 1.5  # the abstract states the main design and training choices
+    if s.kind == "appendix":
+        score -= 1.0
+    if key != "summary" and _ASIDE.search(s.path):
+        score -= 2.0
+    if key != "summary" and _RESULTS_SECTION.search(s.section):
+        score -= 1.0
+    return score
+
+
+def _length_penalty(sentence: str) -> float:
+    return 0.5 if len(sentence) > 350 else 0.0
+
+
+def component_headings(key: str, text: PaperText) -> list[Sentence]:
+    """Sub-headings of the section that describes the model (or its training): "Multi-Head Latent Attention", ..."""
+    pattern = PROFILES[key].components
+    if not pattern:
+        return []
+    out, inside, level = [], False, 0
+    deepest = 99 if key == "architecture" else 1  # training sections are broad: their direct parts only
+    for section in text.parsed.sections:
+        if section.kind != "body":
+            break
+        if inside and section.level > level:
+            if section.level - level <= deepest and not _NOT_COMPONENT.search(section.title):
+                out.append(Sentence(section.title, section.page_start, section.heading, section.heading, "heading", -1))
+            continue
+        inside = bool(re.search(pattern, section.title, re.I)) and not _NOT_COMPONENT.search(section.title)
+        level = section.level
+    return out[:MAX_COMPONENTS]
+
+
+# ----------------------------------------------------------------- demo
+
+
+def demo_field(text: PaperText) -> FieldValue:
+    """Examples the paper shows: captions about examples/samples/case studies, and appendix sections of them."""
+    candidates = []
+    for c in text.parsed.captions:
+        if _DEMO.search(c.text) and (not _RESULT_CAPTION.search(c.text) or _DEMO_EVEN_IN_RESULTS.search(c.text)):
+            candidates.append((c.page, _clip(" ".join(c.text.split()), CAPTION_CHARS), c.label))
+    for s in text.parsed.sections:
+        if s.level <= 1 and (_DEMO.search(s.title) or re.search(r"^(?:examples?|samples?|generations?)\b", s.title, re.I)):
+            candidates.append((s.page_start, s.heading, s.heading))
+    best = sorted(candidates)[:MAX_DEMOS]
+    if not best:
+        return FieldValue()
+    return FieldValue(
+        value=[quote for _, quote, _ in best],
+        evidence=[Evidence(page=page, section=where, quote=quote) for page, quote, where in best],
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    """A verbatim prefix of at most `limit` characters, cut at a word boundary."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
+
+
+# ------------------------------------------------------------ evaluation
+
+
+def task_headings(text: PaperText, names: list[str]) -> list[tuple[str, Sentence]]:
+    """Result sub-sections named after a task ("English Constituency Parsing") where no known benchmark is named.
+
+    They stand for the evaluation when the paper names its test sets only as datasets (WSJ, newstest2014).
+    """
+    out = []
+    top = ""
+    for section in text.parsed.sections:
+        if section.kind != "body":
+            break
+        top = section.title if section.level <= 1 else top
+        if section.level > 1 and _RESULTS_SECTION.search(top) and _TASK_HEADING.search(section.title):
+            if not any(entities.is_benchmark_name(n) and n in section.text for n in names):
+                out.append((section.title, Sentence(section.title, section.page_start, section.heading, top, "heading", -1)))
+    return out

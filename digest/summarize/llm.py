@@ -1,0 +1,255 @@
+"""The LLM backend of summarize: the model rewrites each field from the extractive evidence, citing numbered quotes.
+
+Every citation must resolve to text found in the paper and every dataset or benchmark it names must occur in the
+paper; otherwise the field is retried once with a correction, then falls back to the extractive value.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from itertools import chain
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, field_validator
+
+from digest.llm import LLMOutputError, invoke_json, model_name, render_prompt
+from digest.models import FIELD_LABELS, Evidence, FieldValue, PaperSummary, ParsedPaper
+from digest.settings import Settings
+from digest.summarize.evidence import PaperText
+from digest.text import contains, normalize
+
+# Fields the model writes; the URL fields come from link annotations and stay extractive.
+LLM_FIELDS = ("summary", "datasets", "architecture", "training", "evaluation", "demo")
+LIST_FIELDS = frozenset({"datasets", "evaluation", "demo"})
+NAMED_ENTITY_FIELDS = frozenset({"datasets", "evaluation"})  # each item must be named in the paper
+
+MAX_QUOTES = 8  # quotes shown per field: the prompt is the cost on a CPU model
+MIN_QUOTES = 4  # below this, sentences retrieved from the paper are added
+QUOTE_CHARS = 300
+
+LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
+_NOT_FOUND = {"", "none", "null", "n/a", "na", "not found", "not stated", "unknown", "未找到", "无", "未提及"}
+
+# Words that mark a sentence as evidence for a field, and the section titles where such sentences live.
+_CUES = {
+    "summary": (r"we (propose|present|introduce|show)|our (contribution|approach|method|model)s?|in this (paper|work)", r"abstract|introduction|conclusion"),
+    "datasets": (r"datasets?|corpus|corpora|training data|pre-?training data|tokens|mixture|collected|sampled", r"data"),
+    "architecture": (r"architecture|layers?|attention|transformer|encoder|decoder|hidden|heads|embedding|normali[sz]ation|activation|experts?", r"architecture|model"),
+    "training": (r"optimi[sz]er|adam|learning rate|batch size|warm-?up|schedule|steps|epochs|gpus?|tpu|fine-?tun|reward|reinforcement", r"training|optimi[sz]ation|setup|fine-tuning"),
+    "evaluation": (r"benchmarks?|evaluat|accuracy|outperform|state-of-the-art|\d+-shot|pass@", r"evaluation|results|experiments"),
+    "demo": (r"examples?|case stud|qualitative|samples?|generated|shown in figure", r"example|qualitative|case|analysis"),
+}
+
+
+class TextAnswer(BaseModel):
+    """What the model returns for a prose field."""
+
+    value: str | None
+    evidence: list[int | str]
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _none_if_not_found(cls, value):
+        return None if isinstance(value, str) and value.strip().strip(".").lower() in _NOT_FOUND else value
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _numbers(cls, items):
+        return [_as_number(item) for item in items] if isinstance(items, list) else items
+
+
+class ListAnswer(TextAnswer):
+    """What the model returns for a list field."""
+
+    value: list[str] | None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _split_string(cls, value):
+        if isinstance(value, str):
+            return None if value.strip().lower() in _NOT_FOUND else [v for v in re.split(r"[;\n]", value) if v.strip()]
+        return value
+
+
+def _as_number(item):
+    """`3`, `"3"` and `"[3]"` all cite quote 3; anything else is a verbatim quote."""
+    if isinstance(item, str) and re.fullmatch(r"\s*\[?\s*(\d+)\s*\]?\s*", item):
+        return int(re.sub(r"\D", "", item))
+    return item
+
+
+def _names(item: str) -> list[str]:
+    """The names a list item may stand for: the whole item, the part before "(" or ":", and the parts inside "()"."""
+    item = normalize(item)
+    candidates = [item, item.split("(")[0], re.split(r"[:,]", item)[0], *re.findall(r"\(([^)]*)\)", item)]
+    names = (c.strip(" -–:;,.") for c in candidates)
+    return list(dict.fromkeys(n for n in names if len(n) >= 2 and re.search(r"[a-z0-9]", n)))
+
+
+def _locate(text: PaperText, quote: str) -> Evidence:
+    """Evidence for a verbatim quote of the paper, placed at the sentence where it starts."""
+    head = normalize(quote)[:40]
+    sentence = next((s for s in text.sentences if head in normalize(s.text)), None)
+    return Evidence(page=sentence.page, section=sentence.section, quote=quote) if sentence else Evidence(page=1, quote=quote)
+
+
+def summarize_with_llm(
+    parsed: ParsedPaper,
+    extracted: PaperSummary,
+    llm: BaseChatModel,
+    settings: Settings,
+    fields: list[str] | None = None,
+    lang: str = "en",
+) -> PaperSummary:
+    """Rewrite the extractive summary's fields with `llm`, grounded in the extractive evidence quotes."""
+    started = time.perf_counter()
+    paper = PaperText(parsed)
+    wanted = list(fields or extracted.fields or FIELD_LABELS)
+    system = SystemMessage(render_prompt(settings, "system", language=LANGUAGES[lang], lang=lang))
+    result = extracted.model_copy(deep=True)
+    result.fields = {key: value for key, value in result.fields.items() if key in wanted}
+    for key in wanted:
+        if key in LLM_FIELDS:
+            fallback = extracted.fields.get(key, FieldValue())
+            result.fields[key] = _llm_field(paper, key, fallback, llm, settings, system, lang)
+    result.title = result.title or parsed.title
+    result.backend, result.model, result.lang = "llm", model_name(llm), lang
+    result.seconds = extracted.seconds + time.perf_counter() - started
+    return result
+
+
+def _llm_field(
+    paper: PaperText, key: str, extracted: FieldValue, llm: BaseChatModel, settings: Settings, system: SystemMessage, lang: str
+) -> FieldValue:
+    """One field from the model, or the extractive value marked as such, or "not found"."""
+    quotes = field_quotes(paper, key, extracted)
+    if not quotes:
+        return extracted.model_copy(update={"backend": "extractive"}) if extracted.found else FieldValue()
+    prompt = render_prompt(
+        settings,
+        key,
+        title=paper.parsed.title,
+        label_zh=FIELD_LABELS[key][0],
+        label_en=FIELD_LABELS[key][1],
+        quotes=[{"n": n, "page": q.page, "section": q.section, "text": q.quote} for n, q in enumerate(quotes, 1)],
+        draft=extracted.value if isinstance(extracted.value, list) else [extracted.value] if extracted.value else [],
+        language=LANGUAGES[lang],
+        lang=lang,
+    )
+    schema = ListAnswer if key in LIST_FIELDS else TextAnswer
+    messages = [system, HumanMessage(prompt)]
+    try:
+        answer = invoke_json(llm, messages, schema)
+        value, problems = _ground(paper, key, answer, quotes)
+        if problems:
+            messages += [AIMessage(answer.model_dump_json()), HumanMessage(_correction(problems))]
+            answer = invoke_json(llm, messages, schema)
+            value, problems = _ground(paper, key, answer, quotes)
+    except LLMOutputError:
+        value, problems = None, ["no valid JSON"]
+    if value is not None and not problems:
+        return value
+    if extracted.found:
+        return extracted.model_copy(update={"backend": "extractive"})
+    return FieldValue()
+
+
+def _ground(text: PaperText, key: str, answer: TextAnswer, quotes: list[Evidence]) -> tuple[FieldValue | None, list[str]]:
+    """The answer as a field value with resolved evidence, and what is wrong with it (empty when nothing)."""
+    evidence, problems = [], []
+    for cited in answer.evidence:
+        if isinstance(cited, int):
+            if 1 <= cited <= len(quotes):
+                evidence.append(quotes[cited - 1])
+            else:
+                problems.append(f"there is no quote [{cited}]")
+        elif text.has(cited):
+            evidence.append(next((q for q in quotes if contains(q.quote, cited)), None) or _locate(text, cited))
+        else:
+            problems.append(f'"{_clip(cited, 80)}" is not in the paper')
+    value = answer.value
+    if isinstance(value, list):
+        value = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+        if key in NAMED_ENTITY_FIELDS:
+            value = [item for item in value if any(text.names(n) for n in _names(item))]  # never a name not in the paper
+            evidence += _naming_evidence(text, value, evidence, quotes)
+    if not value:
+        return None, []
+    if not evidence and not problems:
+        problems.append('"evidence" is empty: cite the numbers of the quotes that support the value')
+    unique = list({(e.page, e.quote): e for e in evidence}.values())
+    return FieldValue(value=value, evidence=unique, backend="llm"), problems
+
+
+def _naming_evidence(text: PaperText, items: list[str], cited: list[Evidence], shown: list[Evidence]) -> list[Evidence]:
+    """For each item that no cited quote names, the first quote shown, else the first sentence of the paper, naming it."""
+    added: list[Evidence] = []
+    for item in items:
+        if any(_mentions(e.quote, item) for e in cited + added):
+            continue
+        candidates = chain(shown, (s.evidence() for s in text.sentences))
+        naming = next((e for e in candidates if _mentions(e.quote, item)), None)
+        if naming:
+            added.append(naming)
+    return added
+
+
+def _mentions(quote: str, item: str) -> bool:
+    quote = normalize(quote)
+    return any(re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", quote) for name in _names(item))
+
+
+def _correction(problems: list[str]) -> str:
+    return (
+        "Your answer cites evidence that does not check out: "
+        + "; ".join(problems)
+        + ". Cite only the numbers of the quotes given above, and state only what they say. "
+        "Reply with the corrected JSON object only."
+    )
+
+
+# ------------------------------------------------------------------ evidence
+
+
+def field_quotes(paper: PaperText, key: str, extracted: FieldValue) -> list[Evidence]:
+    """The numbered quotes shown to the model: the extractive evidence found in the paper, topped up by retrieval."""
+    quotes: list[Evidence] = []
+    seen: set[str] = set()
+
+    def take(candidates, limit: int) -> None:
+        for evidence in candidates:
+            if len(quotes) >= limit:
+                return
+            quote = _clip(evidence.quote, QUOTE_CHARS)
+            if normalize(quote) not in seen and paper.has(quote):
+                seen.add(normalize(quote))
+                quotes.append(evidence.model_copy(update={"quote": quote}))
+
+    take(extracted.evidence, MAX_QUOTES)
+    if len(quotes) < MIN_QUOTES:
+        take(_retrieve(paper, key, MAX_QUOTES), MIN_QUOTES)
+    return quotes
+
+
+def _retrieve(text: PaperText, key: str, k: int) -> list[Evidence]:
+    """The `k` sentences of the paper that look most like evidence for `key`: cue words, in a likely section."""
+    cue, section_cue = (re.compile(p, re.I) for p in _CUES[key])
+    scored = []
+    for sentence in text.sentences:
+        if sentence.kind in ("title", "table") or not 40 <= len(sentence.text) <= 600:
+            continue
+        if sentence.kind == "caption" and key != "demo":
+            continue
+        hits = len({m.group(0).lower() for m in cue.finditer(sentence.text)})
+        if hits:
+            bonus = (1.0 if section_cue.search(sentence.section) else 0.0) - (0.5 if sentence.kind == "appendix" else 0.0)
+            scored.append((hits + bonus, -sentence.order, sentence))
+    return [s.evidence() for *_, s in sorted(scored, key=lambda c: c[:2], reverse=True)[:k]]
+
+
+def _clip(text: str, limit: int) -> str:
+    """A verbatim prefix of `text` of at most `limit` characters, cut at a word boundary."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]

@@ -1,0 +1,185 @@
+"""The index on real papers: real parser, real all-MiniLM-L6-v2, real FAISS and bm25s.
+
+One small index (three short papers) is built once per session; tests that change an index work on a copy.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import digest.index as index_module
+from digest.catalog import Catalog
+from digest.cli import cli
+from digest.errors import DigestError
+from digest.fetch import add_papers, remove_paper
+from digest.index import Index, build_index
+from digest.settings import Settings
+from digest.text import contains
+
+MISTRAL, MIXTRAL, TRANSFORMER = "2310.06825", "2401.04088", "1706.03762"
+PAPERS = (MISTRAL, MIXTRAL, TRANSFORMER)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory, shared_pdf) -> tuple[Path, dict]:
+    """A workspace holding the three papers and their index, and the first build's report."""
+    ws = tmp_path_factory.mktemp("index") / "ws"
+    ws.mkdir()
+    settings = Settings.load(workspace=ws)
+    with Catalog(settings.catalog_path) as catalog:
+        add_papers(settings, catalog, [shared_pdf(p) for p in PAPERS])
+        report = build_index(settings, catalog, progress=False)
+    return ws, report.model_dump()
+
+
+@pytest.fixture(scope="session")
+def index(built) -> Index:
+    return Index.open(Settings.load(workspace=built[0]))
+
+
+@pytest.fixture
+def copy(built, tmp_path) -> Settings:
+    """A private copy of the built workspace, for tests that change it."""
+    ws = tmp_path / "copy"
+    shutil.copytree(built[0], ws)
+    return Settings.load(workspace=ws)
+
+
+def _found(hits, arxiv_id: str, evidence: str) -> bool:
+    return any(h.chunk.arxiv_id == arxiv_id and contains(h.chunk.text, evidence) for h in hits)
+
+
+def test_first_build_indexes_every_paper(built, index):
+    report = built[1]
+    assert sorted(report["added"]) == sorted(PAPERS) and not report["failed"]
+    assert report["embedded"] == report["chunks"] == len(index.chunks) == index.dense.ntotal > 100
+    assert report["ann"] == "flat" and set(report["seconds"]) >= {"parse", "chunk", "embed", "index", "total"}
+    assert sorted(index.papers) == sorted(PAPERS)
+    assert all(c.arxiv_id == MIXTRAL for c in index.chunks_for(MIXTRAL))
+    assert index.chunks_for(MIXTRAL)[0].kind == "abstract" and index.chunks_for(MIXTRAL)[0].title == "Mixtral of Experts"
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_search_finds_the_passage_that_answers(index, mode):
+    hits = index.search("In Mixtral, how many experts process each token, out of how many per layer?", k=5, mode=mode)
+    assert len(hits) == 5 and hits[0].score >= hits[-1].score
+    assert _found(hits, MIXTRAL, "2 of the 8 experts") or _found(hits, MIXTRAL, "two experts")
+
+
+def test_hits_carry_section_and_page(index):
+    hits = index.search("label smoothing value used during training", k=5)
+    hit = next(h for h in hits if contains(h.chunk.text, "label smoothing of value"))
+    assert hit.chunk.arxiv_id == TRANSFORMER and (hit.chunk.page_start, hit.chunk.page_end) == (7, 8)  # 5.4 runs over
+    assert "Regularization" in hit.chunk.section and hit.chunk.section.startswith("5 Training")
+
+
+def test_paper_filter_keeps_to_the_paper(index):
+    hits = index.search("sliding window attention", k=8, papers=[MIXTRAL])
+    assert hits and all(h.chunk.arxiv_id == MIXTRAL for h in hits)
+    assert all(h.chunk.arxiv_id == MISTRAL for h in index.search("attention", k=3, mode="dense", papers=[f"arXiv:{MISTRAL}v3"]))
+    with pytest.raises(DigestError, match="not in the index"):
+        index.search("attention", papers=["2302.13971"])
+
+
+def test_chinese_question_finds_the_english_answer(index):
+    hits = index.search("Mixtral 每个 token 使用几个专家？", k=5)
+    assert _found(hits, MIXTRAL, "2 of the 8 experts") or _found(hits, MIXTRAL, "two experts")
+    hits = index.search("Transformer 训练时标签平滑的值是多少？", k=5)
+    assert _found(hits, TRANSFORMER, "label smoothing of value")
+
+
+def test_bad_queries_are_refused(index):
+    with pytest.raises(DigestError, match="empty query"):
+        index.search("   ")
+    with pytest.raises(DigestError, match="unknown search mode"):
+        index.search("attention", mode="fuzzy")
+
+
+def test_second_build_embeds_nothing_and_a_changed_paper_is_embedded_again(copy):
+    with Catalog(copy.catalog_path) as catalog:
+        again = build_index(copy, catalog, progress=False)
+        assert again.embedded == 0 and again.unchanged == 3 and not again.added and not again.updated
+        version = again.version
+        record = catalog.get(MISTRAL)
+        catalog.upsert(record.model_copy(update={"sha256": "0" * 64}))  # as if a new PDF had arrived
+        changed = build_index(copy, catalog, progress=False)
+    assert changed.updated == [MISTRAL] and changed.unchanged == 2 and changed.version != version
+    assert changed.embedded == len(Index.open(copy).chunks_for(MISTRAL)) > 0
+
+
+def test_remove_deletes_a_papers_vectors(copy):
+    index = Index.open(copy)
+    before, count = index.dense.ntotal, len(index.chunks_for(MIXTRAL))
+    assert index.remove([MIXTRAL]) == count
+    reopened = Index.open(copy)
+    assert reopened.dense.ntotal == len(reopened.chunks) == before - count
+    assert MIXTRAL not in reopened.papers and not reopened.chunks_for(MIXTRAL)
+    assert all(h.chunk.arxiv_id != MIXTRAL for h in reopened.search("Mixtral experts router", k=20))
+    assert reopened.chunks_for(MISTRAL) == index.chunks_for(MISTRAL)
+
+
+def test_removing_a_paper_from_the_corpus_removes_it_from_the_index(copy):
+    with Catalog(copy.catalog_path) as catalog:
+        remove_paper(copy, catalog, TRANSFORMER)
+    assert TRANSFORMER not in Index.open(copy).papers
+
+
+def test_a_different_embedder_is_refused(copy):
+    other = copy.model_copy(update={"embedder": "sentence-transformers/paraphrase-MiniLM-L3-v2"})
+    with pytest.raises(DigestError, match=r"built with embedder 'all-MiniLM-L6-v2'.*digest index --force"):
+        Index.open(other)
+    with Catalog(copy.catalog_path) as catalog, pytest.raises(DigestError, match="digest index --force"):
+        build_index(other, catalog, progress=False)
+    assert Index.open(copy.model_copy(update={"embedder": "sentence-transformers/all-MiniLM-L6-v2"}))  # same model
+
+
+def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch):
+    before = Index.open(copy)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(index_module, "_write_bm25", crash)
+    with Catalog(copy.catalog_path) as catalog, pytest.raises(RuntimeError, match="disk full"):
+        build_index(copy, catalog, force=True, progress=False)
+    after = Index.open(copy)
+    assert after.path == before.path and len(after.chunks) == len(before.chunks)
+    assert _found(after.search("how many experts process each token", k=5), MIXTRAL, "experts")
+    assert not list(copy.index_dir.glob(".build-*"))
+
+
+def test_old_versions_are_cleaned_up(copy):
+    with Catalog(copy.catalog_path) as catalog:
+        for _ in range(3):
+            build_index(copy, catalog, ids=[MISTRAL], force=True, progress=False)
+    versions = sorted(p.name for p in copy.index_dir.glob("v*"))
+    assert len(versions) == 2 and (copy.index_dir / "CURRENT").read_text().strip() == versions[-1]
+
+
+def test_no_index_is_a_clear_error(workspace):
+    with pytest.raises(DigestError, match=r"no index at .*run `digest index`"):
+        Index.open(Settings.load(workspace=workspace))
+    result = CliRunner().invoke(cli, ["-w", str(workspace), "search", "attention"])
+    assert result.exit_code == 2 and "no index at" in result.output
+
+
+def test_cli_search_and_index_json(built):
+    ws = str(built[0])
+    result = CliRunner().invoke(cli, ["-w", ws, "search", "sliding window attention", "-k", "3", "--paper", MISTRAL, "--json"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert len(hits) == 3 and set(hits[0]) == {"arxiv_id", "title", "section", "page", "text", "score"}
+    assert all(h["arxiv_id"] == MISTRAL for h in hits) and any(contains(h["text"], "sliding window") for h in hits)
+
+    result = CliRunner().invoke(cli, ["-w", ws, "search", "sliding window attention", "--mode", "bm25"])
+    assert result.exit_code == 0 and "Mistral 7B" in result.output and "p." in result.output
+
+    result = CliRunner().invoke(cli, ["-w", ws, "-q", "index", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["embedded"] == 0 and report["unchanged"] == 3 and report["papers"] == 3
