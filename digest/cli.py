@@ -452,11 +452,11 @@ def _read_question() -> str:
 @click.option("--pdf-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Survey the PDFs in this folder instead of fetching from arXiv.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Folder for the sheets (default: <workspace>/out).")
-@click.option("--backend", type=click.Choice(["auto", "extractive", "llm"]), default="auto", show_default=True,
-              help="How the survey fields are filled.")
+@click.option("--backend", type=click.Choice(["auto", "extractive", "llm"]),
+              help="How the survey fields are filled (default: settings.backend, auto).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of the sheets (default: settings.lang).")
 @pass_ctx
-def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | None, backend: str,
+def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | None, backend: str | None,
         lang: str | None) -> None:
     """The whole survey in one resumable command: fetch, parse, index, summarize, export."""
     from .catalog import Catalog
@@ -475,7 +475,8 @@ def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | 
     stages = iter(range(1, 5))
     with Catalog(settings.catalog_path) as catalog:
         report = run_survey(
-            settings, catalog, out, wanted=wanted, pdfs=[pdf_dir] if pdf_dir else None, backend=backend, lang=lang,
+            settings, catalog, out, wanted=wanted, pdfs=[pdf_dir] if pdf_dir else None, backend=backend or settings.backend,
+            lang=lang,
             progress=not ctx.quiet, on_stage=lambda stage: ctx.err.rule(f"[{next(stages)}/4] {stage}"),
         )
     for pid, reason in report.failed.items():

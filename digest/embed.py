@@ -69,7 +69,17 @@ class SentenceTransformerEmbedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text])[0]
+        """One short text runs fastest on one CPU thread: waking a thread pool costs more than it saves."""
+        if self.device != "cpu":
+            return self._encode([text])[0]
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._encode([text])[0]
+        finally:
+            torch.set_num_threads(threads)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(

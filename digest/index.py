@@ -204,10 +204,12 @@ class Index:
 
     def _dense(self, query: str, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         q = self.embedder.embed_query(query)
-        if rows is None:
-            scores, ids = self._searcher.search(q[None, :], min(depth, len(self.chunks)))
-            return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        return _top(self.vectors[rows] @ q, depth, rows)
+        if rows is not None:
+            return _top(self.vectors[rows] @ q, depth, rows)
+        if self._searcher is self.dense and isinstance(self.dense, faiss.IndexFlat):
+            return _top(self.vectors @ q, depth, None)  # one matrix-vector product: no thread pool to wake
+        scores, ids = self._searcher.search(q[None, :], min(depth, len(self.chunks)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def _bm25(self, query: str, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         ids = list(dict.fromkeys(self._vocab[t] for t in bm25_tokens(query) if t in self._vocab))
@@ -293,9 +295,16 @@ def build_index(
     report = IndexReport(index_dir=str(settings.index_dir))
     with _locked(settings.index_dir):
         current = _current(settings.index_dir)
-        previous = Index.load(settings, current) if current and not force else None
-        if previous:
-            previous.check_embedder(settings.embedder)
+        try:
+            previous = Index.load(settings, current) if current else None
+        except DigestError:
+            if not force:
+                raise
+            previous = None  # unreadable: --force rebuilds it
+        if previous and not same_model(settings.embedder, previous.meta["embedder"]):
+            if not force:
+                previous.check_embedder(settings.embedder)
+            previous = None  # another model: every paper is embedded again
         wanted = _wanted(catalog, ids, report)
 
         clock = time.perf_counter()
@@ -307,7 +316,7 @@ def build_index(
             parsed, key = _parsed(settings, catalog, pid, report)
             if parsed is None:
                 continue
-            if previous and previous.meta["keys"].get(pid) == key:
+            if previous and not force and previous.meta["keys"].get(pid) == key:
                 kept.add(pid)
             else:
                 fresh[pid] = (parsed, key)
@@ -458,10 +467,10 @@ def tune_ef_search(index, vectors: np.ndarray, queries: int = 500, k: int = 10) 
     """The smallest HNSW efSearch whose recall@k against exact search reaches RECALL_TARGET, and that recall."""
     rng = np.random.default_rng(0)
     sample = vectors[rng.choice(len(vectors), size=min(queries, len(vectors)), replace=False)]
-    sample = sample + rng.normal(scale=0.05, size=sample.shape).astype(np.float32)
+    sample = sample + rng.normal(scale=0.1, size=sample.shape).astype(np.float32)  # about as far as real queries
     sample /= np.linalg.norm(sample, axis=1, keepdims=True)
     _, exact = faiss.knn(sample, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
-    for ef in (32, 64, 128, 256, 512):
+    for ef in (64, 128, 256, 512, 1024):
         index.hnsw.efSearch = ef
         _, found = index.search(sample, k)
         recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact)]))

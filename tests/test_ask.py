@@ -214,7 +214,8 @@ def test_follow_up_with_llm_is_condensed_by_the_model(index, ask_settings):
     turn = asker.ask("And the optimizer?")
     assert "And the optimizer?" in seen.prompts[1] and "LLaMA uses RMSNorm [1]." in seen.prompts[1]
     assert turn.query == "Which optimizer was LLaMA trained with?"
-    assert "Question: And the optimizer?" in seen.prompts[2]  # the model answers the question as asked, in context
+    assert "Question: Which optimizer was LLaMA trained with?" in seen.prompts[2]
+    assert "User: Which normalizing function does LLaMA use?" in seen.prompts[2]
     assert turn.answer.answered and turn.answer.citations[0].arxiv_id == LLAMA
 
 

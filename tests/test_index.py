@@ -146,7 +146,7 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch
 
     monkeypatch.setattr(index_module, "_write_bm25", crash)
     with Catalog(copy.catalog_path) as catalog, pytest.raises(RuntimeError, match="disk full"):
-        build_index(copy, catalog, force=True, progress=False)
+        build_index(copy, catalog, ids=[MISTRAL], force=True, progress=False)
     after = Index.open(copy)
     assert after.path == before.path and len(after.chunks) == len(before.chunks)
     assert _found(after.search("how many experts process each token", k=5), MIXTRAL, "experts")
@@ -155,10 +155,11 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch
 
 def test_old_versions_are_cleaned_up(copy):
     with Catalog(copy.catalog_path) as catalog:
-        for _ in range(3):
+        for _ in range(2):
             build_index(copy, catalog, ids=[MISTRAL], force=True, progress=False)
     versions = sorted(p.name for p in copy.index_dir.glob("v*"))
     assert len(versions) == 2 and (copy.index_dir / "CURRENT").read_text().strip() == versions[-1]
+    assert sorted(Index.open(copy).papers) == sorted(PAPERS)  # --force on one paper keeps the others
 
 
 def test_no_index_is_a_clear_error(workspace):

@@ -176,6 +176,21 @@ def test_a_verbatim_quote_from_the_paper_is_located(llama, extracted, settings):
     assert contains(section.text, quote) and section.page_start <= field.evidence[0].page <= section.page_end
 
 
+def test_numbers_must_come_from_the_cited_quotes(llama, extracted, settings):
+    invented = {"value": "A decoder with 12 layers and 768 hidden units, trained with AdamW.", "evidence": [1]}
+    fake = model(invented, invented)
+    field = run(llama, extracted, settings, fake, "training")
+    assert "the numbers 12, 768 are not in the quotes you cited" in fake.calls[1][-1].content
+    assert field.backend == "extractive"
+
+
+def test_a_size_no_quote_states_is_dropped_from_a_dataset(llama, extracted, settings):
+    fake = model({"value": ["C4 (99%)", "CommonCrawl (67%)"], "evidence": [1, 2]})
+    field = run(llama, extracted, settings, fake, "datasets")
+    assert field.value == ["C4", "CommonCrawl (67%)"] and field.backend == "llm"
+    assert any("67" in e.quote and "CommonCrawl" in e.quote for e in field.evidence)
+
+
 def test_datasets_the_paper_never_mentions_are_filtered(llama, extracted, settings):
     text = llama.full_text()
     assert not contains(text, "ImageNet") and not contains(text, "JFT-300M")

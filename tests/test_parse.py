@@ -83,6 +83,22 @@ def test_typographic_headings_have_number_level_and_page(parsed, arxiv_id, headi
     assert (found[heading].level, found[heading].page_start) == (level, page)
 
 
+@pytest.mark.parametrize("arxiv_id", [
+    "1409.0473",  # ICLR: subsections in small capitals at body size
+    "1910.10683",  # JMLR: subsubsections in the body font, numbered 3.1.4
+    "2110.14168",
+    "2412.19437",  # tech report, headings wrapped over two lines
+])
+def test_typography_alone_recovers_the_pdf_outline(shared_pdf, arxiv_id):
+    """Papers that carry an outline check the heuristics that papers without one depend on."""
+    with pymupdf.open(shared_pdf(arxiv_id)) as doc:
+        titles = [entry[1] for entry in doc.get_toc()]
+    paper = parse_pdf(shared_pdf(arxiv_id), arxiv_id, use_outline=False)
+    recall, missed = section_recall(paper, titles)
+    assert paper.outline_source == "typography" and recall >= 0.95, missed
+    assert len(paper.sections) <= len(titles) + 10  # few headings beyond the outline (References is kept apart)
+
+
 def test_outline_from_toc_is_used_and_located_in_the_text(parsed):
     paper = parsed("1706.03762")
     with pymupdf.open(PDF_DIR / "1706.03762.pdf") as doc:

@@ -55,7 +55,7 @@ def section_recall(paper: ParsedPaper, titles: list[str]) -> tuple[float, list[s
 
 
 def _title_key(title: str) -> str:
-    return normalize(split_number(title)[1]).rstrip(".:")
+    return normalize(split_number(title)[1]).rstrip(".:").replace("’", "'")
 
 
 def pdf_path(settings: Settings, paper: PaperRecord) -> Path:

@@ -11,10 +11,13 @@ from ..errors import DigestError
 from ..models import Caption, Link, ParsedPaper, Section, Table
 from ..text import normalize
 from . import floats, outline
-from .layout import Line, Page, body_size, clean, mark_contents, mark_footnotes, read_page, reading_order, strip_margins
+from .layout import (
+    Line, Page, body_family, body_size, clean, mark_contents, mark_figure_text, mark_footnotes, read_page,
+    reading_order, strip_margins,
+)
 from .prose import URL, Vocabulary, join_lines, join_pair
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 _MIN_CHARS_PER_PAGE = 40
 _NO_VOCABULARY = Vocabulary([])
 _AFFILIATION = re.compile(
@@ -29,16 +32,18 @@ class ParseError(DigestError):
     """A PDF that cannot be parsed: encrypted, empty, scanned or damaged."""
 
 
-def parse_pdf(path: Path, arxiv_id: str) -> ParsedPaper:
-    """The structure of one paper's PDF; raises ParseError with the reason when it has no usable text."""
+def parse_pdf(path: Path, arxiv_id: str, use_outline: bool = True) -> ParsedPaper:
+    """The structure of one paper's PDF; raises ParseError with the reason when it has no usable text.
+    `use_outline=False` ignores the PDF's own outline (to measure the typographic heuristics)."""
     doc = _open(path)
     try:
         try:
             pages = [read_page(page) for page in doc]
         except Exception as exc:  # pymupdf raises plain RuntimeErrors on broken content streams
-            raise ParseError(f"{path}: damaged PDF, page content unreadable ({_one_line(exc)}); re-download it") from exc
+            problem = f"damaged PDF, page content unreadable ({_one_line(exc)})"
+            raise ParseError(f"{path}: {problem}; re-download it") from exc
         _check_text(doc, pages, path)
-        return _assemble(doc, pages, _annotation_links(doc), arxiv_id)
+        return _assemble(doc, pages, _annotation_links(doc), arxiv_id, use_outline)
     finally:
         doc.close()
 
@@ -76,8 +81,9 @@ def _ends_with_eof(path: Path) -> bool:
 
 
 def _check_text(doc: pymupdf.Document, pages: list[Page], path: Path) -> None:
-    chars = sum(len(line.text) for p in pages for b in p.blocks for line in b.lines)
-    if chars >= _MIN_CHARS_PER_PAGE * len(pages) * 0.25:
+    """At least a quarter of the pages must carry text; otherwise say why there is none."""
+    with_text = sum(sum(len(l.text) for b in p.blocks for l in b.lines) >= _MIN_CHARS_PER_PAGE for p in pages)
+    if with_text >= max(1, 0.25 * len(pages)):
         return
     if any(page.get_images() for page in doc):
         raise ParseError(f"{path}: no text layer (scanned images only); run OCR on it first, e.g. `ocrmypdf`")
@@ -92,8 +98,45 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _assemble(doc: pymupdf.Document, pages: list[Page], annotations: list[tuple[str, int, pymupdf.Rect]],
-              arxiv_id: str) -> ParsedPaper:
+              arxiv_id: str, use_outline: bool) -> ParsedPaper:
     strip_margins(pages)
+    lines = _in_reading_order(pages)
+    body, family = body_size(lines), body_family(lines)
+    mark_contents(lines)
+    vocab = Vocabulary(lines)
+    uris = [uri for uri, _, _ in annotations]
+    title = _title(lines, doc.metadata or {}, vocab)
+    captions = floats.find_captions(lines)
+    regions = _mark_floats(pages, lines, captions, body, family)
+    toc = outline.toc_headings(doc.get_toc(), lines, len(pages)) if use_outline else None
+    typo = outline.typographic_headings(lines, body)
+    headings = outline.merge(toc, typo) if toc else typo
+    for h in headings:
+        for line in lines[h.index : h.index + h.lines]:
+            line.role = "heading"
+
+    paper = ParsedPaper(arxiv_id=arxiv_id, title=title, pages=len(pages),
+                        authors=_authors(lines, headings, doc.metadata or {}),
+                        outline_source="toc" if toc else ("typography" if headings else "none"),
+                        parser_version=PARSER_VERSION)
+    section_of, paragraphs = _fill_sections(paper, lines, headings, vocab, uris)
+    text_of = {id(c): " ".join(t for _, t in join_lines(c.lines, vocab, uris)) for c in captions}
+    paper.captions = [Caption(kind=c.kind, label=c.label, page=c.page + 1, text=text_of[id(c)]) for c in captions]
+    position = {id(line): n for n, line in enumerate(lines)}
+    paper.tables = [
+        Table(page=r.caption.page + 1, label=r.caption.label, caption=text_of[id(r.caption)],
+              rows=floats.markdown_rows(r.rows), section=section_of(position[id(r.caption.lines[0])]))
+        for r in regions
+    ]
+    by_page = _by_page(lines)
+    anchored = [Link(uri=uri, text=_anchor(by_page.get(pno, []), rect, uri), page=pno + 1)
+                for uri, pno, rect in annotations]
+    paper.links = _merge_links(anchored, _text_links(paragraphs))
+    return paper
+
+
+def _in_reading_order(pages: list[Page]) -> list[Line]:
+    """All lines of the document, page by page in reading order, numbered by block."""
     lines: list[Line] = []
     block_no = 0
     for page in pages:
@@ -102,53 +145,32 @@ def _assemble(doc: pymupdf.Document, pages: list[Page], annotations: list[tuple[
                 line.block = block_no
                 lines.append(line)
             block_no += 1
-    body = body_size(lines)
-    mark_contents(lines)
-    vocab = Vocabulary(lines)
-    uris = [uri for uri, _, _ in annotations]
+    return lines
 
-    title = _title(lines, doc.metadata or {}, vocab)
-    captions = floats.find_captions(lines)
-    by_page: dict[int, list[Line]] = {}
+
+def _by_page(lines: list[Line]) -> dict[int, list[Line]]:
+    out: dict[int, list[Line]] = {}
     for line in lines:
-        by_page.setdefault(line.page, []).append(line)
+        out.setdefault(line.page, []).append(line)
+    return out
+
+
+def _mark_floats(pages: list[Page], lines: list[Line], captions: list[floats.CaptionLines], body: float,
+                 family: str) -> list[floats.TableRegion]:
+    """Table regions (their lines leave the text flow), figure text and footnotes marked; the table regions."""
+    by_page = _by_page(lines)
     on_page = {p.number: [c for c in captions if c.page == p.number] for p in pages}
     below_first = sum(floats.table_side_votes(by_page.get(p.number, []), on_page[p.number], body, p.width)
                       for p in pages if on_page[p.number]) >= 0
     regions = []
     for page in pages:
+        page_lines = by_page.get(page.number, [])
         if on_page[page.number]:
-            regions += floats.float_regions(by_page.get(page.number, []), on_page[page.number], body, page.width,
-                                            below_first)
-        mark_footnotes(by_page.get(page.number, []), body, page.height)
-
-    typo = outline.typographic_headings(lines, body)
-    toc = outline.toc_headings(doc.get_toc(), lines, len(pages))
-    headings = outline.merge(toc, typo) if toc else typo
-    for h in headings:
-        for line in lines[h.index : h.index + h.lines]:
-            line.role = "heading"
-
-    paper = ParsedPaper(arxiv_id=arxiv_id, title=title, pages=len(pages),
-                        outline_source="toc" if toc else ("typography" if headings else "none"),
-                        parser_version=PARSER_VERSION)
-    paper.authors = _authors(lines, headings, doc.metadata or {})
-    section_of, paragraphs = _fill_sections(paper, lines, headings, vocab, uris)
-    position = {id(line): n for n, line in enumerate(lines)}
-    for cap in captions:
-        text = " ".join(t for _, t in join_lines(cap.lines, vocab, uris))
-        paper.captions.append(Caption(kind=cap.kind, label=cap.label, page=cap.page + 1, text=text))
-    for region in regions:
-        cap = region.caption
-        paper.tables.append(Table(
-            page=cap.page + 1, label=cap.label,
-            caption=next(c.text for c in paper.captions if c.label == cap.label and c.page == cap.page + 1),
-            rows=floats.markdown_rows(region.rows), section=section_of(position[id(cap.lines[0])]),
-        ))
-    anchored = [Link(uri=uri, text=_anchor(by_page.get(pno, []), rect, uri), page=pno + 1)
-                for uri, pno, rect in annotations]
-    paper.links = _merge_links(anchored, _text_links(paragraphs))
-    return paper
+            regions += floats.float_regions(page_lines, on_page[page.number], body, page.width, below_first)
+        if any(c.kind == "figure" for c in on_page[page.number]):
+            mark_figure_text(page_lines, body, family)
+        mark_footnotes(page_lines, body, page.height)
+    return regions
 
 
 def _fill_sections(paper: ParsedPaper, lines: list[Line], headings: list[outline.Heading], vocab: Vocabulary,
@@ -240,7 +262,8 @@ def _title(lines: list[Line], metadata: dict, vocab: Vocabulary) -> str:
     """The Info dictionary's title when page 1 shows it, else the largest text in the top half of page 1."""
     first = [l for l in lines if l.page == 0 and l.role == "body"]
     page_text = _key(" ".join(l.text for l in first))
-    top = [l for l in first if l.y1 < 0.6 * max((l.y1 for l in first), default=1) and sum(c.isalpha() for c in l.text) >= 4]
+    bottom = max((l.y1 for l in first), default=1)
+    top = [l for l in first if l.y1 < 0.6 * bottom and sum(c.isalpha() for c in l.text) >= 4]
     picked: list[Line] = []
     if top:
         size = max(l.size for l in top)
@@ -345,7 +368,10 @@ def _merge_links(annotations: list[Link], from_text: list[Link]) -> list[Link]:
         key = (link.uri, link.page)
         if key in merged:
             prev = merged[key]
-            prev.text = join_pair(prev.text, link.text, _NO_VOCABULARY, [link.uri]) if prev.text and link.text else prev.text or link.text
+            if prev.text and link.text:
+                prev.text = join_pair(prev.text, link.text, _NO_VOCABULARY, [link.uri])
+            else:
+                prev.text = prev.text or link.text
         else:
             merged[key] = link.model_copy()
     seen = {_url_key(uri) for uri, _ in merged}

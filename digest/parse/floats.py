@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from .layout import Line
 from .outline import heading_like
 
-CAPTION = re.compile(r"^(?P<kind>Figure|Fig\.|Table|TABLE|FIGURE)\s*(?P<num>[A-Z]?\d{1,3}(?:\.\d+)?)\s*(?P<sep>[:.|]|\s)")
+CAPTION = re.compile(
+    r"^(?P<kind>Figure|Fig\.|Table|TABLE|FIGURE)\s*(?P<num>[A-Z]?\d{1,3}(?:\.\d+)?)\s*(?P<sep>[:.|]|\s)"
+)
 _MAX_GAP = 3.5  # line heights: a wider vertical gap ends a float region
 
 
@@ -37,14 +39,13 @@ def find_captions(lines: list[Line]) -> list[CaptionLines]:
     while i < len(lines):
         line = lines[i]
         m = CAPTION.match(line.text)
-        starts_block = i == 0 or lines[i - 1].block != line.block
-        if m and starts_block and line.role == "body" and (
+        if m and _starts_paragraph(lines, i) and line.role == "body" and (
             m["sep"].strip() or (line.bold_prefix(m.end() - 1) and line.text[m.end():m.end() + 1].isupper())
         ):
             kind = "table" if m["kind"].lower().startswith("tab") else "figure"
             label = f"{'Table' if kind == 'table' else 'Figure'} {m['num']}"
             block = [line]
-            while i + 1 < len(lines) and lines[i + 1].block == line.block:
+            while i + 1 < len(lines) and lines[i + 1].block == line.block and lines[i + 1].gap < 1.5 * line.size:
                 i += 1
                 block.append(lines[i])
             for member in block:
@@ -59,6 +60,15 @@ def find_captions(lines: list[Line]) -> list[CaptionLines]:
     return captions
 
 
+def _starts_paragraph(lines: list[Line], i: int) -> bool:
+    """Whether line i opens a block, or follows a line in another type or well above it (a code listing)."""
+    line, prev = lines[i], lines[i - 1] if i else None
+    return (
+        prev is None or prev.block != line.block or abs(prev.size - line.size) > 0.5 or prev.family != line.family
+        or line.y0 - prev.y1 > 0.8 * line.size
+    )
+
+
 def _continue_caption(caption: CaptionLines, blocks: list[list[Line]]) -> None:
     """Take in the blocks that carry a caption on right below it in the same type (pymupdf may split one caption)."""
     while True:
@@ -68,7 +78,8 @@ def _continue_caption(caption: CaptionLines, blocks: list[list[Line]]) -> None:
             members for members in blocks
             if members[0].role == "body"
             and 0 <= members[0].y0 - last.y1 + 1 <= 0.9 * last.size and abs(members[0].size - last.size) <= 0.3
-            and x0 - 2 <= members[0].x0 < x1 and not CAPTION.match(members[0].text)
+            and abs(members[0].x0 - x0) <= 0.15 * (x1 - x0) and not CAPTION.match(members[0].text)
+            and all(l.gap < 1.5 * l.size for l in members)
         ), None)
         if block is None:
             return
@@ -95,7 +106,8 @@ def float_regions(page_lines: list[Line], captions: list[CaptionLines], body: fl
         region = sorted(region, key=lambda r: r[0].y0)
         for row in region:
             for line in row:
-                line.role = "float"
+                if caption.kind == "table" or len(line.text.split()) <= 6:  # a figure's text lines stay prose
+                    line.role = "float"
         if caption.kind == "table":
             tables.append(TableRegion(caption, region))
     return tables
@@ -162,7 +174,7 @@ def _is_prose(line: Line, body: float, min_width: float) -> bool:
 
 
 def _walk(rows: list[list[Line]], start: float, prose: set[int], extent: float, body: float) -> list[list[Line]]:
-    """Rows from the caption outwards until running text, a heading-like gap, or another caption."""
+    """Rows from the caption outwards until running text, a heading, a wide gap or another caption."""
     taken: list[list[Line]] = []
     edge = start
     for row in rows:

@@ -15,15 +15,17 @@ TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 
 _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi|medi|cmbx|bx\d|-b$|\.b$|,bold", re.I)
 _MATH_FONT = re.compile(r"^(?:[A-Z]{6}\+)?(?:CM(?:MI|SY|EX|R)\d|MSBM|MSAM|.*Math|Symbol|rsfs|eufm|stmary)", re.I)
+_MONO_FONT = re.compile(r"mono|courier|inconsolata|consol|menlo|typewriter|code|^(?:[A-Z]{6}\+)?(?:CMTT|SFTT)", re.I)
 _STAMP = re.compile(r"^arXiv:\s*\d{4}\.\d{4,5}(v\d+)?\s*\[[\w.\-]+\]", re.I)
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
 _FOOTNOTE_MARK = re.compile(r"^[\d∗*†‡§¶⇤,\s]+$")
-_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\ue000-\uf8ff\ufffe\uffff]")
+_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\ue000-\uf8ff\ufffd\ufffe\uffff]")
 _LOOSE_ACCENT = re.compile(r" ?([\u0300-\u036f])([A-Za-z])")
 _DOT_LEADER = re.compile(r"(?:\.\s*){6,}\s*\d{1,4}$")
 _CONTENTS = re.compile(r"^(?:table of )?contents$", re.I)
 _TOC_ENTRY = re.compile(r"(?:\s|\.)\d{1,4}$")
 _SPACE_BEFORE_PUNCT = re.compile(r" +([.,;:)])")
+_SECTION_NUMBER = re.compile(r"^(?:\d{1,2}|[A-Z])(?:\.\d{1,2}){0,3}\.?$")
 MARGIN = 0.085  # share of the page height where running heads and footers live
 
 
@@ -51,6 +53,7 @@ class Line:
     spans: list[Span] = field(default_factory=list)
     gap: float = 0.0  # widest horizontal gap between its spans: wide in table rows, narrow in prose
     marked: bool = False  # began with a raised footnote mark (now removed)
+    family: str = ""  # font family most of its letters are set in ("" for math and monospace)
     role: str = "body"  # body | heading | caption | float | title | skip
 
     @property
@@ -141,7 +144,24 @@ def read_page(page: pymupdf.Page) -> Page:
         if lines:
             blocks.append(Block(page.number, min(l.x0 for l in lines), min(l.y0 for l in lines),
                                 max(l.x1 for l in lines), max(l.y1 for l in lines), lines))
-    return Page(page.number, page.rect.width, page.rect.height, blocks)
+    _attach_numbers(blocks)
+    return Page(page.number, page.rect.width, page.rect.height, [b for b in blocks if b.lines])
+
+
+def _attach_numbers(blocks: list[Block]) -> None:
+    """A heading number that pymupdf put in a block of its own joins the title on its right."""
+    for block in blocks:
+        if len(block.lines) != 1 or not _SECTION_NUMBER.match(block.lines[0].text):
+            continue
+        number = block.lines[0]
+        for other in blocks:
+            first = other.lines[0] if other.lines and other is not block else None
+            if first and abs(first.y1 - number.y1) < 0.3 * number.size and 0 <= first.x0 - number.x1 < 4 * number.size:
+                first.text = f"{number.text} {first.text}"
+                first.spans[:0] = number.spans
+                first.x0 = other.x0 = number.x0
+                block.lines = []
+                break
 
 
 def _visual_lines(pno: int, raw_lines: list[dict]) -> list[Line]:
@@ -176,6 +196,17 @@ def _math_font(font: str) -> bool:
     return bool(_MATH_FONT.search(font))
 
 
+@lru_cache(maxsize=512)
+def _family(font: str) -> str:
+    """"ABCDEF+NimbusRomNo9L-Medi" -> "NimbusRomNo9L", "LMRoman12-Bold" -> "LMRoman", "CMBX12" -> "CM";
+    "" for math and monospace fonts."""
+    if _math_font(font) or _MONO_FONT.search(font):
+        return ""
+    name = font.split("+")[-1].split("-")[0].split(",")[0]
+    tex = re.match(r"^(CM|SF|LM|EC)[A-Z]*\d+$", name)
+    return tex.group(1) if tex else re.sub(r"(?:Caps|Slant|Dunh|Demi|Unslanted)?\d*$", "", name)
+
+
 def _make_line(pno: int, group: list[dict], baseline: float) -> Line | None:
     if len(group) > 1:
         group.sort(key=lambda r: r["bbox"][0])
@@ -184,6 +215,7 @@ def _make_line(pno: int, group: list[dict], baseline: float) -> Line | None:
     bold_chars = chars = 0
     bolds = []
     styled: list[bool] = []  # boldness of the text spans that are not math symbols
+    families: dict[str, int] = {}
     for s in spans:
         t = s["text"]
         n = len(t) - t.count(" ")
@@ -191,6 +223,8 @@ def _make_line(pno: int, group: list[dict], baseline: float) -> Line | None:
         bolds.append(bold)
         if n:
             weights[s["size"]] = weights.get(s["size"], 0) + n
+            family = _family(s["font"])
+            families[family] = families.get(family, 0) + n
             if not _math_font(s["font"]):
                 chars += n
                 styled.append(bool(bold))
@@ -230,7 +264,8 @@ def _make_line(pno: int, group: list[dict], baseline: float) -> Line | None:
     y0 = min(r["bbox"][1] for r in group) if len(group) > 1 else first[1]
     y1 = max(r["bbox"][3] for r in group) if len(group) > 1 else first[3]
     bold = bool(styled) and bold_chars >= 0.9 * chars and styled[0] and styled[-1]
-    return Line(pno, first[0], y0, max(last[2], first[2]), y1, text, round(size, 1), bold, -1, kept, gap, marked)
+    return Line(pno, first[0], y0, max(last[2], first[2]), y1, text, round(size, 1), bold, -1, kept, gap, marked,
+                max(families, key=families.__getitem__))
 
 
 def _is_footnote_mark(span: dict, text: str, size: float, baseline: float, before: list[Span]) -> bool:
@@ -275,7 +310,8 @@ def _margin_key(line: Line, page: Page) -> str | None:
 
 
 def reading_order(page: Page) -> list[Block]:
-    """Blocks in reading order: on two-column pages, full-width blocks split the page into bands read left then right."""
+    """Blocks in reading order: on two-column pages, full-width blocks split the page into bands, each read left
+    column first, then right."""
     mid = page.width / 2
     slack = 0.02 * page.width
 
@@ -344,6 +380,30 @@ def mark_contents(lines: list[Line]) -> None:
                 lines[k].role = "skip"
             n = end
         n += 1
+
+
+def mark_figure_text(lines: list[Line], body: float, family: str) -> None:
+    """On a page with a figure, short plain lines set in another typeface than the body text (axis labels,
+    legends) are figure text, not prose; paragraphs in another typeface stay."""
+    blocks: dict[int, list[Line]] = {}
+    for line in lines:
+        blocks.setdefault(line.block, []).append(line)
+    for members in blocks.values():
+        if sum(len(l.text.split()) for l in members) >= 12 * len(members):
+            continue  # running text
+        for line in members:
+            plain = line.role == "body" and not line.bold and line.size < body + 0.9
+            if plain and line.family and line.family != family:
+                line.role = "float"
+
+
+def body_family(lines: list[Line]) -> str:
+    """The typeface most characters are set in."""
+    weights: Counter[str] = Counter()
+    for line in lines:
+        weights[line.family] += len(line.text)
+    weights.pop("", None)
+    return weights.most_common(1)[0][0] if weights else ""
 
 
 def body_size(lines: list[Line]) -> float:

@@ -16,7 +16,7 @@ _NUMBERED = re.compile(
 )
 _APPENDIX_ONLY = re.compile(r"^(?:Appendix|APPENDIX)\s+(?P<num>[A-Z])[.:]?$")
 REFERENCES = {"references", "bibliography", "references and notes", "literature cited", "reference"}
-APPENDIX = re.compile(r"^(appendix|appendices|supplementary material|supplementary materials|supplemental material)\b", re.I)
+APPENDIX = re.compile(r"^(appendix|appendices|supplementary materials?|supplemental materials?)\b", re.I)
 _KNOWN = REFERENCES | {
     "abstract", "introduction", "related work", "related works", "background", "conclusion", "conclusions",
     "discussion", "limitations", "acknowledgments", "acknowledgements", "acknowledgment", "acknowledgement",
@@ -34,6 +34,7 @@ class Heading:
     title: str
     level: int
     lines: int = 1  # how many lines the heading spans
+    plain: bool = False  # set in the body font: trusted only where its number fits the sequence
 
 
 def split_number(text: str) -> tuple[str | None, str]:
@@ -66,7 +67,8 @@ def is_known(title: str) -> bool:
 
 
 def typographic_headings(lines: list[Line], body: float) -> list[Heading]:
-    """Headings found by their look: standalone lines set bold or larger than the body text."""
+    """Headings found by their look: standalone lines set bold, larger or in capitals; numbered lines in the body
+    font only where their number fits between the numbers around them."""
     found: list[Heading] = []
     i = 0
     while i < len(lines):
@@ -76,7 +78,8 @@ def typographic_headings(lines: list[Line], body: float) -> list[Heading]:
             i += heading.lines
         else:
             i += 1
-    numbered = _consistent([h for h in found if h.number])
+    numbered = _with_plain(_consistent([h for h in found if h.number and not h.plain]),
+                           [h for h in found if h.plain])
     styles = Counter(lines[h.index].style for h in numbered)
     level_of_style = {}
     for h in numbered:
@@ -88,7 +91,7 @@ def typographic_headings(lines: list[Line], body: float) -> list[Heading]:
         if h.number:
             if h in numbered:
                 kept.append(h)
-        elif front_matter:
+        elif front_matter or h.plain:
             continue
         elif is_known(h.title) or APPENDIX.match(h.title) or (style in styles and _looks_like_title(h.title)) or (
             len(numbered) < 3 and lines[h.index].size >= body + 1.5 and _looks_like_title(h.title)
@@ -101,13 +104,15 @@ def typographic_headings(lines: list[Line], body: float) -> list[Heading]:
 
 def _candidate(lines: list[Line], i: int, body: float) -> Heading | None:
     line = lines[i]
-    if line.role != "body" or not _heading_style(line, body):
+    if line.role != "body":
         return None
+    if not _heading_style(line, body):
+        return _plain_candidate(lines, i)
     if i > 0 and lines[i - 1].block == line.block and lines[i - 1].style == line.style and lines[i - 1].role == "body":
         return None  # inside a bold paragraph
     text, count = line.text, 1
     while i + count < len(lines) and count < 3 and _continues(lines[i + count - 1], lines[i + count], text):
-        text += " " + lines[i + count].text
+        text = _join_heading(text, lines[i + count].text)
         count += 1
     if i + count < len(lines) and lines[i + count].block == line.block and lines[i + count].style == line.style:
         return None  # a bold paragraph, not a heading
@@ -116,6 +121,47 @@ def _candidate(lines: list[Line], i: int, body: float) -> Heading | None:
         return None
     level = _depth(number) if number else 1
     return Heading(i, number, title, level, count)
+
+
+def _plain_candidate(lines: list[Line], i: int) -> Heading | None:
+    """A numbered line in the body font that makes up its block alone ("3.1.3 Vocabulary")."""
+    line = lines[i]
+    alone = (i == 0 or lines[i - 1].block != line.block) and (i + 1 == len(lines) or lines[i + 1].block != line.block)
+    if not alone:
+        return None
+    number, title = split_number(line.text)
+    if number is None or not _plausible(title) or not _looks_like_title(title) or len(title.split()) > 12:
+        return None
+    return Heading(i, number, title, _depth(number), 1, plain=True)
+
+
+def _with_plain(chain: list[Heading], plain: list[Heading]) -> list[Heading]:
+    """The chain of numbered headings, with each plain candidate whose number fits strictly between its
+    neighbours (3.1 < 3.1.3 < 3.2) and is not taken yet."""
+    merged = sorted(chain + plain, key=lambda h: h.index)
+    out: list[Heading] = []
+    taken = {h.number for h in chain}
+    for n, h in enumerate(merged):
+        if not h.plain:
+            out.append(h)
+            continue
+        before = _sort_key(out[-1].number) if out else ()
+        after = next((_sort_key(k.number) for k in merged[n + 1 :] if not k.plain), None)
+        key = _sort_key(h.number)
+        if h.number not in taken and before < key and (after is None or key < after) and (
+            not out or _follows(out[-1].number, h.number)
+        ):
+            out.append(h)
+            taken.add(h.number)
+    return out
+
+
+def _join_heading(text: str, more: str) -> str:
+    """A wrapped heading's lines: "video under-" + "standing" -> "video understanding", "Aux-Loss-" + "Free"
+    keeps its hyphen."""
+    if text.endswith("-") and text[-2:-1].isalpha():
+        return (text[:-1] if more[:1].islower() else text) + more
+    return f"{text} {more}"
 
 
 def _continues(prev: Line, nxt: Line, text: str) -> bool:
@@ -131,17 +177,19 @@ def _continues(prev: Line, nxt: Line, text: str) -> bool:
 
 
 def heading_like(line: Line, body: float) -> bool:
-    """A standalone line that reads as a numbered or well-known section heading."""
-    if not _heading_style(line, body):
-        return False
+    """A standalone line that reads as a numbered or well-known section heading (in the body font only when
+    numbered like 3.1)."""
     number, title = split_number(line.text)
-    return (number is not None and _plausible(title) and not re.search(r"\d\s*$", title)) or is_known(title)
+    if not _heading_style(line, body) and not (number and "." in number):
+        return False
+    return (number is not None and _plausible(title) and _looks_like_title(title)) or is_known(title)
 
 
 def _heading_style(line: Line, body: float) -> bool:
+    """Bold, larger than the body, or in (small) capitals."""
     if line.bold or line.size >= body + 0.9:
         return True
-    return line.size >= body - 0.5 and line.text.isupper() and sum(ch.isalpha() for ch in line.text) >= 4
+    return line.size >= 0.7 * body and line.text.isupper() and sum(ch.isalpha() for ch in line.text) >= 4
 
 
 def _plausible(title: str) -> bool:
@@ -158,7 +206,12 @@ def _plausible(title: str) -> bool:
 
 
 def _looks_like_title(title: str) -> bool:
-    return not title.endswith(".") and len(title.split()) <= 10 and not re.search(r"\d[\d.,%]*\s*$", title)
+    return (
+        not title.endswith((".", ":"))
+        and len(title.split()) <= 10
+        and "=" not in title
+        and not re.search(r"(?:^|\s)[\d.,%±]+\s*$", title)
+    )
 
 
 def _consistent(numbered: list[Heading]) -> list[Heading]:

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 
 from digest.catalog import Catalog
 from digest.errors import DigestError
-from digest.models import FIELD_KEYS, Hit, PaperSummary, ParsedPaper
+from digest.models import FIELD_KEYS, FieldValue, Hit, PaperSummary, ParsedPaper
 from digest.settings import Settings
 
+from .entities import GAZETTEER, named_entity
 from .evidence import PaperText, validate_field, validate_summary
 from .extractive import extract
 
@@ -77,8 +78,13 @@ def summarize_paper(
     from .llm import summarize_with_llm
 
     result = summarize_with_llm(parsed, summary, llm, settings, wanted, lang or settings.lang)
-    # The model may translate values, so only its quotes are checked here (its own check covers names and items).
+    # The model may translate prose, so its values are not matched to quotes; its quotes must be in the paper, and
+    # its dataset and benchmark names in the paper and not names of models or methods.
     result.fields = {k: validate_field(v, text, check_items=False) for k, v in result.fields.items()}
+    for key in ("datasets", "evaluation"):
+        if key in result.fields and isinstance(result.fields[key].value, list):
+            names = [item for item in result.fields[key].value if named_entity(item, text)]
+            result.fields[key] = result.fields[key].model_copy(update={"value": names}) if names else FieldValue()
     return result
 
 
@@ -97,8 +103,7 @@ def summarize_papers(
     requested fields; otherwise the missing fields are computed and merged into it.
     """
     wanted = check_fields(fields)
-    backend = resolve_backend(settings, backend)
-    llm = _chat_model(settings) if backend == "llm" else None
+    backend, llm = resolve_backend(settings, backend)
     lang = lang or settings.lang
     model = _model_name(llm)
     results = []
@@ -107,15 +112,18 @@ def summarize_papers(
     return results
 
 
-def resolve_backend(settings: Settings, backend: str) -> str:
-    """auto -> llm when a chat model is configured or installed, else extractive."""
+def resolve_backend(settings: Settings, backend: str) -> tuple[str, BaseChatModel | None]:
+    """The backend to use and its chat model: auto is llm when a model is configured or installed, else extractive."""
+    if backend == "extractive":
+        return backend, None
+    if backend == "llm":
+        return backend, _chat_model(settings)
     if backend == "auto":
         from digest.llm import chat_model
 
-        return "llm" if chat_model(settings) is not None else "extractive"
-    if backend not in ("extractive", "llm"):
-        raise DigestError(f"unknown backend {backend!r}: use auto, extractive or llm")
-    return backend
+        llm = chat_model(settings)
+        return ("llm" if llm is not None else "extractive"), llm
+    raise DigestError(f"unknown backend {backend!r}: use auto, extractive or llm")
 
 
 def summary_key(state: dict, backend: str, model: str, settings: Settings, lang: str) -> str:
@@ -152,19 +160,20 @@ def _summarize_one(settings, catalog, arxiv_id, backend, llm, model, wanted, for
 
 
 def _parsed(settings: Settings, catalog: Catalog, arxiv_id: str) -> tuple[ParsedPaper, dict]:
-    """The stored parse of a catalog paper (parsing it first when needed) and its PDF/parser fingerprint."""
+    """The parse of a catalog paper, refreshed first when its PDF or the parser changed, and their fingerprint."""
+    from rich.console import Console
+
     from digest.parse import parse_papers
 
     paper = catalog.get(arxiv_id)
+    if paper is None and re.fullmatch(r".+v\d+", arxiv_id):
+        paper = catalog.get(re.sub(r"v\d+$", "", arxiv_id))  # a versioned id names the same catalog paper
     if paper is None:
         raise DigestError(f"{arxiv_id} is not in the catalog; run `digest fetch {arxiv_id}` first")
-    state = catalog.parse_state(paper.arxiv_id)
-    parsed = catalog.load_parse(paper.arxiv_id)
-    if parsed is None or state is None:
-        result = parse_papers(settings, catalog, [paper.arxiv_id])[0]
-        if result.status == "failed":
-            raise DigestError(f"{paper.arxiv_id} could not be parsed: {result.error}")
-        state, parsed = catalog.parse_state(paper.arxiv_id), catalog.load_parse(paper.arxiv_id)
+    result = parse_papers(settings, catalog, [paper.arxiv_id], console=Console(stderr=True, quiet=True))[0]
+    state, parsed = catalog.parse_state(paper.arxiv_id), catalog.load_parse(paper.arxiv_id)
+    if result.status == "failed" or parsed is None:
+        raise DigestError(f"{paper.arxiv_id} could not be parsed: {result.error}")
     return parsed, {"sha256": state["sha256"], "parser_version": state["parser_version"]}
 
 
@@ -204,7 +213,7 @@ def _model_name(llm: BaseChatModel | None) -> str:
 
 
 def _gazetteer_digest() -> str:
-    return hashlib.sha256(files("digest.data").joinpath("gazetteer.json").read_bytes()).hexdigest()[:12]
+    return hashlib.sha256(GAZETTEER.read_bytes()).hexdigest()[:12]
 
 
 def _prompts_digest(settings: Settings) -> str:

@@ -17,6 +17,7 @@ from digest.models import FieldValue, ParsedPaper
 
 from .evidence import PaperText, Sentence
 
+GAZETTEER = files("digest").joinpath("data/gazetteer.json")
 _SKIP_SECTION = re.compile(r"related\s+work|background|prior\s+work|literature|references|bibliography|acknowledg|contributions", re.I)
 _DATA_SECTION = re.compile(
     r"\bdata\b|dataset|corpus|corpora|pre-?training|fine-?tuning|instruction|\bsft\b|supervised|post-?training|mixture", re.I
@@ -54,11 +55,12 @@ _STOP = re.compile(
     r"|lora|adam|adamw|muon|sgd|ppo|dpo|grpo|rlhf|rl|sft|cot|llm|llms|api|gpu|gpus|tpu|tpus|fp8|bf16|fp16|bpe|ffn|mlp|elo|rag|nlp|ai|ml|qa"
     r"|bleu|rouge|em|acc|ppl|bpb|chrf|meteor|cider|pass|avg|average|overall|total|english|chinese|code|math|general|reasoning"
     r"|nlg|nlu|nli|ocr|asr|tts|mt|no|w/o|with|without|base|chat|instruct|dapo|vapo|rloo|kto|orpo|simpo|remax|warmup|batch|learning)"
-    r"(?:[-\s.]?[\w.]*)?$",
+    r"(?:\d[\w.]*)?(?:[-\s.][\w.]*)*$",
     re.I,
 )
 _NAME = r"[A-Z][A-Za-z0-9]*(?:[-.+][A-Za-z0-9]+)*"
-_NAMED_AS = re.compile(rf"\b(?:the\s+)?({_NAME})\s+(?:dataset|benchmark|corpus|test\s+set|suite|leaderboard)s?\b")
+_NAMED_BENCHMARK = re.compile(rf"\b(?:the\s+)?({_NAME})\s+(?:benchmark|test\s+set|evaluation\s+set|suite|leaderboard)s?\b")
+_NAMED_DATASET = re.compile(rf"\b(?:the\s+)?({_NAME})\s+(?:dataset|corpus|corpora)s?\b")
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class Mention:
 @cache
 def gazetteer() -> tuple[Entry, ...]:
     """The curated list of datasets and benchmarks shipped with digest."""
-    data = json.loads(files("digest.data").joinpath("gazetteer.json").read_text(encoding="utf-8"))
+    data = json.loads(GAZETTEER.read_text(encoding="utf-8"))
     return tuple(
         Entry(e["name"], e["kind"], tuple(e.get("aliases", ())), e.get("case", False), e.get("context", False))
         for e in data["entries"]
@@ -121,7 +123,7 @@ def find_mentions(text: PaperText) -> list[Mention]:
         found += [(m, exact[m.group(0)]) for m in exact_re.finditer(s.text)]
         for m, entry in found:
             surface = m.group(0)
-            data, evaluation = _context(s, tables)
+            data, evaluation = _context(s, tables, text)
             if entry.context and not (data and (_data_section(s) or s.kind == "table")):
                 continue
             trained = _trained_on(surface, s)
@@ -154,14 +156,19 @@ def _table_contexts(parsed: ParsedPaper) -> dict[str, tuple[bool, bool]]:
     return out
 
 
-def _context(s: Sentence, tables: dict[str, tuple[bool, bool]]) -> tuple[bool, bool]:
+def _context(s: Sentence, tables: dict[str, tuple[bool, bool]], text: PaperText) -> tuple[bool, bool]:
     if s.kind == "table":
         return tables.get(s.section, (False, True))
     if s.kind == "caption" and s.section.lower().startswith("table"):
         return tables.get(s.section, (bool(_DATA_TABLE.search(s.text)), bool(_EVAL_CUE.search(s.text))))
-    data = bool(_TRAIN_CUE.search(s.text)) or (_data_section(s) and s.kind != "abstract")
+    data = _own_training(s, text) or (_data_section(s) and s.kind != "abstract")
     evaluation = bool(_EVAL_CUE.search(s.text)) or bool(_EVAL_SECTION.search(s.section))
     return data, evaluation
+
+
+def _own_training(s: Sentence, text: PaperText) -> bool:
+    """The sentence says what the authors train on ("We trained ... on the WSJ portion"), not what others did."""
+    return bool(_TRAIN_CUE.search(s.text) and text.own.search(s.text))
 
 
 def _skipped(s: Sentence) -> bool:
@@ -191,6 +198,10 @@ def datasets_field(text: PaperText, mentions: list[Mention]) -> FieldValue:
         detail, where = _detail(group)
         items.append(f"{(where and _surface_in(where, group)) or surface} ({detail})" if detail else surface)
         evidence.append((where or group[0].sentence).evidence())
+    for name, sentence in unseen_datasets(text):
+        if not any(name in item for item in items):
+            items.append(name)
+            evidence.append(sentence.evidence())
     size = corpus_size(text)
     if size:
         items.append(size[0])
@@ -238,24 +249,42 @@ def evaluation_names(text: PaperText, mentions: list[Mention]) -> tuple[list[str
 
 
 def unseen_benchmarks(text: PaperText) -> list[tuple[str, Sentence]]:
-    """Names the gazetteer lacks, found as "the X benchmark/dataset" and in a result table's benchmark column.
-
-    A name is kept when it is written at least twice in the paper, or in a results table as well as in prose.
-    """
+    """Benchmarks the gazetteer lacks: "the X benchmark", "the X dataset" said of evaluation, a results table's
+    benchmark column."""
     seen: dict[str, Sentence] = {}
-    for s in text.sentences:
-        if s.kind in ("title", "table") or _skipped(s):
-            continue
-        for m in _NAMED_AS.finditer(s.text):
-            if _plausible(m.group(1)) and not _known(m.group(1)):
-                seen.setdefault(m.group(1), s)
+    for s in _prose(text):
+        found = list(_NAMED_BENCHMARK.finditer(s.text))
+        if _EVAL_CUE.search(s.text) and not _TRAIN_CUE.search(s.text):
+            found += _NAMED_DATASET.finditer(s.text)
+        for m in found:
+            seen.setdefault(m.group(1), s)
     for name, s in benchmark_column_names(text):
-        if not _known(name):
-            seen.setdefault(name, s)
-    counts = Counter()
-    for name in seen:
-        counts[name] = len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w]|-\w)", text.parsed.full_text()))
-    return [(name, s) for name, s in seen.items() if counts[name] >= 2]
+        seen.setdefault(name, s)
+    return _repeated(text, seen)
+
+
+def unseen_datasets(text: PaperText) -> list[tuple[str, Sentence]]:
+    """Training data the gazetteer lacks: "the X dataset/corpus" where the paper describes what it trains on."""
+    seen: dict[str, Sentence] = {}
+    for s in _prose(text):
+        if (_own_training(s, text) or _data_section(s)) and not _EVAL_CUE.search(s.text) and not _EVAL_SECTION.search(s.path):
+            for m in _NAMED_DATASET.finditer(s.text):
+                seen.setdefault(m.group(1), s)
+    return _repeated(text, seen)
+
+
+def _prose(text: PaperText) -> list[Sentence]:
+    return [s for s in text.sentences if s.kind not in ("title", "table") and not _skipped(s)]
+
+
+def _repeated(text: PaperText, seen: dict[str, Sentence]) -> list[tuple[str, Sentence]]:
+    """The plausible, unknown names written at least twice in the paper (tables included)."""
+    full = text.parsed.full_text()
+    return [
+        (name, s) for name, s in seen.items()
+        if _plausible(name) and not _known(name)
+        and len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w]|-\w)", full)) >= 2
+    ]
 
 
 def benchmark_column_names(text: PaperText) -> list[tuple[str, Sentence]]:
@@ -287,6 +316,14 @@ def is_benchmark_name(name: str) -> bool:
     return entry is not None and entry.kind == "benchmark"
 
 
+def named_entity(item: str, text: PaperText) -> bool:
+    """Whether a list item ("C4 (15%)") names, as the paper writes it, something that is not a model or method."""
+    name = re.split(r"\s*[(（]", item.strip())[0].strip()
+    if not name or not text.names(name):
+        return False
+    return _known(name) or not _STOP.match(name)
+
+
 def _known(name: str) -> bool:
     """Whether the gazetteer has this name (in any case): its entry decides, not a pattern."""
     _, _, folded, exact = _matchers()
@@ -294,10 +331,10 @@ def _known(name: str) -> bool:
 
 
 def _plausible(name: str) -> bool:
-    """A benchmark-like name: not a stop word, model or method; has capitals inside or digits (GSM8K, HumanEval)."""
+    """A dataset-like name: not a stop word, model or method; a word of it has inner capitals or digits (GSM8K, HumanEval)."""
     if len(name) < 3 or _STOP.match(name) or re.search(r"[^\w\s.+-]", name) or len(name.split()) > 3:
         return False
-    return bool(re.search(r"^[A-Z].*(?:[A-Z]|\d)", name)) and not re.fullmatch(r"[A-Z][a-z]+", name)
+    return name[0].isupper() and any(re.search(r"\w[A-Z]|\d", word) for word in name.split())
 
 
 def _cells(row: str) -> list[str]:

@@ -108,6 +108,16 @@ class PaperText:
                     out.append(Sentence(" ".join(row.split()), t.page, label, label, "table", len(out)))
         return out
 
+    @cached_property
+    def own(self) -> re.Pattern:
+        """First person, "this paper", or the paper's model name (title before its colon, or a coined word in it)."""
+        title = self.parsed.title
+        head = title.split(":")[0].strip()
+        names = [head] if 0 < len(head.split()) <= 3 else []
+        names += [w for w in re.findall(r"[\w.-]+", title) if re.search(r"[a-z][A-Z]|[A-Z]{2}|\d", w) and len(w) > 2]
+        own = r"\b(?:we|our|us)\b|\bthis\s+(?:paper|work|report|study)\b"
+        return re.compile(own + "".join(f"|(?<![\\w-]){re.escape(n)}" for n in names), re.I)
+
     def has(self, quote: str) -> bool:
         """Whether `quote` occurs verbatim (after normalize) in the paper."""
         return bool(quote.strip()) and normalize(quote) in self.normalized

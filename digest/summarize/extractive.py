@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from digest.ids import InvalidId, parse_id
 from digest.models import FIELD_KEYS, Evidence, FieldValue, Hit, PaperSummary, ParsedPaper
 from digest.text import normalize
 
@@ -73,7 +74,8 @@ PROFILES = {
             "stages": r"supervised\s+fine-?tuning|\bSFT\b|\bRLHF\b|reinforcement\s+learning|\bRL\b|\bPPO\b|\bDPO\b|\bGRPO\b|reward\s+model|preference\s+(?:data|optimi[sz]ation|pairs)|instruction[- ](?:tuning|fine-?tuning|data)|fine-?tun\w+|distill\w*|post-?training|pre-?training\s+stage|annealing|long[- ]context\s+extension",
         },
         sections=r"train|optimi[sz]|hyper-?param|fine-?tun|\bsft\b|reinforcement|\brl\b|rlhf|alignment|infrastructure|schedule|hardware|implementation|distill|setup|reward|preference|regulari",
-        components=r"training|post-?training|pre-?training|fine-?tun|alignment|infrastructure|optimi[sz]",
+        components=r"^(?:model\s+)?(?:pre-?|post-?)?training\b|\btraining\s+(?:details|setup|procedure|recipe|methods?|strategy)$"
+        r"|^(?:supervised\s+)?fine-?tuning|^alignment|^infrastructures?$|^optimi[sz]ation$",
     ),
 }
 MAX_COMPONENTS = 12
@@ -85,11 +87,12 @@ _PROSE = re.compile(r"\b(?:the|a|an|we|is|are|was|were|of|to|with|our|this|in|fo
 _AWAY = re.compile(r"related\s+work|background|acknowledg|references|bibliography|limitation|broader|ethic|societal|author|contribution", re.I)
 _DEMO = re.compile(
     r"\bexamples?\s+(?:of|from)\b|\bexample\s+(?:outputs?|responses?|generations?|problems?|dialog\w*|conversations?|prompts?|questions?)"
-    r"|\ban\s+example\b|\bcase\s+stud|\bqualitative|\bshowcase|\bgenerations?\s+(?:from|of|by)\b|\bsample\s+(?:outputs?|responses?|generations?)"
-    r"|\bgenerated\s+(?:samples?|outputs?|text|responses?|images?|code|solutions?)|\btranscripts?\b|\bdemonstrations?\b"
+    r"|\ban\s+example\b|\bcase\s+stud|\bqualitative|\bgenerations?\s+(?:from|of|by)\b|\bsample\s+(?:outputs?|responses?|generations?)"
+    r"|\bgenerated\s+(?:samples?|outputs?|text|responses?|images?|code|solutions?)|\btranscripts?\b"
     r"|\b(?:prompts?|questions?)\s+and\s+(?:the\s+)?(?:model\s+)?(?:responses?|answers?|outputs?|completions?)",
     re.I,
 )
+_CAPTION_START = re.compile(r"(?:Figure|Fig\.|Table)\s*[A-Z]?\d+(?:\s*[:.|]|\s+[A-Z(])")  # not prose: "Table 5 presents"
 _DEMO_EVEN_IN_RESULTS = re.compile(r"\bqualitative|\bcase\s+stud|\ban\s+example\s+of|\bexamples?\s+of", re.I)
 _RESULT_CAPTION = re.compile(r"\bperformance\b|\baccuracy\b|\bresults?\b|\bscores?\b|pass@|\bbenchmarks?\b|\bablation|\bcomparison\b|\bevaluations?\b", re.I)
 _TASK_HEADING = re.compile(
@@ -140,8 +143,12 @@ def retrieved_sentences(text: PaperText, hits: list[Hit]) -> set[int]:
 
 
 def paper_url(parsed: ParsedPaper, text: PaperText) -> FieldValue:
-    """The arXiv abstract page, shown by the arXiv id printed in the paper, or else by the title it was filed under."""
-    base = re.sub(r"v\d+$", "", parsed.arxiv_id)
+    """The arXiv abstract page, shown by the arXiv id printed in the paper, or else by the title it was filed under.
+    A local PDF that is not an arXiv paper ("local-<sha>") has none."""
+    try:
+        base = parse_id(parsed.arxiv_id).base
+    except InvalidId:
+        return FieldValue()
     stamp = next((s for s in text.sentences if base in s.text), None)
     quote = stamp or next((s for s in text.sentences if s.kind == "title"), None)
     if quote is None:
@@ -155,7 +162,7 @@ def paper_url(parsed: ParsedPaper, text: PaperText) -> FieldValue:
 def prose_field(key: str, text: PaperText, boosted: set[int] = frozenset()) -> FieldValue:
     """The best sentence for each aspect of the field, topped up by overall score, in reading order."""
     profile = PROFILES[key]
-    own = own_reference(text.parsed.title)
+    own = text.own
     pool = [s for s in text.sentences if _eligible(key, s) and (key != "summary" or own.search(s.text))]
     aspects = {name: re.compile(cue, re.I) for name, cue in profile.aspects.items()}
     prior = re.compile(profile.sections, re.I)
@@ -213,16 +220,6 @@ def _cells(row: str) -> list[str]:
 
 def _cells_text(row: str) -> str:
     return " ".join(c for c in _cells(row) if c)
-
-
-def own_reference(title: str) -> re.Pattern:
-    """First person, "this paper", or the paper's model name (title before the colon, or a coined word in it)."""
-    head = title.split(":")[0].strip()
-    names = [head] if len(head.split()) <= 3 else []
-    names += [w for w in re.findall(r"[\w.-]+", title) if re.search(r"[a-z][A-Z]|[A-Z]{2}|\d", w) and len(w) > 2]
-    alternatives = "|".join(re.escape(n) for n in names if n)
-    own = rf"\b(?:we|our|us)\b|\bthis\s+(?:paper|work|report|study)\b" + (rf"|(?<![\w-])(?:{alternatives})" if alternatives else "")
-    return re.compile(own, re.I)
 
 
 def _eligible(key: str, s: Sentence) -> bool:
@@ -292,7 +289,7 @@ def demo_field(text: PaperText) -> FieldValue:
     """Examples the paper shows: captions about examples/samples/case studies, and appendix sections of them."""
     candidates = []
     for c in text.parsed.captions:
-        if _DEMO.search(c.text) and (not _RESULT_CAPTION.search(c.text) or _DEMO_EVEN_IN_RESULTS.search(c.text)):
+        if _CAPTION_START.match(c.text) and _DEMO.search(c.text) and (not _RESULT_CAPTION.search(c.text) or _DEMO_EVEN_IN_RESULTS.search(c.text)):
             candidates.append((c.page, _clip(" ".join(c.text.split()), CAPTION_CHARS), c.label))
     for s in text.parsed.sections:
         if s.level <= 1 and (_DEMO.search(s.title) or re.search(r"^(?:examples?|samples?|generations?)\b", s.title, re.I)):

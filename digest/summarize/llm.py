@@ -81,11 +81,13 @@ def _as_number(item):
 
 
 def _names(item: str) -> list[str]:
-    """The names a list item may stand for: the whole item, the part before "(" or ":", and the parts inside "()"."""
+    """The names a list item may stand for: the item, its part before "(", ":" or ",", and, when that part is not
+    in Latin letters (a translation), the parts inside "()"."""
     item = normalize(item)
-    candidates = [item, item.split("(")[0], re.split(r"[:,]", item)[0], *re.findall(r"\(([^)]*)\)", item)]
-    names = (c.strip(" -–:;,.") for c in candidates)
-    return list(dict.fromkeys(n for n in names if len(n) >= 2 and re.search(r"[a-z0-9]", n)))
+    outside = re.split(r"[(:,]", item)[0]
+    names = [item, outside] + (re.findall(r"\(([^)]*)\)", item) if not re.search(r"[a-z]", outside) else [])
+    names = (n.strip(" -–:;,.") for n in names)
+    return list(dict.fromkeys(n for n in names if len(n) >= 2 and re.search(r"[a-z]", n)))
 
 
 def _locate(text: PaperText, quote: str) -> Evidence:
@@ -170,35 +172,48 @@ def _ground(text: PaperText, key: str, answer: TextAnswer, quotes: list[Evidence
         else:
             problems.append(f'"{_clip(cited, 80)}" is not in the paper')
     value = answer.value
-    if isinstance(value, list):
+    if isinstance(value, list) and key in NAMED_ENTITY_FIELDS:
+        value, evidence = _supported_items(text, value, evidence, quotes)
+    elif isinstance(value, list):
         value = list(dict.fromkeys(v.strip() for v in value if v.strip()))
-        if key in NAMED_ENTITY_FIELDS:
-            value = [item for item in value if any(text.names(n) for n in _names(item))]  # never a name not in the paper
-            evidence += _naming_evidence(text, value, evidence, quotes)
     if not value:
         return None, []
     if not evidence and not problems:
         problems.append('"evidence" is empty: cite the numbers of the quotes that support the value')
+    cited_numbers = set().union(*(_numbers(e.quote) for e in evidence))
+    stray = [n for n in _numbers(" ".join(value) if isinstance(value, list) else value) if n not in cited_numbers]
+    if stray:
+        problems.append("the numbers " + ", ".join(f"{n:g}" for n in sorted(stray)) + " are not in the quotes you cited")
     unique = list({(e.page, e.quote): e for e in evidence}.values())
     return FieldValue(value=value, evidence=unique, backend="llm"), problems
 
 
-def _naming_evidence(text: PaperText, items: list[str], cited: list[Evidence], shown: list[Evidence]) -> list[Evidence]:
-    """For each item that no cited quote names, the first quote shown, else the first sentence of the paper, naming it."""
-    added: list[Evidence] = []
-    for item in items:
-        if any(_mentions(e.quote, item) for e in cited + added):
-            continue
-        candidates = chain(shown, (s.evidence() for s in text.sentences))
-        naming = next((e for e in candidates if _mentions(e.quote, item)), None)
-        if naming:
-            added.append(naming)
-    return added
+def _supported_items(
+    text: PaperText, items: list[str], cited: list[Evidence], shown: list[Evidence]
+) -> tuple[list[str], list[Evidence]]:
+    """The items the paper names, each backed by a quote that names it (and holds its numbers, else the numbers go)."""
+    kept, evidence = [], list(cited)
+    for item in dict.fromkeys(i.strip() for i in items if i.strip()):
+        for candidate in dict.fromkeys([item, item.split("(")[0].strip()]):
+            if not any(text.names(n) for n in _names(candidate)):
+                continue  # never a name the paper does not contain
+            sources = chain(evidence, shown, (s.evidence() for s in text.sentences))
+            quote = next((e for e in sources if _mentions(e.quote, candidate) and _numbers(candidate) <= _numbers(e.quote)), None)
+            if quote:
+                kept.append(candidate)
+                evidence += [] if quote in evidence else [quote]
+                break
+    return list(dict.fromkeys(kept)), evidence
 
 
 def _mentions(quote: str, item: str) -> bool:
     quote = normalize(quote)
     return any(re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", quote) for name in _names(item))
+
+
+def _numbers(text: str) -> set[float]:
+    """The numbers written in `text`: "1,024" and "1024" are the same, as are "67%" and "67.0%"."""
+    return {float(n.replace(",", "")) for n in re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?", text)}
 
 
 def _correction(problems: list[str]) -> str:

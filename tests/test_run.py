@@ -1,0 +1,81 @@
+"""`digest run` and the README's main-job script, against the loopback arXiv server over the shared corpus."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+
+import openpyxl
+from click.testing import CliRunner
+
+from digest.cli import cli
+
+from conftest import CORPUS, REPO
+
+SERVED = ["2310.06825", "1409.0473"]  # Mistral 7B, Bahdanau attention: both in the shared corpus
+MISSING = "2303.08774"  # GPT-4: not served
+
+
+def _survey(tmp_path, list_file, out):
+    env = {
+        **os.environ,
+        "LOCAL_ARXIV": str(CORPUS),
+        "LIST": str(list_file),
+        "OUT": str(out),
+        "DIGEST_WORKSPACE": str(tmp_path / "ws"),
+        "DIGEST_BACKEND": "extractive",
+        "DIGEST_LANG": "en",
+    }
+    return subprocess.run([str(REPO / "scripts/survey.sh")], env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_main_job_surveys_every_served_paper_and_names_the_others(tmp_path):
+    list_file = tmp_path / "papers.toml"
+    list_file.write_text("".join(f'[[paper]]\nid = "{i}"\n' for i in [*SERVED, MISSING]))
+    out = tmp_path / "out"
+
+    first = _survey(tmp_path, list_file, out)
+
+    assert first.returncode == 1, first.stderr[-2000:]
+    assert f"{MISSING}: fetch: not found on arXiv" in first.stdout
+    assert "surveyed 2 · failed 1" in first.stdout
+    record = json.loads((out / "survey.json").read_text())
+    papers = record["papers"] if isinstance(record, dict) else record
+    assert sorted(p["arxiv_id"] for p in papers) == sorted(SERVED)
+    mistral = next(p for p in papers if p["arxiv_id"] == "2310.06825")
+    assert "github.com/mistralai/mistral-src" in json.dumps(mistral["fields"]["code_url"])
+    for pid in SERVED:
+        sheet = (out / f"{pid}.md").read_text()
+        assert "## Code URL" in sheet and "## Datasets" in sheet
+    rows = list(csv.DictReader((out / "survey.csv").open(encoding="utf-8-sig")))
+    assert len(rows) == 2
+    book = openpyxl.load_workbook(out / "survey.xlsx")
+    assert {"benchmarks", "evidence"} <= set(book.sheetnames)
+    assert (out / "survey.html").read_text().count("2310.06825") >= 1
+
+    # Resumable: a second run fetches, embeds and summarizes nothing again, and writes the same sheets.
+    before = (out / "survey.json").read_text()
+    second = _survey(tmp_path, list_file, out)
+    assert second.returncode == 1
+    assert "surveyed 2 · failed 1" in second.stdout
+    assert (out / "survey.json").read_text() == before
+
+
+def test_run_on_a_folder_of_local_pdfs(tmp_path, shared_pdf):
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    (pdfs / "mistral.pdf").write_bytes(shared_pdf("2310.06825").read_bytes())
+    (pdfs / "broken.pdf").write_bytes(b"%PDF-1.5 not really a pdf")
+    ws = tmp_path / "ws"
+
+    result = CliRunner().invoke(
+        cli, ["-w", str(ws), "-q", "run", "--pdf-dir", str(pdfs), "--backend", "extractive", "--lang", "en"]
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "surveyed 1 · failed 1" in result.output
+    assert "broken.pdf" in result.output
+    assert (ws / "out" / "survey.xlsx").is_file()
+    assert "2310.06825" in (ws / "out" / "survey.json").read_text()
