@@ -10,7 +10,6 @@ deletes before doing the job again.
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import itertools
 import os
 import random
@@ -29,6 +28,7 @@ import requests
 from . import __version__
 from .catalog import Catalog
 from .errors import DigestError
+from .files import sha256_file
 from .ids import ArxivId, InvalidId, id_from_filename, parse_id
 from .models import PaperRecord
 from .paperlist import ListedPaper
@@ -252,12 +252,6 @@ def check_pdf(path: Path) -> int:
     return pages
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _snippet(data: bytes) -> str:

@@ -510,7 +510,7 @@ def test_json_export_validates_against_the_schema(tmp_path, entries):
 def test_writes_are_atomic_and_bad_paths_are_one_line_errors(tmp_path, entries):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(DigestError, match=r"cannot write .*file/out\.csv.*choose another -o") as err:
+    with pytest.raises(DigestError, match=r"cannot write .*file/out\.csv.*check the path") as err:
         exporter("csv").write(entries, blocker / "out.csv", "en")
     assert "\n" not in str(err.value)
     taken = tmp_path / "survey.json"

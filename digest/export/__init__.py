@@ -11,14 +11,13 @@ Every file is written to a temporary file beside it and renamed into place.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..catalog import Catalog
 from ..errors import DigestError
+from ..files import write_atomic
 from ..ids import InvalidId, parse_id
 from .record import Lang, SurveyEntry
 
@@ -86,25 +85,6 @@ def format_for(out: Path, fmt: str | None) -> str:
 
 def is_folder(out: Path) -> bool:
     return out.is_dir() or not out.suffix
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
-        raise DigestError(f"cannot write {path}: {exc.strerror or exc}; choose another -o") from exc
-    return path
 
 
 @dataclass

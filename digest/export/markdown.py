@@ -19,7 +19,8 @@ from pathlib import Path
 import jinja2
 
 from ..errors import DigestError
-from . import SURVEY_STEM, Exporter, is_folder, register, write_atomic
+from ..files import write_atomic
+from . import SURVEY_STEM, Exporter, is_folder, register
 from .record import Lang, SurveyEntry, wording
 from .sheet import Sheet, build_sheet, link
 

@@ -6,7 +6,6 @@ results, marking failures with their reason without stopping the batch.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..catalog import Catalog
+from ..files import sha256_file
 from ..ids import InvalidId, parse_id
 from ..models import PaperRecord, ParsedPaper
 from ..text import normalize
@@ -115,7 +115,7 @@ def _parse_one(settings: Settings, catalog: Catalog, paper: PaperRecord, force: 
     path = pdf_path(settings, paper)
     start = time.perf_counter()
     try:
-        sha = paper.sha256 or _sha256(path)
+        sha = paper.sha256 or sha256_file(path)
     except OSError as exc:
         error = f"{path}: cannot read the PDF ({exc.strerror}); run `digest fetch {paper.arxiv_id}` again"
         catalog.save_parse(paper.arxiv_id, "", PARSER_VERSION, None, error=error)
@@ -137,9 +137,3 @@ def _parse_one(settings: Settings, catalog: Catalog, paper: PaperRecord, force: 
                        parsed.outline_source)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
