@@ -3,7 +3,7 @@
     python bench/ask.py [--workspace out/bench-ask] [--backend extractive|llm|all] [--show]
 
 Builds (once) a workspace holding every shared PDF and its index. Then, per backend:
-- answerable questions (../shared/eval/qa_dev.jsonl, and bench/qa_extra.jsonl if present): the share whose answer
+- answerable questions (../shared/eval/qa_dev.jsonl, plus bench/qa_extra.jsonl and bench/qa_ask.jsonl): the share whose answer
   contains a gold `answer` string after normalize (target >= 0.8), and whose first citation comes from the
   right paper (target >= 0.95);
 - bench/unanswerable.jsonl: the share answered "the corpus does not say" (target >= 0.8 with the LLM);
@@ -76,8 +76,8 @@ def run(settings: Settings, index: Index, llm, questions: list[dict], show: bool
         }
         rows.append(row)
         if show:
-            mark = ("✓" if row["contains"] else "✗") if row["answerable"] else "·"
-            print(f"{mark} {q['id']} {turn.strength:.3f} {q['question']}\n    {answer.answer[:300]}")
+            mark = ("✓" if row["contains"] else "✗") + ("" if row["paper"] else " wrong paper") if row["answerable"] else "·"
+            print(f"{mark} {q['id']} {turn.strength:.3f} {seconds:.1f}s {q['question']}\n    {answer.answer[:300]}")
     return rows
 
 
@@ -123,18 +123,19 @@ def main() -> int:
     ap.add_argument("--workspace", type=Path, default=ROOT / "out" / "bench-ask")
     ap.add_argument("--backend", choices=("extractive", "llm", "all"), default="all")
     ap.add_argument("--show", action="store_true", help="print every question's answer")
+    ap.add_argument("--dev-only", action="store_true", help="answerable questions from the dev set only (for slow LLMs)")
     args = ap.parse_args()
 
     settings = workspace(args.workspace)
     index = Index.open(settings)
     answerable = load(SHARED / "eval" / "qa_dev.jsonl")
-    extra = ROOT / "bench" / "qa_extra.jsonl"
-    if extra.exists():
-        answerable += load(extra)
+    extras = [] if args.dev_only else [ROOT / "bench" / name for name in ("qa_extra.jsonl", "qa_ask.jsonl")]
+    for extra in extras:
+        answerable += load(extra) if extra.exists() else []
     questions = answerable + load(ROOT / "bench" / "unanswerable.jsonl")
     index.search("warm up the embedder", k=1)
     baseline = search_seconds(index, questions)
-    print(f"{len(answerable)} answerable questions ({'dev + qa_extra' if extra.exists() else 'dev'}), "
+    print(f"{len(answerable)} answerable questions ({' + '.join(['dev'] + [e.stem for e in extras if e.exists()])}), "
           f"{len(questions) - len(answerable)} unanswerable; {len(index.papers)} papers, {len(index.chunks)} chunks")
 
     backends = {"extractive": None}

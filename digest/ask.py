@@ -1,8 +1,9 @@
 """Answer questions over the indexed papers, citing paper, section and page; say so when the corpus does not.
 
 The pipeline: resolve the paper/tag filters, turn a follow-up into a standalone query, retrieve candidate
-passages (hybrid search), drop duplicates, then score every sentence of every candidate against the question
-(query-term overlap weighted by rarity, embedding similarity, a bonus for numbers when a value is asked for).
+passages (hybrid search), drop duplicates, then score the sentences of the candidates against the question
+(its terms held, weighted by rarity; the names it mentions, held by the sentence or the topic of its paper;
+embedding similarity; whether the kind of answer asked for, a number or a name, stands next to its terms).
 The best sentence's score is the strength of the evidence: below `settings.answer_threshold` the answer is
 "the corpus does not say". Otherwise the extractive backend answers with the best sentences, verbatim, each
 cited; the LLM backend answers from numbered passages (chosen by relevance with diversity, MMR) and keeps
@@ -22,7 +23,7 @@ from langchain_core.messages import HumanMessage
 from .catalog import Catalog
 from .chunk import page_of, section_paths, sentence_spans
 from .errors import DigestError
-from .glossary import is_non_english, translate_terms
+from .glossary import glossary, is_non_english, translate_terms
 from .ids import InvalidId, parse_id
 from .index import Index, bm25_tokens
 from .llm import DOES_NOT_SAY, INSTALL_HINT, chat_model, invoke_text, render_prompt
@@ -32,19 +33,24 @@ from .text import normalize
 
 NOT_SAID = {"en": "The corpus does not say.", "zh": "语料中没有提到这一点。"}
 CANDIDATES = 24  # passages retrieved before sentence scoring
+TOP_PASSAGES = 6  # whose sentences are all embedded; of the rest, only the best by their words
+EMBED_BY_WORDS = 40
 MAX_SENTENCES = 3  # in an extractive answer
 SENTENCE_SLACK = 0.08  # further answer sentences score within this of the best one
 MMR_LAMBDA = 0.7  # relevance against diversity when choosing the LLM's passages
 LONG_SENTENCE = 400  # characters; longer "sentences" (run-on PDF text) are cut into pieces
 
 # weights of the sentence score; see bench/ask.py for the calibration of these and of the threshold
-W_TERMS, W_CONTEXT, W_EMBED, W_NUMBER = 0.5, 0.15, 0.5, 0.1
+W_TERMS, W_CONTEXT, W_NAMES, W_EMBED, W_KIND = 0.5, 0.15, 0.15, 0.5, 0.1
 
 _NUMERIC_QUESTION = re.compile(
-    r"\bhow (?:many|much|long|large|big|fast|often|far)\b|\bby how\b|\bwhat (?:\w+ )?(?:value|score|number|size|"
-    r"percentage|rate|ratio|accuracy|count|amount|length|budget)\b|\bnumber of\b|多少|几个|几种|数值|比例|比率|得分|分数|准确率",
+    r"\bhow (?:many|much|long|large|big|fast|often|far)\b|\bby how\b|\b(?:what|which)\b.*\b(?:value|score|number|size|"
+    r"fraction|proportion|share|percent|percentage|rate|ratio|accuracy|count|amount|length|budget|factor)s?\b|"
+    r"\bnumber of\b|多少|几个|几种|数值|比例|比率|得分|分数|准确率|多大|多长|多快",
     re.I,
 )
+_WORD = re.compile(r"[\w.%×\-]*\w%?")
+_WHICH_QUESTION = re.compile(r"\b(?:which|what)\b|什么|哪", re.I)
 _NUMBER = re.compile(
     r"(?<![\w.])(?:\d+(?:[.,]\d+)*\s?(?:%|[KMBT]\b|k\b|x\b|×)?|\d*\.\d+)(?:\s?(?:million|billion|trillion))?"
     r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|sixteen|hundred|thousand)\b",
@@ -60,12 +66,18 @@ _FOLLOW_UP = re.compile(
     r"how about|and)\b|它|它们|其|这个|那个|该|这篇|这些|那么|呢",
     re.I,
 )
-_NAME = re.compile(r"\b(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][\w.\-]*|[A-Z][a-z]+[\w\-]*\d[\w.\-]*|[A-Z][a-z]{2,}\w*)")
+_TECH_NAME = re.compile(r"[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][\w.\-]*|[A-Za-z][a-z]+[\w\-]*\d[\w.\-]*")
+_NAME = re.compile(rf"\b(?:{_TECH_NAME.pattern}|[A-Z][a-z]{{2,}}\w*)")
 _NOT_NAMES = frozenset(
     "what which who whom whose when where why how does did do is are was were can could and also the in for of "
     "please tell give list explain compare describe summarize".split()
 )
-_SENTENCE_END_ANY = re.compile(r"(?<=[.!?。！？])\s*")
+_LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]*")
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_ZH_FUNCTION_CHARS = frozenset("的了是在时于和与及或其这那哪个些种么什吗呢吧啊对被把从到为以用中上下里每多少几有没不也都就还而并且请问能可来比至做需要将会道")
+_SPELLED = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？]")
 
 
 @dataclass
@@ -103,7 +115,6 @@ class Evidence:
     passages: list[Chunk]
     sentences: list[Sentence]
     vectors: np.ndarray  # one per sentence, row-aligned
-    numeric: bool
     passage_scores: list[float] = field(default_factory=list)
 
     @property
@@ -277,25 +288,45 @@ def _cited_papers(answer: Answer) -> list[str] | None:
 
 
 def gather_evidence(query: str, index: Index, papers: list[str] | None, lang: str) -> Evidence:
-    """Retrieve candidates for `query`, drop duplicates, and score all their sentences."""
+    """Retrieve candidates for `query`, drop duplicates, and score their sentences: all by their words, and
+    those from the best passages or with the best word scores by their embeddings too."""
     english = translate_terms(query) if is_non_english(query) else query
     hits = index.search(query, k=CANDIDATES, mode="hybrid", papers=papers)
     passages = distinct_passages([h.chunk for h in hits])
-    sentences = [s for rank, chunk in enumerate(passages) for s in split_sentences(chunk)]
     numeric = bool(_NUMERIC_QUESTION.search(query))
+    sentences = [s for chunk in passages for s in split_sentences(chunk)]
+    lexical = word_scores(english, sentences, numeric, topics(index, query, {c.arxiv_id for c in passages}))
+    top_passages = {c.chunk_id for c in passages[:TOP_PASSAGES]}
+    by_words = set(np.argsort(-lexical)[:EMBED_BY_WORDS].tolist()) if len(sentences) else set()
+    keep = [i for i, s in enumerate(sentences) if s.chunk.chunk_id in top_passages or i in by_words]
+    sentences = [sentences[i] for i in keep]
     if not sentences:
-        return Evidence(query, lang, passages, [], np.zeros((0, 1), np.float32), numeric)
-    embedder = index.embedder
-    vectors = embedder.embed([s.text for s in sentences])
-    similarity = vectors @ embedder.embed_query(english)
-    score_sentences(english, sentences, similarity, numeric)
+        return Evidence(query, lang, passages, [], np.zeros((0, 1), np.float32))
+    vectors = index.embedder.embed([s.text for s in sentences])
+    similarity = vectors @ index.embedder.embed_query(english)
+    coverage = glossary_coverage(query) if is_non_english(query) else 1.0
+    for sentence, words, sim in zip(sentences, lexical[keep], similarity):
+        sentence.score = float(coverage * (words + W_EMBED * sim))
     order = sorted(range(len(sentences)), key=lambda i: -sentences[i].score)
-    evidence = Evidence(query, lang, passages, [sentences[i] for i in order], vectors[order], numeric)
-    best = {}
-    for s in evidence.sentences:
-        best.setdefault(s.chunk.chunk_id, s.score)
+    evidence = Evidence(query, lang, passages, [sentences[i] for i in order], vectors[order])
+    best: dict[str, float] = {}
+    for sentence in evidence.sentences:
+        best.setdefault(sentence.chunk.chunk_id, sentence.score)
     evidence.passage_scores = [best.get(c.chunk_id, 0.0) for c in passages]
     return evidence
+
+
+def glossary_coverage(query: str) -> float:
+    """The share of a CJK question that its Latin words and glossary terms account for (function words
+    aside): a question about things the glossary cannot name is not answered from its few known words."""
+    covered = [False] * len(query)
+    for term in glossary():
+        for m in re.finditer(re.escape(term), query):
+            covered[m.start() : m.end()] = [True] * len(term)
+    content = [done for c, done in zip(query, covered) if _CJK_CHAR.match(c) and c not in _ZH_FUNCTION_CHARS]
+    known = 2 * len(_LATIN.findall(query)) + sum(content)  # a Latin word weighs as a two-character word
+    unknown = len(content) - sum(content)
+    return known / (known + unknown) if known + unknown else 1.0
 
 
 def distinct_passages(chunks: list[Chunk]) -> list[Chunk]:
@@ -337,26 +368,80 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces + [(start, end)]
 
 
-def score_sentences(question: str, sentences: list[Sentence], similarity: np.ndarray, numeric: bool) -> None:
-    """Set each sentence's score: question terms it holds (rare ones weigh more), those in its heading or
-    caption, its embedding similarity, and whether it states a number when the question asks for a value."""
+def topics(index: Index, question: str, papers: set[str]) -> dict[str, set[str]]:
+    """Per candidate paper, the question's name terms it is about. A paper is about a name it has in its
+    title and mentions often (in 40% as many passages as the paper mentioning it most); failing such a paper,
+    the papers mentioning it most (70% as often as the most, and in at least 1 passage of 20) are."""
+    names = [n for n in _names(question) if len(n) > 1]
+    chunks = {p: index.chunks_for(p) for p in papers}
+    about: dict[str, set[str]] = {p: set() for p in papers}
+    for name in names:
+        key = normalize(name)
+        share = {p: sum(key in normalize(c.text) for c in chunks[p]) / max(len(chunks[p]), 1) for p in papers}
+        most = max(share.values(), default=0.0)
+        chosen = [p for p in papers if share[p] >= 0.4 * most and chunks[p] and key in normalize(chunks[p][0].title)]
+        for p in chosen or [p for p in papers if share[p] >= max(0.05, 0.7 * most)]:
+            about[p] |= set(_tokens(name))
+    return about
+
+
+def word_scores(question: str, sentences: list[Sentence], numeric: bool, about: dict[str, set[str]]) -> np.ndarray:
+    """Each sentence's score from its words: the question's terms it holds (rare ones weigh more), those
+    elsewhere in its passage or headings, the names of the question it or its paper is about, and the kind
+    of answer asked for: a number for "how many", a name for "which"."""
     terms = query_terms(question)
-    own = [set(bm25_tokens(s.text)) for s in sentences]
-    around = [set(bm25_tokens(f"{s.chunk.title} {s.chunk.section} {s.context}")) for s in sentences]
+    names = {t for n in _names(question) for t in _tokens(n)} & set(terms)
+    own = [set(_tokens(s.text)) for s in sentences]
     weights = {t: np.log(1 + len(sentences) / (1 + sum(t in words for words in own))) for t in terms}
     total = sum(weights.values()) or 1.0
+    around = {c.chunk_id: set(_tokens(f"{c.title} {c.section} {c.text}")) for c in {s.chunk.chunk_id: s.chunk for s in sentences}.values()}
     asked_numbers = set(_NUMBER.findall(question))
-    for sentence, words, context, sim in zip(sentences, own, around, similarity):
-        held = sum(w for t, w in weights.items() if t in words) / total
-        nearby = sum(w for t, w in weights.items() if t in context and t not in words) / total
-        states_number = bool(set(_NUMBER.findall(sentence.text)) - asked_numbers)
-        bonus = W_NUMBER * (1 if states_number else -1) if numeric else 0.0
-        sentence.score = float(W_TERMS * held + W_CONTEXT * nearby + W_EMBED * sim + bonus)
+    asked_names = set(_names(question))
+    which = not numeric and bool(_WHICH_QUESTION.search(question))
+    scores = np.zeros(len(sentences), dtype=np.float32)
+    for i, (sentence, words) in enumerate(zip(sentences, own)):
+        held_terms = words | about.get(sentence.chunk.arxiv_id, set())
+        context = around[sentence.chunk.chunk_id] | set(_tokens(sentence.context))
+        held = sum(w for t, w in weights.items() if t in held_terms) / total
+        nearby = sum(w for t, w in weights.items() if t in context and t not in held_terms) / total
+        named = len(names & held_terms) / len(names) if names else 0.0
+        if numeric or which:
+            kind = answer_kind(sentence.text, set(terms), asked_numbers if numeric else asked_names, numeric)
+        else:
+            kind = 0.0
+        scores[i] = W_TERMS * held + W_CONTEXT * nearby + W_NAMES * named + W_KIND * kind
+    return scores
+
+
+def answer_kind(sentence: str, terms: set[str], asked: set[str], numeric: bool) -> float:
+    """How well a sentence offers the kind of answer asked for (a number, or a name not in the question):
+    1 next to a question term (within 3 words), 0.5 elsewhere; a value question without a number: -1."""
+    words = _WORD.findall(sentence)
+    near = {i for i, w in enumerate(words) if set(_tokens(w)) & terms}
+    offered = [i for i, w in enumerate(words) if w not in asked and (_is_value(w) if numeric else _is_name(w))]
+    if not offered:
+        return -1.0 if numeric else 0.0
+    return 1.0 if any(abs(i - j) <= 3 for i in offered for j in near) else 0.5
+
+
+def _is_value(word: str) -> bool:
+    """A number that can answer "how many" (not a year such as 2020)."""
+    return bool(_NUMBER.fullmatch(word)) and not re.fullmatch(r"(?:19[5-9]\d|20[0-3]\d)[a-z]?", word)
+
+
+def _is_name(word: str) -> bool:
+    """A technical name: inner capitals or digits (AdamW, SwiGLU, GQA, GPT-4), not just a capitalised word."""
+    return bool(_TECH_NAME.fullmatch(word))
+
+
+def _tokens(text: str) -> list[str]:
+    """The index's stemmed words, with identifiers such as warmup_steps split into their words."""
+    return bm25_tokens(text.replace("_", " "))
 
 
 def query_terms(question: str) -> list[str]:
     """The content words of a question, stemmed as the index stems them, without question words."""
-    return [t for t in dict.fromkeys(bm25_tokens(question)) if t not in _question_stems()]
+    return [t for t in dict.fromkeys(_tokens(question)) if t not in _question_stems()]
 
 
 @lru_cache(maxsize=1)
@@ -386,32 +471,27 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
 
 
 def answer_span(question: str, sentence: str) -> tuple[int, int] | None:
-    """Where in `sentence` the answer to `question` most likely is, for highlighting: the new number (when a
-    value is asked for) or name nearest to the question's terms."""
+    """Where in `sentence` the answer to `question` most likely is, for highlighting: of the numbers (when a
+    value is asked for) or names that the question does not contain, the one nearest to the question's terms."""
     english = translate_terms(question) if is_non_english(question) else question
     terms = set(query_terms(english))
-    words = list(re.finditer(r"[\w.%\-×]+", sentence))
-    matched = [i for i, w in enumerate(words) if set(bm25_tokens(w.group())) & terms]
     numeric = bool(_NUMERIC_QUESTION.search(question))
-    best, best_score = None, 0.0
+    words = list(_WORD.finditer(sentence))
+    near = [i for i, w in enumerate(words) if set(_tokens(w.group())) & terms]
+    asked = normalize(question)
+    best, best_value = None, float("-inf")
     for i, w in enumerate(words):
-        token = w.group().strip(".-")
-        if not token or set(bm25_tokens(token)) & terms or token.lower() in english.lower():
+        token = w.group()
+        if normalize(token) in asked or set(_tokens(token)) & terms:
             continue
-        is_number = bool(_NUMBER.fullmatch(token))
-        is_name = bool(re.search(r"[A-Z].*[A-Z0-9]|\d", token[1:])) and not is_number
-        value = (2.0 if is_number and numeric else 0.0) + (1.0 if is_name else 0.0) + (0.5 if is_number else 0.0)
-        if value == 0:
-            continue
-        distance = min((abs(i - j) for j in matched), default=10)
-        value -= 0.1 * distance
-        if best is None or value > best_score:
-            best, best_score = w, value
+        value = 2.0 if numeric and _is_value(token) else 1.0 if _is_name(token) else 0.0
+        value -= 0.1 * min((abs(i - j) for j in near), default=10)
+        if value > 0.5 and value > best_value:
+            best, best_value = w, value
     if best is None:
         return None
-    start, end = best.start(), best.start() + len(best.group().rstrip(".-"))
-    unit = re.match(r"\s?(?:%|million|billion|trillion|[KMBT]\b)", sentence[end:])
-    return start, end + (unit.end() if unit else 0)
+    unit = re.match(r"\s?(?:million|billion|trillion)\b", sentence[best.end() :], re.I)
+    return best.start(), best.end() + (unit.end() if unit else 0)
 
 
 # ------------------------------------------------------------------------- LLM
@@ -427,7 +507,7 @@ def llm_answer(evidence: Evidence, llm: BaseChatModel, settings: Settings, k: in
     turns = [{"role": role, "text": text} for t in history[-2:] for role, text in (("User", t.question), ("Assistant", t.answer.answer))]
     prompt = render_prompt(settings, "ask", question=evidence.question, passages=numbered, sentinel=DOES_NOT_SAY, history=turns)
     reply = invoke_text(llm, [HumanMessage(prompt)])
-    return cited_answer(reply, passages, evidence.lang)
+    return cited_answer(reply, passages, evidence.lang, evidence.question)
 
 
 def select_passages(evidence: Evidence, k: int) -> list[Chunk]:
@@ -451,20 +531,15 @@ def select_passages(evidence: Evidence, k: int) -> list[Chunk]:
     return chosen
 
 
-def cited_answer(reply: str, passages: list[Chunk], lang: str) -> Answer:
+def cited_answer(reply: str, passages: list[Chunk], lang: str, question: str = "") -> Answer:
     """Check a model's reply: the sentinel or a reply without one valid [n] is "does not say"; invalid numbers
-    are dropped, sentences after the last citation of their paragraph (uncited claims) are cut, and the cited
-    passages are renumbered in order of first citation."""
+    are dropped, sentences are checked against their sources (`checked`), sentences after the last citation
+    of their paragraph (uncited claims) are cut, and the cited passages are renumbered in order of first use."""
     if _is_sentinel(reply):
         return not_said(lang)
-    kept_paragraphs = []
-    for paragraph in re.split(r"\n\s*\n", reply.strip()):
-        sentences = [s for s in _SENTENCE_END_ANY.split(paragraph.strip()) if s.strip()]
-        cleaned = [_keep_valid(s, len(passages)) for s in sentences]
-        last_cited = max((i for i, (_, ns) in enumerate(cleaned) if ns), default=-1)
-        kept_paragraphs.append(" ".join(text for text, _ in cleaned[: last_cited + 1]) if lang == "en"
-                               else "".join(text for text, _ in cleaned[: last_cited + 1]))
-    text = "\n\n".join(p for p in kept_paragraphs if p.strip())
+    paragraphs = [_cited_part(checked(_keep_valid(p, len(passages)), passages, question))
+                  for p in re.split(r"\n\s*\n", reply.strip())]
+    text = "\n\n".join(p for p in paragraphs if p)
     order = list(dict.fromkeys(int(n) for m in _CITATION.finditer(text) for n in _numbers(m.group(1))))
     if not order:
         return not_said(lang)
@@ -474,17 +549,57 @@ def cited_answer(reply: str, passages: list[Chunk], lang: str) -> Answer:
     return Answer(answer=text.strip(), citations=citations, answered=True)
 
 
-def _keep_valid(sentence: str, count: int) -> tuple[str, list[int]]:
-    """A sentence with its citation markers reduced to valid passage numbers, and those numbers."""
-    valid: list[int] = []
+def checked(paragraph: str, passages: list[Chunk], question: str) -> str:
+    """A paragraph whose sentences state only what their sources say: the numbers and names a sentence adds
+    to the question must all be in a passage it cites; failing that, its citation moves to the first passage
+    that has them all, and if none has, the sentence goes."""
+    kept, start = [], 0
+    ends = [m.end() for m in _SENTENCE_END.finditer(paragraph)]
+    for end in ends + ([len(paragraph)] if not ends or ends[-1] < len(paragraph) else []):
+        sentence, start = paragraph[start:end], end
+        facts = _facts(_CITATION.sub("", sentence), question)
+        cited = [n for m in _CITATION.finditer(sentence) for n in _numbers(m.group(1))]
+        holders = [n for n, chunk in enumerate(passages, start=1) if _states(chunk.text, facts)]
+        if not facts or any(n in holders for n in cited) or (holders and not cited):
+            kept.append(sentence)
+        elif holders:
+            first = _CITATION.search(sentence)
+            kept.append(sentence[: first.start()] + f"[{holders[0]}]" + _CITATION.sub("", sentence[first.end() :]))
+    return "".join(kept).strip()
+
+
+def _facts(sentence: str, question: str) -> set[str]:
+    """The values and names a sentence states that its question does not, normalized ("two" -> "2")."""
+    asked = normalize(question)
+    words = [w for w in _WORD.findall(sentence) if _is_value(w) or _is_name(w)]
+    return {_SPELLED.get(normalize(w), normalize(w)) for w in words if normalize(w) not in asked}
+
+
+def _states(text: str, facts: set[str]) -> bool:
+    words = {_SPELLED.get(w, w) for w in _WORD.findall(normalize(text))}
+    return facts <= words
+
+
+def _keep_valid(text: str, count: int) -> str:
+    """`text` with its citation markers reduced to the numbers of real passages (markers left empty go)."""
 
     def repl(m: re.Match) -> str:
         numbers = [n for n in _numbers(m.group(1)) if 1 <= n <= count]
-        valid.extend(numbers)
         return f"[{', '.join(map(str, numbers))}]" if numbers else ""
 
-    text = _CITATION.sub(repl, sentence)
-    return re.sub(r"\s+([.,;:!?。，；：！？])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip(), valid
+    text = _CITATION.sub(repl, text)
+    return re.sub(r"[ \t]+([.,;:!?。，；：！？])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+
+
+def _cited_part(paragraph: str) -> str:
+    """A paragraph up to the end of its last sentence that cites a passage: later sentences are uncited claims."""
+    last = None
+    for m in _CITATION.finditer(paragraph):
+        last = m
+    if last is None:
+        return ""
+    end = _SENTENCE_END.search(paragraph, last.end())
+    return paragraph[: end.end() if end else len(paragraph)].strip()
 
 
 def _numbers(group: str) -> list[int]:

@@ -23,6 +23,7 @@ _ABBREVIATIONS = {
     "al", "e.g", "eg", "i.e", "ie", "fig", "figs", "eq", "eqs", "sec", "secs", "tab", "vs", "cf", "approx", "resp",
     "no", "nos", "vol", "pp", "ref", "refs", "app", "appx", "dr", "mr", "ms", "st", "etc", "incl", "def", "thm",
 }
+HEADING_TOKENS = 16  # word pieces of "<title> | <section>" put before each embedded chunk
 _HARD_CUT_MARGIN = 8  # word pieces kept free when a word must be cut, since its halves may re-tokenize longer
 
 
@@ -214,15 +215,35 @@ def table_texts(table: Table, tokenizer: Tokenizer, budget: int) -> list[str]:
 
 
 def passage_texts(chunks: Sequence[Chunk], tokenizer: Tokenizer) -> list[str]:
-    """What gets embedded: "<title> | <section>" and the chunk text, the heading cut to what still fits."""
-    room = [tokenizer.max_tokens - tokenizer.specials - n for n in tokenizer.count([c.text for c in chunks])]
-    headings = [" | ".join(p for p in (c.title, c.section) if p) for c in chunks]
+    """What gets embedded: a short heading ("<title> | <section>") and the chunk's text.
+
+    A table is embedded by its caption, header and row labels; its cells (mostly numbers, which a sentence
+    embedder cannot tell apart) are left to BM25. That keeps a table's vector meaningful and its cost low.
+    """
+    bodies = [table_outline(c.text) if c.kind == "table" else c.text for c in chunks]
+    room = [tokenizer.max_tokens - tokenizer.specials - n for n in tokenizer.count(bodies)]
+    headings = [" | ".join(p for p in (c.title, c.section.rsplit(" > ", 1)[-1]) if p) for c in chunks]
     out = []
-    for chunk, heading, free, spans in zip(chunks, headings, room, tokenizer.spans(headings)):
-        keep = free - 1  # the newline joining heading and text costs nothing, but keep one piece of slack
+    for body, heading, free, spans in zip(bodies, headings, room, tokenizer.spans(headings)):
+        keep = min(HEADING_TOKENS, free)
         if keep <= 0 or not spans:
-            out.append(chunk.text)
+            out.append(body)
             continue
         cut = heading if len(spans) <= keep else heading[: spans[keep - 1][1]]
-        out.append(f"{cut}\n{chunk.text}")
+        out.append(f"{cut}\n{body}")
     return out
+
+
+def table_outline(text: str) -> str:
+    """A table chunk's caption lines, header row and the first cell of every other row."""
+    lines = text.split("\n")
+    caption = [line for line in lines if not line.startswith("|")]
+    rows = [_cells(line) for line in lines if line.startswith("|")]
+    rows = [r for r in rows if any(c.strip("-: ") for c in r)]  # no separator rows
+    header = [" ".join(c for c in rows[0] if c)] if rows else []
+    labels = [", ".join(r[0] for r in rows[1:] if r and r[0])] if len(rows) > 1 else []
+    return "\n".join(part for part in caption + header + labels if part)
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]

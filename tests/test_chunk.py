@@ -86,6 +86,9 @@ def test_tables_are_chunks_of_their_own_with_caption(tokenizer):
     assert len(tables) > 1
     assert all(c.text.startswith("Table 2: Results on MMLU.") and c.section == "Results" and c.page_start == 2 for c in tables)
     assert "| Model-79 | 79B | 129.0 |" in tables[-1].text
+    embedded = passage_texts(tables, tokenizer)[0]  # caption, header and row labels; the cells are BM25's
+    assert embedded.startswith("T | Results\nTable 2: Results on MMLU.\nModel Params MMLU\nModel-0, Model-1")
+    assert "50.0" not in embedded
 
 
 @pytest.mark.parametrize("pid", PAPERS)

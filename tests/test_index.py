@@ -153,6 +153,17 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch
     assert not list(copy.index_dir.glob(".build-*"))
 
 
+def test_above_the_threshold_an_hnsw_index_is_built_and_its_recall_checked(copy):
+    settings = copy.model_copy(update={"ann_threshold": 50})
+    with Catalog(copy.catalog_path) as catalog:
+        report = build_index(settings, catalog, progress=False)
+    assert report.ann == "hnsw" and report.embedded == 0 and report.ann_recall_at_10 >= 0.95
+    index = Index.open(settings)
+    assert index.meta["ann"] == "hnsw" and index.dense.hnsw.efSearch == index.meta["ef_search"]
+    hits = index.search("In Mixtral, how many experts process each token?", k=5, mode="dense")
+    assert _found(hits, MIXTRAL, "2 of the 8 experts") or _found(hits, MIXTRAL, "two experts")
+
+
 def test_old_versions_are_cleaned_up(copy):
     with Catalog(copy.catalog_path) as catalog:
         for _ in range(2):

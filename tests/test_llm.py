@@ -107,7 +107,8 @@ def test_good_answer_is_kept_with_the_quotes_it_cites(llama, extracted, settings
     assert [(e.page, e.quote) for e in field.evidence] == [(p, q) for _, p, q in shown[:2]]
     assert all(contains(llama.full_text(), e.quote) for e in field.evidence)
     assert summary.backend == "llm" and summary.model == "fake-list-chat-model" and summary.lang == "en"
-    assert summary.fields["code_url"].value == "https://github.com/facebookresearch/llama"  # URL fields stay extractive
+    code_url = summary.fields["code_url"]  # URL fields stay extractive, and say so
+    assert code_url.value == "https://github.com/facebookresearch/llama" and code_url.backend == "extractive"
     assert set(summary.fields) == {"training", "code_url"}
 
 
@@ -152,6 +153,14 @@ def test_model_saying_not_found_keeps_the_extractive_value_or_nothing(llama, ext
     assert field.value == "AdamW optimizer" and field.backend == "extractive"
 
 
+def test_a_copied_reply_template_is_not_a_value(llama, settings):
+    extracted = PaperSummary(arxiv_id=LLAMA, fields={"demo": FieldValue(evidence=[sentence_with(llama, "example")])})
+    template = {"value": ["<figure, table or section>: <what it shows>"], "evidence": [1]}
+    fake = model(template, template)
+    field = run(llama, extracted, settings, fake, "demo")
+    assert "<placeholder>" in fake.calls[1][-1].content and field.value is None
+
+
 def test_a_quote_not_in_the_paper_is_rejected(llama, extracted, settings):
     invented = "LLaMA was trained on the Moon with 10,000 quantum GPUs."
     assert not contains(llama.full_text(), invented)
@@ -182,6 +191,29 @@ def test_numbers_must_come_from_the_cited_quotes(llama, extracted, settings):
     field = run(llama, extracted, settings, fake, "training")
     assert "the numbers 12, 768 are not in the quotes you cited" in fake.calls[1][-1].content
     assert field.backend == "extractive"
+
+
+def test_numbers_match_however_the_paper_spaces_them(llama, settings):
+    warmup = sentence_with(llama, "warmup")
+    assert re.search(r"2, ?000 warmup", warmup.quote)
+    extracted = PaperSummary(arxiv_id=LLAMA, fields={"training": FieldValue(value="warmup", evidence=[warmup])})
+    field = run(llama, extracted, settings, model({"value": "2000 warmup steps", "evidence": [1]}), "training")
+    assert field.value == "2000 warmup steps" and field.backend == "llm"
+
+
+def test_a_number_from_a_quote_the_model_forgot_to_cite_is_traced(llama, extracted, settings):
+    fake = model({"value": "A cosine schedule down to 10% of the maximal learning rate.", "evidence": [1]})
+    field = run(llama, extracted, settings, fake, "training")
+    shown = quotes_shown(fake.calls[0])
+    assert "10%" not in shown[0][2] and "10%" in shown[1][2]
+    assert len(fake.calls) == 1 and field.backend == "llm"
+    assert [e.quote for e in field.evidence] == [shown[0][2], shown[1][2]]
+
+
+def test_names_the_model_leaves_out_are_kept_from_the_extractive_list(llama, extracted, settings):
+    field = run(llama, extracted, settings, model({"value": ["CommonCrawl (67%))"], "evidence": [1]}), "datasets")
+    assert field.value == ["CommonCrawl (67%)", "C4"] and field.backend == "llm"
+    assert any(re.search(r"\bC4\b", e.quote) for e in field.evidence)
 
 
 def test_a_size_no_quote_states_is_dropped_from_a_dataset(llama, extracted, settings):
@@ -220,6 +252,15 @@ def test_chinese_output_keeps_english_quotes(llama, extracted, settings):
     assert summary.lang == "zh" and "简体中文" in fake.calls[0][0].content and "English" in fake.calls[0][0].content
     assert field.value.startswith("使用AdamW") and field.backend == "llm"
     assert all(contains(llama.full_text(), e.quote) and not re.search(r"[\u4e00-\u9fff]", e.quote) for e in field.evidence)
+
+
+def test_an_english_value_for_a_chinese_sheet_is_sent_back(llama, extracted, settings):
+    fake = model({"value": "AdamW optimizer", "evidence": [1]}, {"value": "AdamW 优化器", "evidence": [1]})
+    field = run(llama, extracted, settings, fake, "training", lang="zh")
+    assert "not in Simplified Chinese" in fake.calls[1][-1].content
+    assert field.value == "AdamW 优化器" and field.backend == "llm"
+    names = run(llama, extracted, settings, model({"value": ["CommonCrawl", "C4"], "evidence": [1, 2]}), "datasets", lang="zh")
+    assert names.value == ["CommonCrawl", "C4"] and names.backend == "llm"  # names stay as the paper writes them
 
 
 def test_user_prompts_in_the_workspace_are_used(llama, extracted, workspace):
@@ -263,7 +304,7 @@ def test_ask_prompt_renders_passages_and_the_sentinel(settings):
     passages = [{"n": 1, "title": "LLaMA", "section": "2.2 Architecture", "page": 3, "text": "We use RMSNorm."}]
     prompt = render_prompt(settings, "ask", question="LLaMA 用什么归一化？", passages=passages, sentinel=DOES_NOT_SAY)
     assert "[1] LLaMA, 2.2 Architecture (p. 3): We use RMSNorm." in prompt
-    assert prompt.endswith("Question: LLaMA 用什么归一化？") and f"reply exactly: {DOES_NOT_SAY}" in prompt
+    assert "\nQuestion: LLaMA 用什么归一化？" in prompt and f"reply exactly: {DOES_NOT_SAY}" in prompt
     history = [{"role": "user", "text": "What is LLaMA?"}]
     assert "user: What is LLaMA?" in render_prompt(settings, "ask", question="q", passages=passages, sentinel=DOES_NOT_SAY, history=history)
 

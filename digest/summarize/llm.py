@@ -30,6 +30,8 @@ MIN_QUOTES = 4  # below this, sentences retrieved from the paper are added
 QUOTE_CHARS = 300
 
 LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
+_PLACEHOLDER = re.compile(r"<[a-z][a-z ,]{2,40}>")  # "<what it shows>": a small model may copy the reply format
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _NOT_FOUND = {"", "none", "null", "n/a", "na", "not found", "not stated", "unknown", "未找到", "无", "未提及"}
 
 # Words that mark a sentence as evidence for a field, and the section titles where such sentences live.
@@ -56,7 +58,7 @@ class TextAnswer(BaseModel):
 
     @field_validator("evidence", mode="before")
     @classmethod
-    def _numbers(cls, items):
+    def _quote_numbers(cls, items):
         return [_as_number(item) for item in items] if isinstance(items, list) else items
 
 
@@ -111,7 +113,7 @@ def summarize_with_llm(
     wanted = list(fields or extracted.fields or FIELD_LABELS)
     system = SystemMessage(render_prompt(settings, "system", language=LANGUAGES[lang], lang=lang))
     result = extracted.model_copy(deep=True)
-    result.fields = {key: value for key, value in result.fields.items() if key in wanted}
+    result.fields = {key: value.model_copy(update={"backend": "extractive"}) for key, value in result.fields.items() if key in wanted}
     for key in wanted:
         if key in LLM_FIELDS:
             fallback = extracted.fields.get(key, FieldValue())
@@ -144,21 +146,34 @@ def _llm_field(
     messages = [system, HumanMessage(prompt)]
     try:
         answer = invoke_json(llm, messages, schema)
-        value, problems = _ground(paper, key, answer, quotes)
+        value, problems = _ground(paper, key, answer, quotes, lang)
         if problems:
             messages += [AIMessage(answer.model_dump_json()), HumanMessage(_correction(problems))]
             answer = invoke_json(llm, messages, schema)
-            value, problems = _ground(paper, key, answer, quotes)
+            value, problems = _ground(paper, key, answer, quotes, lang)
     except LLMOutputError:
         value, problems = None, ["no valid JSON"]
     if value is not None and not problems:
-        return value
+        return _with_extracted_names(value, extracted) if key in NAMED_ENTITY_FIELDS else value
     if extracted.found:
         return extracted.model_copy(update={"backend": "extractive"})
     return FieldValue()
 
 
-def _ground(text: PaperText, key: str, answer: TextAnswer, quotes: list[Evidence]) -> tuple[FieldValue | None, list[str]]:
+def _with_extracted_names(value: FieldValue, extracted: FieldValue) -> FieldValue:
+    """The model's list plus the extractive names it left out, with their evidence: the model refines and annotates
+    the extractor's names but does not silently drop one that the paper's quotes support."""
+    if not isinstance(extracted.value, list):
+        return value
+    covered = {n for item in value.value for n in _names(item)}
+    missed = [item for item in extracted.value if not covered & set(_names(item))]
+    evidence = value.evidence + [e for e in extracted.evidence if e not in value.evidence and any(_mentions(e.quote, m) for m in missed)]
+    return value.model_copy(update={"value": value.value + missed, "evidence": evidence})
+
+
+def _ground(
+    text: PaperText, key: str, answer: TextAnswer, quotes: list[Evidence], lang: str
+) -> tuple[FieldValue | None, list[str]]:
     """The answer as a field value with resolved evidence, and what is wrong with it (empty when nothing)."""
     evidence, problems = [], []
     for cited in answer.evidence:
@@ -175,13 +190,19 @@ def _ground(text: PaperText, key: str, answer: TextAnswer, quotes: list[Evidence
     if isinstance(value, list) and key in NAMED_ENTITY_FIELDS:
         value, evidence = _supported_items(text, value, evidence, quotes)
     elif isinstance(value, list):
-        value = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+        value = list(dict.fromkeys(_tidy(v) for v in value if v.strip()))
     if not value:
         return None, []
     if not evidence and not problems:
         problems.append('"evidence" is empty: cite the numbers of the quotes that support the value')
-    cited_numbers = set().union(*(_numbers(e.quote) for e in evidence))
-    stray = [n for n in _numbers(" ".join(value) if isinstance(value, list) else value) if n not in cited_numbers]
+    flat = " ".join(value) if isinstance(value, list) else value
+    if _PLACEHOLDER.search(flat):
+        problems.append("the value repeats a <placeholder> of the reply format: write what the quotes say instead")
+    if lang == "zh" and key not in NAMED_ENTITY_FIELDS and not _CJK.search(flat):
+        problems.append("the value is not in Simplified Chinese: translate it, keeping names as the paper writes them")
+    numbers = _numbers(flat)
+    evidence += _quotes_with_numbers(numbers, evidence, quotes)
+    stray = numbers - _numbers(" ".join(e.quote for e in evidence))
     if stray:
         problems.append("the numbers " + ", ".join(f"{n:g}" for n in sorted(stray)) + " are not in the quotes you cited")
     unique = list({(e.page, e.quote): e for e in evidence}.values())
@@ -193,7 +214,7 @@ def _supported_items(
 ) -> tuple[list[str], list[Evidence]]:
     """The items the paper names, each backed by a quote that names it (and holds its numbers, else the numbers go)."""
     kept, evidence = [], list(cited)
-    for item in dict.fromkeys(i.strip() for i in items if i.strip()):
+    for item in dict.fromkeys(_tidy(i) for i in items if i.strip()):
         for candidate in dict.fromkeys([item, item.split("(")[0].strip()]):
             if not any(text.names(n) for n in _names(candidate)):
                 continue  # never a name the paper does not contain
@@ -206,14 +227,34 @@ def _supported_items(
     return list(dict.fromkeys(kept)), evidence
 
 
+def _quotes_with_numbers(numbers: set[float], cited: list[Evidence], shown: list[Evidence]) -> list[Evidence]:
+    """Shown quotes that hold the value's numbers the cited ones lack: a small model often cites the wrong quote."""
+    missing = numbers - _numbers(" ".join(e.quote for e in cited))
+    added = []
+    for quote in shown:
+        if missing & _numbers(quote.quote):
+            missing -= _numbers(quote.quote)
+            added.append(quote)
+    return added
+
+
 def _mentions(quote: str, item: str) -> bool:
     quote = normalize(quote)
     return any(re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", quote) for name in _names(item))
 
 
+def _tidy(item: str) -> str:
+    """A list item with collapsed spaces and without the unmatched closing brackets small models leave."""
+    item = " ".join(item.split()).strip(" ;,")
+    while item.endswith(")") and item.count(")") > item.count("("):
+        item = item[:-1].rstrip()
+    return item
+
+
 def _numbers(text: str) -> set[float]:
-    """The numbers written in `text`: "1,024" and "1024" are the same, as are "67%" and "67.0%"."""
-    return {float(n.replace(",", "")) for n in re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?", text)}
+    """The numbers written in `text`: "1,024", "1, 024" (as PDFs space it) and "1024" are the same, as are "67%"
+    and "67.0%"."""
+    return {float(re.sub(r",\s?", "", n)) for n in re.findall(r"\d+(?:,\s?\d{3}(?!\d))*(?:\.\d+)?", text)}
 
 
 def _correction(problems: list[str]) -> str:
