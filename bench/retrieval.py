@@ -18,6 +18,8 @@ Measures, in one process:
 Chinese questions -- the choice (numbers from this script, recorded in bench/README.md): the bilingual ML
 glossary (digest/data/glossary_zh_en.tsv) turns a Chinese question into English keywords that feed both BM25
 and the English dense index. See README.md for the measured alternatives.
+
+--workspace DIR re-measures recall, throughput and latency on an already indexed workspace (no ingest).
 """
 
 from __future__ import annotations
@@ -145,8 +147,9 @@ def multilingual(index: Index, questions: list[dict]) -> dict:
     rows = {}
 
     def ranked(rankings) -> list[tuple[str, str]]:
-        """Dense rankings (first) weigh DENSE_WEIGHT against BM25 (last), as in `Index.search`."""
-        weights = [DENSE_WEIGHT] * (len(rankings) - 1) + [1.0]
+        """Dense rankings (first) share DENSE_WEIGHT, BM25 (last) the rest, as in `Index.search`."""
+        dense = len(rankings) - 1
+        weights = [DENSE_WEIGHT / max(dense, 1)] * dense + [1 - DENSE_WEIGHT]
         fused = rankings[0] if len(rankings) == 1 else fuse(rankings, weights)
         return [(index.chunks[r].arxiv_id, index.chunks[r].text) for r, _ in fused[:5]]
 
@@ -221,14 +224,18 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=1024, help="Texts for the throughput comparison.")
     ap.add_argument("--repeat", type=int, default=5, help="Passes over the questions for latency.")
     ap.add_argument("--json", type=Path, help="Also write the figures here.")
+    ap.add_argument("--workspace", type=Path, help="Reuse this indexed workspace: no ingest, no LangChain.")
     args = ap.parse_args()
 
     dev, extra = load_questions(QA_DEV), load_questions(QA_EXTRA)
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
-        print("ingest: digest ...", flush=True)
-        index, figures["ingest_digest"] = ingest_digest(Path(tmp) / "ws")
-        print(f"  {figures['ingest_digest']}")
+        if args.workspace:
+            index, args.skip_langchain = Index.open(Settings.load(workspace=args.workspace)), True
+        else:
+            print("ingest: digest ...", flush=True)
+            index, figures["ingest_digest"] = ingest_digest(Path(tmp) / "ws")
+            print(f"  {figures['ingest_digest']}")
         for name, questions in (("dev", dev), ("extra", extra)):
             figures[f"recall_{name}"] = {mode: recall(digest_search(index, mode), questions)
                                          for mode in ("dense", "bm25", "hybrid")}

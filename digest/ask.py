@@ -77,6 +77,7 @@ _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _ZH_FUNCTION_CHARS = frozenset("的了是在时于和与及或其这那哪个些种么什吗呢吧啊对被把从到为以用中上下里每多少几有没不也都就还而并且请问能可来比至做需要将会道")
 _SPELLED = {w: str(n) for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
+_REFERENCE = re.compile(r"\[\d+(?:\s*[,;–-]\s*\d+)*\]")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？]")
 
 
@@ -416,7 +417,7 @@ def word_scores(question: str, sentences: list[Sentence], numeric: bool, about: 
 def answer_kind(sentence: str, terms: set[str], asked: set[str], numeric: bool) -> float:
     """How well a sentence offers the kind of answer asked for (a number, or a name not in the question):
     1 next to a question term (within 3 words), 0.5 elsewhere; a value question without a number: -1."""
-    words = _WORD.findall(sentence)
+    words = _WORD.findall(_without_references(sentence))
     near = {i for i, w in enumerate(words) if set(_tokens(w)) & terms}
     offered = [i for i, w in enumerate(words) if w not in asked and (_is_value(w) if numeric else _is_name(w))]
     if not offered:
@@ -427,6 +428,11 @@ def answer_kind(sentence: str, terms: set[str], asked: set[str], numeric: bool) 
 def _is_value(word: str) -> bool:
     """A number that can answer "how many" (not a year such as 2020)."""
     return bool(_NUMBER.fullmatch(word)) and not re.fullmatch(r"(?:19[5-9]\d|20[0-3]\d)[a-z]?", word)
+
+
+def _without_references(text: str) -> str:
+    """`text` with reference markers such as [12] or [6, 3] blanked out (same length, so offsets hold)."""
+    return _REFERENCE.sub(lambda m: " " * len(m.group()), text)
 
 
 def _is_name(word: str) -> bool:
@@ -476,7 +482,7 @@ def answer_span(question: str, sentence: str) -> tuple[int, int] | None:
     english = translate_terms(question) if is_non_english(question) else question
     terms = set(query_terms(english))
     numeric = bool(_NUMERIC_QUESTION.search(question))
-    words = list(_WORD.finditer(sentence))
+    words = list(_WORD.finditer(_without_references(sentence)))
     near = [i for i, w in enumerate(words) if set(_tokens(w.group())) & terms]
     asked = normalize(question)
     best, best_value = None, float("-inf")

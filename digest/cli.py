@@ -119,19 +119,23 @@ def add(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
 
 
 def _report_fetch(ctx: Context, results: list, as_json: bool) -> None:
-    """Print what became of each paper and a summary; exit code 1 if any failed."""
+    _report_batch(ctx, results, as_json, {"fetched": "fetched", "present": "already present", "failed": "failed"})
+
+
+def _report_batch(ctx: Context, results: list, as_json: bool, labels: dict[str, str]) -> None:
+    """Print what became of each paper and a count per status (`labels`: status -> words); exit 1 if any failed."""
     from dataclasses import asdict
 
-    counts = {status: sum(r.status == status for r in results) for status in ("fetched", "present", "failed")}
+    counts = {status: sum(r.status == status for r in results) for status in labels}
     if as_json:
         ctx.print_json({"results": [asdict(r) for r in results], **counts})
     else:
-        marks = {"fetched": ("✓", "green"), "present": ("=", "dim"), "failed": ("✗", "red")}
+        marks = dict(zip(labels, [("✓", "green"), ("=", "dim"), ("✗", "red")]))
         for r in results:
             mark, style = marks[r.status]
             if r.status == "failed" or not ctx.quiet:
                 ctx.out.print(f"{mark} {r.line()}", style=style, markup=False, highlight=False)
-        ctx.out.print(f"fetched {counts['fetched']} · already present {counts['present']} · failed {counts['failed']}",
+        ctx.out.print(" · ".join(f"{words} {counts[status]}" for status, words in labels.items()),
                       markup=False, highlight=False)
     if counts["failed"]:
         click.get_current_context().exit(1)
@@ -191,26 +195,12 @@ def remove(ctx: Context, ids: tuple[str, ...]) -> None:
 @pass_ctx
 def parse(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) -> None:
     """Recover sections, references, tables and links from PDFs (new or changed papers, or IDS)."""
-    from dataclasses import asdict
-
     from .catalog import Catalog
     from .parse import parse_papers
 
     with Catalog(ctx.settings.catalog_path) as catalog:
         results = parse_papers(ctx.settings, catalog, list(ids) or None, force=force, console=ctx.err)
-    counts = {status: sum(r.status == status for r in results) for status in ("parsed", "unchanged", "failed")}
-    if as_json:
-        ctx.print_json({"results": [asdict(r) for r in results], **counts})
-    else:
-        marks = {"parsed": ("✓", "green"), "unchanged": ("=", "dim"), "failed": ("✗", "red")}
-        for r in results:
-            mark, style = marks[r.status]
-            if r.status == "failed" or not ctx.quiet:
-                ctx.out.print(f"{mark} {r.line()}", style=style, markup=False, highlight=False)
-        ctx.out.print(f"parsed {counts['parsed']} · unchanged {counts['unchanged']} · failed {counts['failed']}",
-                      markup=False, highlight=False)
-    if counts["failed"]:
-        click.get_current_context().exit(1)
+    _report_batch(ctx, results, as_json, {"parsed": "parsed", "unchanged": "unchanged", "failed": "failed"})
 
 
 @cli.command()

@@ -4,6 +4,10 @@ Layout under `settings.index_dir`: one folder per version (`v000007/`: meta.json
 bm25/) and a pointer file `CURRENT` naming the live one. A build writes a new folder and switches the
 pointer with `os.replace`, so a crash mid-build leaves the previous index in use. Builds are incremental:
 a paper is re-chunked and re-embedded only when its PDF, the parser or the chunking settings change.
+
+Search ranks by dense similarity, BM25, or both (hybrid: a weighted sum of the two scores, each scaled to
+0..1). A Chinese (CJK) query is searched through its English keywords from the bundled ML glossary.
+Exact inner-product search up to `settings.ann_threshold` vectors, HNSW above it.
 """
 
 from __future__ import annotations
@@ -41,8 +45,7 @@ from .text import normalize
 
 FORMAT = 1
 MODES = ("dense", "bm25", "hybrid")
-RRF_K = 10  # reciprocal-rank fusion constant (bench/retrieval.py: recall is flat for 10..15)
-DENSE_WEIGHT = 0.4  # weight of the dense ranking against BM25's 1.0 in the fusion (flat for 0.3..0.5)
+DENSE_WEIGHT = 0.4  # share of the dense score in hybrid ranking, BM25 has the rest (bench/README.md: flat 0.3..0.5)
 CANDIDATES = 50  # per ranking, before fusion
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -191,7 +194,7 @@ class Index:
             rankings.append(self._dense(query, depth, rows))
         if mode in ("bm25", "hybrid"):
             rankings.append(self._bm25(query, depth, rows))
-        ranked = rankings[0] if len(rankings) == 1 else fuse(rankings, weights=[DENSE_WEIGHT, 1.0])
+        ranked = rankings[0] if len(rankings) == 1 else fuse(rankings, weights=[DENSE_WEIGHT, 1 - DENSE_WEIGHT])
         return [Hit(chunk=self.chunks[row], score=round(score, 6)) for row, score in ranked[:k]]
 
     def _rows(self, papers: list[str] | None) -> np.ndarray | None:
@@ -231,7 +234,7 @@ class Index:
             keys &= set(latest.ranges)
             parts = {pid: latest._part(pid) for pid in latest.ranges if pid not in keys}
             removed = len(latest.chunks) - sum(len(c) for c, _, _ in parts.values())
-            new = _write_version(self.settings, latest.meta["embedder"], latest.meta["dim"], parts, IndexReport(index_dir=""))
+            new = _write_version(self.settings, latest.meta["embedder"], latest.meta["dim"], parts)
         reloaded = Index.load(self.settings, new)
         self.__dict__.clear()
         self.__dict__.update(reloaded.__dict__)
@@ -248,12 +251,20 @@ def remove_from_index(settings: Settings, ids: Sequence[str]) -> int:
     return Index.load(settings, path).remove(ids) if path else 0
 
 
-def fuse(rankings: list[list[tuple[int, float]]], weights: Sequence[float] | None = None, k: int = RRF_K) -> list[tuple[int, float]]:
-    """Weighted reciprocal-rank fusion: each ranking adds weight / (k + rank) to a row's score."""
+def fuse(rankings: list[list[tuple[int, float]]], weights: Sequence[float]) -> list[tuple[int, float]]:
+    """Weighted sum of each ranking's scores, min-max scaled to 0..1 over its candidates (absent counts 0).
+
+    Unlike reciprocal-rank fusion this keeps how far apart the scores are: a passage BM25 finds far ahead of
+    the rest stays ahead (bench/README.md has both measured).
+    """
     scores: dict[int, float] = defaultdict(float)
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
-        for rank, (row, _) in enumerate(ranking, start=1):
-            scores[row] += weight / (k + rank)
+    for ranking, weight in zip(rankings, weights):
+        if not ranking:
+            continue
+        values = np.array([score for _, score in ranking])
+        low, span = values.min(), values.max() - values.min()
+        for (row, _), value in zip(ranking, values):
+            scores[row] += weight * ((value - low) / span if span > 0 else 1.0)
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
@@ -340,7 +351,7 @@ def build_index(
         for pid in fresh:
             (report.updated if pid in old else report.added).append(pid)
         clock = time.perf_counter()
-        path = _write_version(settings, settings.embedder, embedder.dim, parts, report)
+        path = _write_version(settings, settings.embedder, embedder.dim, parts)
         report.seconds["index"] = time.perf_counter() - clock
         meta = json.loads((path / "meta.json").read_text())
         return _finish(report, path.name, len(parts), sum(len(c) for c, _, _ in parts.values()), meta, started)
@@ -407,9 +418,7 @@ def _embed(settings, embedder, fresh, bar, report) -> dict[str, tuple[list[Chunk
     return parts
 
 
-def _write_version(
-    settings: Settings, embedder: str, dim: int, parts: dict[str, tuple[list[Chunk], np.ndarray, str]], report: IndexReport
-) -> Path:
+def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str, tuple[list[Chunk], np.ndarray, str]]) -> Path:
     """Write every paper's chunks and vectors as a new version folder and make it the live one."""
     root = settings.index_dir
     chunks: list[Chunk] = []
@@ -487,7 +496,8 @@ def tune_ef_search(index, vectors: np.ndarray, queries: int = 500, k: int = 10) 
 
 def _write_bm25(chunks: list[Chunk], path: Path) -> None:
     retriever = bm25s.BM25()
-    retriever.index([bm25_tokens(bm25_text(c)) for c in chunks] or [[]], show_progress=False)
+    corpus = [bm25_tokens(bm25_text(c)) for c in chunks] or [["<empty>"]]  # bm25s needs a word; no query has this one
+    retriever.index(corpus, show_progress=False)
     retriever.save(str(path), show_progress=False)
 
 

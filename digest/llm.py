@@ -234,8 +234,8 @@ def invoke_text(llm: BaseChatModel, messages: Sequence[BaseMessage], **kwargs: o
     return _THINK.sub("", content).strip()
 
 
-_THINK = re.compile(r"<think>.*?</think>", re.S)
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
 def parse_json_object(text: str) -> dict:

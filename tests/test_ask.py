@@ -152,7 +152,7 @@ def test_terminal_answer_highlights_the_span(index, ask_settings):
     question = "What is the attention window size W of Mistral 7B?"
     console = Console(record=True, force_terminal=True, color_system="standard", width=200)
     render_answer(console, question, ask(question, index, ask_settings), extractive=True)
-    styled = console.export_text(styles=True)
+    styled = console.export_text(styles=True, clear=False)
     assert re.search(r"\x1b\[[0-9;]*m4096\x1b\[0m", styled), styled
     assert "Mistral 7B (arXiv 2310.06825)" in console.export_text()
 

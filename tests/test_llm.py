@@ -31,7 +31,7 @@ from digest.summarize.llm import summarize_with_llm
 from digest.text import contains
 
 LLAMA = "2302.13971"
-QUOTE_LINE = re.compile(r"^\[(\d+)\] \(p\. (\d+)(?:, (.*?))?\) (.*)$", re.M)
+QUOTE_LINE = re.compile(r"^\[(\d+)\] \(p\. (\d+)(?:, (.*?))?\) (.*)$", re.MULTILINE)
 
 
 class RecordingModel(FakeListChatModel):
@@ -135,6 +135,9 @@ def test_malformed_json_then_a_good_reply_is_accepted(llama, extracted, settings
     fake = model("```json\n{'value': 'AdamW'}\n```", '<think>quote 1 says AdamW</think>```json\n{"value": "AdamW", "evidence": ["1"]}\n```')
     field = run(llama, extracted, settings, fake, "training")
     assert field.value == "AdamW" and field.backend == "llm" and len(field.evidence) == 1
+    copied_line = model({"value": "AdamW", "evidence": ["[2] (p. 3, 2.3 Optimizer) We use a cosine learning rate 之间"]})
+    field = run(llama, extracted, settings, copied_line, "training")
+    assert field.backend == "llm" and field.evidence == [extracted.fields["training"].evidence[1]]
 
 
 def test_missing_keys_and_missing_citations_are_not_accepted(llama, extracted, settings):
@@ -193,12 +196,16 @@ def test_numbers_must_come_from_the_cited_quotes(llama, extracted, settings):
     assert field.backend == "extractive"
 
 
-def test_numbers_match_however_the_paper_spaces_them(llama, settings):
+def test_numbers_match_however_the_paper_writes_them(llama, settings):
     warmup = sentence_with(llama, "warmup")
     assert re.search(r"2, ?000 warmup", warmup.quote)
     extracted = PaperSummary(arxiv_id=LLAMA, fields={"training": FieldValue(value="warmup", evidence=[warmup])})
     field = run(llama, extracted, settings, model({"value": "2000 warmup steps", "evidence": [1]}), "training")
     assert field.value == "2000 warmup steps" and field.backend == "llm"
+    two = sentence_with(llama, "two book corpora")
+    extracted = PaperSummary(arxiv_id=LLAMA, fields={"summary": FieldValue(evidence=[two])})
+    field = run(llama, extracted, settings, model({"value": "2 book corpora", "evidence": [1]}), "summary")
+    assert field.value == "2 book corpora" and field.backend == "llm"
 
 
 def test_a_number_from_a_quote_the_model_forgot_to_cite_is_traced(llama, extracted, settings):
@@ -254,11 +261,13 @@ def test_chinese_output_keeps_english_quotes(llama, extracted, settings):
     assert all(contains(llama.full_text(), e.quote) and not re.search(r"[\u4e00-\u9fff]", e.quote) for e in field.evidence)
 
 
-def test_an_english_value_for_a_chinese_sheet_is_sent_back(llama, extracted, settings):
-    fake = model({"value": "AdamW optimizer", "evidence": [1]}, {"value": "AdamW 优化器", "evidence": [1]})
-    field = run(llama, extracted, settings, fake, "training", lang="zh")
-    assert "not in Simplified Chinese" in fake.calls[1][-1].content
-    assert field.value == "AdamW 优化器" and field.backend == "llm"
+def test_an_english_summary_for_a_chinese_sheet_is_sent_back(llama, extracted, settings):
+    fake = model({"value": "LLaMA is trained with AdamW.", "evidence": [1]}, {"value": "LLaMA 使用 AdamW 训练。", "evidence": [1]})
+    field = run(llama, extracted, settings, fake, "summary", lang="zh")
+    assert "must be in Simplified Chinese" in fake.calls[1][-1].content
+    assert field.value == "LLaMA 使用 AdamW 训练。" and field.backend == "llm"
+    terms = run(llama, extracted, settings, model({"value": "AdamW; cosine schedule", "evidence": [1, 2]}), "training", lang="zh")
+    assert terms.value == "AdamW; cosine schedule" and terms.backend == "llm"  # a list of the paper's terms may stay English
     names = run(llama, extracted, settings, model({"value": ["CommonCrawl", "C4"], "evidence": [1, 2]}), "datasets", lang="zh")
     assert names.value == ["CommonCrawl", "C4"] and names.backend == "llm"  # names stay as the paper writes them
 

@@ -24,13 +24,15 @@ from digest.text import contains, normalize
 LLM_FIELDS = ("summary", "datasets", "architecture", "training", "evaluation", "demo")
 LIST_FIELDS = frozenset({"datasets", "evaluation", "demo"})
 NAMED_ENTITY_FIELDS = frozenset({"datasets", "evaluation"})  # each item must be named in the paper
+PROSE_FIELDS = frozenset({"summary"})  # sentences, so a Chinese sheet needs Chinese; other fields may be all names
 
 MAX_QUOTES = 8  # quotes shown per field: the prompt is the cost on a CPU model
 MIN_QUOTES = 4  # below this, sentences retrieved from the paper are added
 QUOTE_CHARS = 300
 
 LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
-_PLACEHOLDER = re.compile(r"<[a-z][a-z ,]{2,40}>")  # "<what it shows>": a small model may copy the reply format
+_PLACEHOLDER = re.compile(r"<[a-z\u4e00-\u9fff][a-z ,\u4e00-\u9fff]{1,40}>")  # "<what it shows>": a small model may copy the reply format
+_NUMBER_WORDS = {w: float(n) for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NOT_FOUND = {"", "none", "null", "n/a", "na", "not found", "not stated", "unknown", "未找到", "无", "未提及"}
 
@@ -76,9 +78,11 @@ class ListAnswer(TextAnswer):
 
 
 def _as_number(item):
-    """`3`, `"3"` and `"[3]"` all cite quote 3; anything else is a verbatim quote."""
-    if isinstance(item, str) and re.fullmatch(r"\s*\[?\s*(\d+)\s*\]?\s*", item):
-        return int(re.sub(r"\D", "", item))
+    """`3`, `"3"`, `"[3]"` and a copied quote line `"[3] (p. 2, ...) ..."` all cite quote 3; any other string is a
+    verbatim quote."""
+    if isinstance(item, str):
+        number = re.fullmatch(r"\s*\[?\s*(\d+)\s*\]?\s*", item) or re.match(r"\s*\[(\d+)\]", item)
+        return int(number.group(1)) if number else item
     return item
 
 
@@ -198,8 +202,8 @@ def _ground(
     flat = " ".join(value) if isinstance(value, list) else value
     if _PLACEHOLDER.search(flat):
         problems.append("the value repeats a <placeholder> of the reply format: write what the quotes say instead")
-    if lang == "zh" and key not in NAMED_ENTITY_FIELDS and not _CJK.search(flat):
-        problems.append("the value is not in Simplified Chinese: translate it, keeping names as the paper writes them")
+    if lang == "zh" and key in PROSE_FIELDS and not _CJK.search(flat):
+        problems.append("the value is in English, but it must be in Simplified Chinese: translate it (请把 value 翻译成简体中文)")
     numbers = _numbers(flat)
     evidence += _quotes_with_numbers(numbers, evidence, quotes)
     stray = numbers - _numbers(" ".join(e.quote for e in evidence))
@@ -253,13 +257,14 @@ def _tidy(item: str) -> str:
 
 def _numbers(text: str) -> set[float]:
     """The numbers written in `text`: "1,024", "1, 024" (as PDFs space it) and "1024" are the same, as are "67%"
-    and "67.0%"."""
-    return {float(re.sub(r",\s?", "", n)) for n in re.findall(r"\d+(?:,\s?\d{3}(?!\d))*(?:\.\d+)?", text)}
+    and "67.0%", and "eight" and "8"."""
+    digits = {float(re.sub(r",\s?", "", n)) for n in re.findall(r"\d+(?:,\s?\d{3}(?!\d))*(?:\.\d+)?", text)}
+    return digits | {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS}
 
 
 def _correction(problems: list[str]) -> str:
     return (
-        "Your answer cites evidence that does not check out: "
+        "Your answer has problems: "
         + "; ".join(problems)
         + ". Cite only the numbers of the quotes given above, and state only what they say. "
         "Reply with the corrected JSON object only."
@@ -291,7 +296,7 @@ def field_quotes(paper: PaperText, key: str, extracted: FieldValue) -> list[Evid
 
 def _retrieve(text: PaperText, key: str, k: int) -> list[Evidence]:
     """The `k` sentences of the paper that look most like evidence for `key`: cue words, in a likely section."""
-    cue, section_cue = (re.compile(p, re.I) for p in _CUES[key])
+    cue, section_cue = (re.compile(p, re.IGNORECASE) for p in _CUES[key])
     scored = []
     for sentence in text.sentences:
         if sentence.kind in ("title", "table") or not 40 <= len(sentence.text) <= 600:
