@@ -288,7 +288,10 @@ def test_llm_backend_gets_the_extractive_evidence_and_its_names_are_checked(pars
     fake = FakeListChatModel(responses=[json.dumps(reply)] * 4)
     sheet = summarize_paper(parsed["2302.13971"], settings, backend="llm", fields=["datasets"], llm=fake, lang="en")
     assert sheet.backend == "llm" and list(sheet.fields) == ["datasets"]
-    assert sheet.fields["datasets"].value == ["CommonCrawl (67%)"]  # a model name and an unseen dataset are dropped
+    value = sheet.fields["datasets"].value
+    assert value[0] == "CommonCrawl (67%)"  # the model's item first, then extractive names it left out
+    assert "LLaMA-65B" not in value and "JFT-300M" not in value  # a model name and an unseen dataset are dropped
+    assert any(item.startswith("Wikipedia") for item in value)
     text = PaperText(parsed["2302.13971"])
     assert all(text.has(e.quote) for e in sheet.fields["datasets"].evidence)
 
