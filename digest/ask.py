@@ -4,8 +4,8 @@ The pipeline: resolve the paper/tag filters, turn a follow-up into a standalone 
 passages (hybrid search), drop duplicates, then score the sentences of the candidates against the question
 (its terms held, weighted by rarity; the names it mentions, held by the sentence or the topic of its paper;
 embedding similarity; whether the kind of answer asked for, a number or a name, stands next to its terms).
-The best sentence's score is the strength of the evidence: below `settings.answer_threshold` the answer is
-"the corpus does not say". Otherwise the extractive backend answers with the best sentences, verbatim, each
+The best sentence's score is the strength of the evidence: below `settings.answer_threshold`, or when the
+question names a model or benchmark that no candidate passage mentions, the answer is "the corpus does not say". Otherwise the extractive backend answers with the best sentences, verbatim, each
 cited; the LLM backend answers from numbered passages (chosen by relevance with diversity, MMR) and keeps
 only the sentences whose `[n]` citations point at a real passage.
 """
@@ -159,7 +159,7 @@ def ask_turn(
     query, focus = standalone_query(question, history or [], llm, settings)
     scope = allowed if focus is None else [p for p in focus if allowed is None or p in allowed] or allowed
     evidence = gather_evidence(query, index, scope, lang)
-    if evidence.strength < settings.answer_threshold:
+    if evidence.strength < settings.answer_threshold or unknown_names(query, evidence.passages):
         answer = not_said(lang)
     elif llm is None:
         answer = extractive_answer(evidence, settings)
@@ -315,6 +315,17 @@ def gather_evidence(query: str, index: Index, papers: list[str] | None, lang: st
         best.setdefault(sentence.chunk.chunk_id, sentence.score)
     evidence.passage_scores = [best.get(c.chunk_id, 0.0) for c in passages]
     return evidence
+
+
+def unknown_names(question: str, passages: list[Chunk]) -> list[str]:
+    """The technical names in a question (GPT-5, GSM8K) that no candidate passage mentions, spacing and
+    hyphens aside: a question about a model or benchmark the corpus never names is not answered from others."""
+    seen = _squeezed(" ".join(f"{c.title} {c.text}" for c in passages))
+    return [n for n in _names(question) if _is_name(n) and _squeezed(n) not in seen]
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\W_]+", "", normalize(text))
 
 
 def glossary_coverage(query: str) -> float:

@@ -120,7 +120,7 @@ def _llama_model(settings: Settings, path: Path) -> BaseChatModel:
             model_kwargs={"n_threads_batch": os.cpu_count()},  # prompt processing uses every core
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
-            repeat_penalty=1.0,
+            repeat_penalty=1.1,  # without it the small model can loop on a phrase until max_tokens
             seed=0,
             streaming=False,
             verbose=False,

@@ -124,7 +124,10 @@ def test_tag_filter_limits_to_tagged_papers(index, ask_settings):
         ask("anything", index, ask_settings, papers=["mistral"])
 
 
-@pytest.mark.parametrize("question, lang", [(OFF_TOPIC, "en"), ("用于股票价格预测的 LSTM 模型的均方误差是多少？", "zh")])
+@pytest.mark.parametrize(
+    "question, lang",
+    [(OFF_TOPIC, "en"), ("用于股票价格预测的 LSTM 模型的均方误差是多少？", "zh"), ("What window size does Mistral-9X use?", "en")],
+)
 def test_off_topic_question_gets_does_not_say(index, ask_settings, question, lang):
     answer = ask(question, index, ask_settings)
     assert not answer.answered and answer.citations == []
