@@ -44,7 +44,9 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, name: str, device: str = "auto"):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # the weight-loading bar is noise in digest's own progress display
         self.name = name
         self.device = resolve_device(device)
         try:
