@@ -63,8 +63,12 @@ def recall(search, questions: list[dict]) -> dict:
     return out
 
 
-def digest_search(index: Index, mode: str):
-    return lambda question: [(h.chunk.arxiv_id, h.chunk.text) for h in index.search(question, k=5, mode=mode)]
+SEARCHES = {"dense": ("dense", None), "bm25": ("bm25", None), "hybrid": ("hybrid", "score"), "hybrid-rrf": ("hybrid", "rrf")}
+
+
+def digest_search(index: Index, name: str):
+    mode, fusion = SEARCHES[name]
+    return lambda question: [(h.chunk.arxiv_id, h.chunk.text) for h in index.search(question, k=5, mode=mode, fusion=fusion)]
 
 
 # ------------------------------------------------------------------ ingest
@@ -107,14 +111,15 @@ def langchain_search(store):
 
 
 def throughput(index: Index, sample: int) -> dict:
-    """Chunks per CPU second through digest's embedder and a bare `model.encode`, same texts, best of two."""
+    """Chunks per CPU second through digest's embedder and a bare `model.encode`, same texts and batch size,
+    best of two."""
     embedder = index.embedder
     texts = passage_texts(index.chunks, Tokenizer(embedder.tokenizer, embedder.max_tokens))
     texts = [texts[i] for i in np.random.default_rng(0).permutation(len(texts))[:sample]]
     bare, ours = [], []
     for _ in range(2):
         with timed() as t:
-            embedder.model.encode(texts, batch_size=32, show_progress_bar=False)
+            embedder.model.encode(texts, batch_size=embedder.batch_size, show_progress_bar=False)
         bare.append(t.cpu)
         with timed() as t:
             embedder.embed(texts)
@@ -237,8 +242,7 @@ def main() -> int:
             index, figures["ingest_digest"] = ingest_digest(Path(tmp) / "ws")
             print(f"  {figures['ingest_digest']}")
         for name, questions in (("dev", dev), ("extra", extra)):
-            figures[f"recall_{name}"] = {mode: recall(digest_search(index, mode), questions)
-                                         for mode in ("dense", "bm25", "hybrid")}
+            figures[f"recall_{name}"] = {search: recall(digest_search(index, search), questions) for search in SEARCHES}
             print(f"recall@5 {name}: {figures[f'recall_{name}']}")
         if not args.skip_langchain:
             print("ingest: LangChain tutorial pipeline ...", flush=True)

@@ -1,11 +1,12 @@
-"""Scale benchmark: a synthetic 1M x 384 index, exact (flat) against HNSW, build and query time, recall, memory.
+"""Scale benchmark: a synthetic 1M x 384 index, exact (flat) against IVF and HNSW: build and query time, recall, memory.
 
-    python bench/scale.py [--n 1000000] [--dim 384] [--queries 500] [--gpu]
+    python bench/scale.py [--n 1000000] [--dim 384] [--queries 500] [--kinds flat,ivf,hnsw] [--gpu]
 
 Vectors are drawn around random cluster centres and L2-normalized (real embeddings cluster; uniform random
-vectors would be the worst case for any graph index). HNSW goes through digest's own build path
-(`digest.index._dense_index`), which measures recall@10 against exact search and raises efSearch until it
-reaches 0.95. Memory is the growth of this process's resident set while each index is built.
+vectors would be the worst case for any graph index). IVF and HNSW go through digest's own build path
+(`digest.index._dense_index`), which measures recall@10 against exact search and raises nprobe / efSearch
+until it reaches 0.95. Recall is measured again here on other queries. Memory is the growth of this
+process's resident set while each index is built.
 
 --gpu (needs faiss-gpu, `pip install .[gpu]`, and CUDA torch): exact and IVF search on the GPU, and embedding
 throughput of all-MiniLM-L6-v2 on CUDA (fp16) against a bare `model.encode`.
@@ -64,24 +65,27 @@ def measure(name: str, index, queries: np.ndarray, exact: np.ndarray | None, k: 
     return row
 
 
-def cpu_bench(vectors: np.ndarray, queries: np.ndarray) -> list[dict]:
+def cpu_bench(vectors: np.ndarray, queries: np.ndarray, kinds: list[str]) -> list[dict]:
     rows = []
     base = rss_mib()
     with timed() as t:
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
     _, exact = flat.search(queries, 10)
-    rows.append({"build_s": round(t.wall, 1), "rss_growth_mib": round(rss_mib() - base), **measure("flat", flat, queries, exact)})
-    print(rows[-1], flush=True)
-
-    base = rss_mib()
-    meta: dict = {}
-    with timed() as t:
-        hnsw = _dense_index(vectors, ann_threshold=0, meta=meta)
-    rows.append({"build_s": round(t.wall, 1), "rss_growth_mib": round(rss_mib() - base),
-                 "ef_search": meta["ef_search"], "build_recall_at_10": meta["recall_at_10"],
-                 **measure("hnsw", hnsw, queries, exact)})
-    print(rows[-1], flush=True)
+    if "flat" in kinds:
+        rows.append({"build_s": round(t.wall, 1), "rss_growth_mib": round(rss_mib() - base),
+                     **measure("flat", flat, queries, exact)})
+        print(rows[-1], flush=True)
+    for kind in (k for k in kinds if k != "flat"):
+        base = rss_mib()
+        meta: dict = {}
+        with timed() as t:
+            index = _dense_index(vectors, kind, meta)
+        rows.append({"build_s": round(t.wall, 1), "build_cpu_s": round(t.cpu, 1), "rss_growth_mib": round(rss_mib() - base),
+                     "search_param": meta["search_param"], "build_recall_at_10": meta["recall_at_10"],
+                     **measure(kind, index, queries, exact)})
+        print(rows[-1], flush=True)
+        del index
     return rows
 
 
@@ -129,6 +133,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument("--kinds", default="flat,ivf,hnsw", help="CPU indexes to build, comma-separated.")
     ap.add_argument("--gpu", action="store_true", help="GPU search (faiss-gpu) and CUDA embedding throughput.")
     args = ap.parse_args()
 
@@ -141,7 +146,7 @@ def main() -> None:
         gpu_bench(vectors, queries)
         print(gpu_embedding())
     else:
-        cpu_bench(vectors, queries)
+        cpu_bench(vectors, queries, args.kinds.split(","))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import groupby
 from dataclasses import dataclass
 
 from .models import Chunk, ParsedPaper, Section, Table
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d)\]]*\s+|\n\s*\n")
 _WORD_BEFORE = re.compile(r"([A-Za-z]+)\.?[\"'\u201d)\]]*$")
@@ -61,24 +62,27 @@ def chunk_paper(parsed: ParsedPaper, tokenizer: Tokenizer, chunk_tokens: int = 2
     overlap = min(overlap, budget // 2)
     chunks: list[Chunk] = []
 
-    def add(text: str, section: str, page_start: int, page_end: int, kind: str) -> None:
+    def add(text: str, section: str, page_start: int, page_end: int, kind: str, shared: int = 0) -> None:
         chunks.append(
             Chunk(chunk_id=f"{parsed.arxiv_id}#{len(chunks)}", arxiv_id=parsed.arxiv_id, title=parsed.title,
-                  section=section, page_start=page_start, page_end=page_end, kind=kind, text=text)
+                  section=section, page_start=page_start, page_end=page_end, kind=kind, text=text, overlap=shared)
         )
 
+    def add_spans(text: str, section: str, kind: str, pages) -> None:
+        previous_end = 0
+        for start, end in split_text(text, tokenizer, budget, overlap):
+            add(text[start:end], section, *pages(start, end), kind, shared=max(0, previous_end - start))
+            previous_end = end
+
     if parsed.abstract.strip():
-        for start, end in split_text(parsed.abstract, tokenizer, budget, overlap):
-            add(parsed.abstract[start:end], "Abstract", 1, 1, "abstract")
+        add_spans(parsed.abstract, "Abstract", "abstract", lambda s, e: (1, 1))
     paths = section_paths(parsed.sections)
     for path, section in zip(paths, parsed.sections):
-        for start, end in split_text(section.text, tokenizer, budget, overlap):
-            add(section.text[start:end], path, page_of(section, start), page_of(section, end - 1), "text")
+        add_spans(section.text, path, "text", lambda s, e, section=section: (page_of(section, s), page_of(section, e - 1)))
     for caption in parsed.captions:
         if caption.kind == "figure":  # table captions travel with their tables
             section = section_at_page(parsed.sections, paths, caption.page)
-            for start, end in split_text(caption.text, tokenizer, budget, overlap):
-                add(caption.text[start:end], section, caption.page, caption.page, "figure")
+            add_spans(caption.text, section, "figure", lambda s, e, page=caption.page: (page, page))
     path_of_heading = {section.heading: path for section, path in zip(parsed.sections, paths)}
     for table in parsed.tables:
         section = path_of_heading.get(table.section or "") or section_at_page(parsed.sections, paths, table.page)
@@ -215,12 +219,13 @@ def table_texts(table: Table, tokenizer: Tokenizer, budget: int) -> list[str]:
 
 
 def passage_texts(chunks: Sequence[Chunk], tokenizer: Tokenizer) -> list[str]:
-    """What gets embedded: a short heading ("<title> | <section>") and the chunk's text.
+    """What gets embedded for each chunk: a short heading ("<title> | <section>") and the chunk's own text.
 
-    A table is embedded by its caption, header and row labels; its cells (mostly numbers, which a sentence
-    embedder cannot tell apart) are left to BM25. That keeps a table's vector meaningful and its cost low.
+    A chunk's overlap with the previous one is embedded with that one only. All pieces of a table share one
+    text: its caption, header and row labels; its cells (mostly numbers, which a sentence embedder cannot tell
+    apart) are left to BM25. Equal texts need embedding only once, which keeps a table's cost to one vector.
     """
-    bodies = [table_outline(c.text) if c.kind == "table" else c.text for c in chunks]
+    bodies = _bodies(chunks, tokenizer.max_tokens - tokenizer.specials - HEADING_TOKENS, tokenizer)
     room = [tokenizer.max_tokens - tokenizer.specials - n for n in tokenizer.count(bodies)]
     headings = [" | ".join(p for p in (c.title, c.section.rsplit(" > ", 1)[-1]) if p) for c in chunks]
     out = []
@@ -232,6 +237,26 @@ def passage_texts(chunks: Sequence[Chunk], tokenizer: Tokenizer) -> list[str]:
         cut = heading if len(spans) <= keep else heading[: spans[keep - 1][1]]
         out.append(f"{cut}\n{body}")
     return out
+
+
+def _bodies(chunks: Sequence[Chunk], budget: int, tokenizer: Tokenizer) -> list[str]:
+    """Each chunk's text less its overlap; for a table piece, the outline of its whole table (cut to `budget`)."""
+    bodies: list[str] = []
+    table = lambda c: (c.arxiv_id, c.page_start, _caption(c.text)) if c.kind == "table" else c.chunk_id  # noqa: E731
+    for _, group in groupby(chunks, key=table):
+        group = list(group)
+        if group[0].kind != "table":
+            bodies += [c.text[c.overlap :].lstrip() or c.text for c in group]
+            continue
+        rows = [line for c in group for line in c.text.split("\n") if line.startswith("|")]
+        outline = table_outline("\n".join([_caption(group[0].text)] + rows))
+        spans = tokenizer.spans([outline])[0]
+        bodies += [outline if len(spans) <= budget else outline[: spans[budget - 1][1]]] * len(group)
+    return bodies
+
+
+def _caption(table_text: str) -> str:
+    return "\n".join(line for line in table_text.split("\n") if not line.startswith("|"))
 
 
 def table_outline(text: str) -> str:

@@ -255,7 +255,7 @@ def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) ->
         ctx.out.print(
             f"{report.papers} papers, {report.chunks} chunks ({report.ann}{recall}) · added {len(report.added)} · "
             f"updated {len(report.updated)} · unchanged {report.unchanged} · removed {len(report.removed)} · "
-            f"failed {len(report.failed)} · embedded {report.embedded} chunks in {report.seconds.get('total', 0):.1f}s",
+            f"failed {len(report.failed)} · embedded {report.embedded} passages in {report.seconds.get('total', 0):.1f}s",
             markup=False, highlight=False)
     if report.failed:
         click.get_current_context().exit(1)
@@ -266,14 +266,18 @@ def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) ->
 @click.option("-k", "top_k", type=click.IntRange(1, 1000), help="How many passages (default: settings.top_k).")
 @click.option("--paper", "papers", multiple=True, help="Only search this paper (repeatable).")
 @click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid"]), help="Ranking (default: settings.search_mode).")
+@click.option("--fusion", type=click.Choice(["score", "rrf"]),
+              help="How hybrid mode combines dense and BM25: scaled-score sum or reciprocal-rank fusion (default: settings.fusion).")
 @click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
 @pass_ctx
-def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...], mode: str | None, as_json: bool) -> None:
+def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...], mode: str | None, fusion: str | None,
+           as_json: bool) -> None:
     """Find the passages that best match QUERY, with paper, section, page and score."""
     from .index import Index
 
     hits = Index.open(ctx.settings).search(
-        query, k=top_k or ctx.settings.top_k, mode=mode or ctx.settings.search_mode, papers=list(papers) or None
+        query, k=top_k or ctx.settings.top_k, mode=mode or ctx.settings.search_mode, papers=list(papers) or None,
+        fusion=fusion,
     )
     if as_json:
         ctx.print_json([{"arxiv_id": h.chunk.arxiv_id, "title": h.chunk.title, "section": h.chunk.section,

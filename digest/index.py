@@ -5,9 +5,9 @@ bm25/) and a pointer file `CURRENT` naming the live one. A build writes a new fo
 pointer with `os.replace`, so a crash mid-build leaves the previous index in use. Builds are incremental:
 a paper is re-chunked and re-embedded only when its PDF, the parser or the chunking settings change.
 
-Search ranks by dense similarity, BM25, or both (hybrid: a weighted sum of the two scores, each scaled to
-0..1). A Chinese (CJK) query is searched through its English keywords from the bundled ML glossary.
-Exact inner-product search up to `settings.ann_threshold` vectors, HNSW above it.
+Search ranks by dense similarity, BM25, or both (hybrid: by default a weighted sum of the two scores, each
+scaled to 0..1; reciprocal-rank fusion on request). A Chinese (CJK) query is searched through its English keywords from the bundled ML glossary.
+Exact inner-product search up to `settings.ann_threshold` vectors, HNSW or IVF above it, its recall measured.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from bm25s.stopwords import STOPWORDS_EN
 from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from threadpoolctl import ThreadpoolController
 
 from .catalog import Catalog
 from .chunk import CHUNKER_VERSION, Tokenizer, chunk_paper, passage_texts
@@ -47,6 +48,7 @@ FORMAT = 1
 MODES = ("dense", "bm25", "hybrid")
 DENSE_WEIGHT = 0.4  # share of the dense score in hybrid ranking, BM25 has the rest (bench/README.md: flat 0.3..0.5)
 CANDIDATES = 50  # per ranking, before fusion
+RRF_K = 60  # reciprocal-rank fusion constant, as in Cormack et al. (2009)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 RECALL_TARGET = 0.95  # recall@10 of the approximate index against exact search, checked at build
@@ -65,7 +67,7 @@ class IndexReport(BaseModel):
     unchanged: int = 0
     removed: list[str] = Field(default_factory=list)
     failed: list[dict[str, str]] = Field(default_factory=list)  # {"arxiv_id", "error"}
-    embedded: int = 0
+    embedded: int = 0  # distinct passages embedded (the pieces of a table share one)
     ann: str = "flat"
     ann_recall_at_10: float | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
@@ -113,8 +115,8 @@ class Index:
         self.bm25 = bm25
         self.ranges: dict[str, tuple[int, int]] = {pid: tuple(r) for pid, r in meta["ranges"].items()}
         self._vocab: dict[str, int] = bm25.vocab_dict
-        if "ef_search" in meta:
-            dense.hnsw.efSearch = meta["ef_search"]
+        if "search_param" in meta:  # efSearch or nprobe, as tuned at build
+            faiss.ParameterSpace().set_index_parameter(dense, *meta["search_param"])
 
     @classmethod
     def open(cls, settings: Settings) -> "Index":
@@ -167,7 +169,10 @@ class Index:
 
     @cached_property
     def vectors(self) -> np.ndarray:
-        """All vectors, row-aligned with `chunks` (a view of the FAISS storage, not a copy)."""
+        """All vectors, row-aligned with `chunks`: a view of the FAISS storage (a copy for IVF)."""
+        if isinstance(self.dense, faiss.IndexIVF):
+            self.dense.make_direct_map()
+            return self.dense.reconstruct_n(0, self.dense.ntotal)
         flat = faiss.downcast_index(self.dense.storage) if hasattr(self.dense, "storage") else self.dense
         return faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
 
@@ -179,10 +184,15 @@ class Index:
         start, count = self.ranges.get(_paper_key(arxiv_id), (0, 0))
         return self.chunks[start : start + count]
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid", papers: list[str] | None = None) -> list[Hit]:
-        """The `k` best passages for `query`; a Chinese query is searched through its English terms too."""
+    def search(self, query: str, k: int = 5, mode: str = "hybrid", papers: list[str] | None = None,
+               fusion: str | None = None) -> list[Hit]:
+        """The `k` best passages for `query`; a Chinese query is searched through its English terms too.
+        `fusion` (hybrid only): "score" or "rrf"; default `settings.fusion`."""
         if mode not in MODES:
             raise DigestError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+        combine = FUSIONS.get(fusion or self.settings.fusion)
+        if combine is None:
+            raise DigestError(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
         if not query.strip():
             raise DigestError("empty query: give some words to search for")
         rows = self._rows(papers)
@@ -194,7 +204,7 @@ class Index:
             rankings.append(self._dense(query, depth, rows))
         if mode in ("bm25", "hybrid"):
             rankings.append(self._bm25(query, depth, rows))
-        ranked = rankings[0] if len(rankings) == 1 else fuse(rankings, weights=[DENSE_WEIGHT, 1 - DENSE_WEIGHT])
+        ranked = rankings[0] if len(rankings) == 1 else combine(rankings, [DENSE_WEIGHT, 1 - DENSE_WEIGHT])
         return [Hit(chunk=self.chunks[row], score=round(score, 6)) for row, score in ranked[:k]]
 
     def _rows(self, papers: list[str] | None) -> np.ndarray | None:
@@ -209,9 +219,9 @@ class Index:
     def _dense(self, query: str, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         q = self.embedder.embed_query(query)
         if rows is not None:
-            return _top(self.vectors[rows] @ q, depth, rows)
+            return _top(_scores(self.vectors[rows], q), depth, rows)
         if self._searcher is self.dense and isinstance(self.dense, faiss.IndexFlat):
-            return _top(self.vectors @ q, depth, None)  # one matrix-vector product: no thread pool to wake
+            return _top(_scores(self.vectors, q), depth, None)
         scores, ids = self._searcher.search(q[None, :], min(depth, len(self.chunks)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
@@ -266,6 +276,30 @@ def fuse(rankings: list[list[tuple[int, float]]], weights: Sequence[float]) -> l
         for (row, _), value in zip(ranking, values):
             scores[row] += weight * ((value - low) / span if span > 0 else 1.0)
     return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def fuse_rrf(rankings: list[list[tuple[int, float]]], weights: Sequence[float]) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion: each ranking adds weight / (RRF_K + rank) for the passages it holds."""
+    scores: dict[int, float] = defaultdict(float)
+    for ranking, weight in zip(rankings, weights):
+        for rank, (row, _) in enumerate(ranking, start=1):
+            scores[row] += weight / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+FUSIONS = {"score": fuse, "rrf": fuse_rrf}
+
+
+def _scores(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """`vectors @ query` on one BLAS thread: for one query a thread pool saves little, and its threads spin
+    on after the call, taking a core from whatever runs next (the next query's embedding)."""
+    with _blas().limit(limits=1, user_api="blas"):
+        return vectors @ query
+
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 def _top(scores: np.ndarray, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
@@ -340,7 +374,7 @@ def build_index(
             kept |= old - set(fresh) - failed
         report.removed = sorted(old - kept - set(fresh))
         report.unchanged = len(kept & set(wanted))
-        same_kind = previous and previous.meta["ann"] == _ann_kind(len(previous.chunks), settings.ann_threshold)
+        same_kind = previous and previous.meta["ann"] == _ann_kind(len(previous.chunks), settings)
         if previous and same_kind and not fresh and not report.removed:
             return _finish(report, previous.path.name, len(previous.ranges), len(previous.chunks), previous.meta, started)
 
@@ -406,9 +440,12 @@ def _embed(settings, embedder, fresh, bar, report) -> dict[str, tuple[list[Chunk
     report.seconds["chunk"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    task = bar.add_task("embed", total=len(texts))
-    vectors = embedder.embed(texts, progress=lambda n: bar.advance(task, n))
-    report.embedded = len(texts)
+    distinct = list(dict.fromkeys(texts))  # the pieces of a table share one text
+    task = bar.add_task("embed", total=len(distinct))
+    vectors = embedder.embed(distinct, progress=lambda n: bar.advance(task, n))
+    row = {text: i for i, text in enumerate(distinct)}
+    vectors = vectors[[row[text] for text in texts]]
+    report.embedded = len(distinct)
     report.seconds["embed"] = time.perf_counter() - clock
 
     parts, start = {}, 0
@@ -435,7 +472,7 @@ def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "vectors": len(chunks), "ranges": ranges, "keys": keys,
     }
-    dense = _dense_index(vectors, settings.ann_threshold, meta)
+    dense = _dense_index(vectors, _ann_kind(len(vectors), settings), meta)
 
     name = f"v{_next_version(root):06d}"
     tmp = root / f".build-{name}"
@@ -458,40 +495,57 @@ def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str,
     return root / name
 
 
-def _dense_index(vectors: np.ndarray, ann_threshold: int, meta: dict):
-    """Exact inner product up to `ann_threshold` vectors, HNSW above it with its recall@10 measured."""
+def _dense_index(vectors: np.ndarray, kind: str, meta: dict):
+    """A FAISS inner-product index of `kind` (flat, hnsw or ivf); an approximate one gets the smallest search
+    setting whose recall@10 against exact search reaches RECALL_TARGET, recorded in `meta`."""
     dim = vectors.shape[1]
-    if _ann_kind(len(vectors), ann_threshold) == "flat":
+    meta["ann"] = kind
+    if kind == "flat":
         index = faiss.IndexFlatIP(dim)
         index.add(vectors)
-        meta["ann"] = "flat"
         return index
-    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    index.add(vectors)
-    meta["ann"] = "hnsw"
-    meta["ef_search"], meta["recall_at_10"] = tune_ef_search(index, vectors)
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.add(vectors)
+        param, values = "efSearch", (64, 128, 256, 512, 1024)
+    else:
+        lists = ivf_lists(len(vectors))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        index.train(vectors[np.sort(rng.choice(len(vectors), min(len(vectors), 64 * lists), replace=False))])
+        index.add(vectors)
+        param, values = "nprobe", tuple(v for v in (8, 16, 32, 64, 128, 256, 512) if v < lists) + (lists,)
+    value, meta["recall_at_10"] = tune_search(index, vectors, param, values)
+    meta["search_param"] = [param, value]
     return index
 
 
-def _ann_kind(vectors: int, ann_threshold: int) -> str:
-    return "flat" if vectors <= ann_threshold else "hnsw"
+def ivf_lists(vectors: int) -> int:
+    """IVF cells: about 4 sqrt(n), as the FAISS guidelines suggest, with at least 39 training points each."""
+    return max(1, min(int(4 * vectors**0.5), vectors // 39))
 
 
-def tune_ef_search(index, vectors: np.ndarray, queries: int = 500, k: int = 10) -> tuple[int, float]:
-    """The smallest HNSW efSearch whose recall@k against exact search reaches RECALL_TARGET, and that recall."""
+def _ann_kind(vectors: int, settings: Settings) -> str:
+    return "flat" if vectors <= settings.ann_threshold else settings.ann_index
+
+
+def tune_search(index, vectors: np.ndarray, param: str, values: Sequence[int], queries: int = 500, k: int = 10):
+    """The first of `values` for `param` (efSearch, nprobe) whose recall@k against exact search reaches
+    RECALL_TARGET on sample queries near stored vectors (about as far as real queries), and that recall."""
     rng = np.random.default_rng(0)
     sample = vectors[rng.choice(len(vectors), size=min(queries, len(vectors)), replace=False)]
-    sample = sample + rng.normal(scale=0.1, size=sample.shape).astype(np.float32)  # about as far as real queries
+    sample = sample + rng.normal(scale=0.1, size=sample.shape).astype(np.float32)
     sample /= np.linalg.norm(sample, axis=1, keepdims=True)
     _, exact = faiss.knn(sample, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
-    for ef in (64, 128, 256, 512, 1024):
-        index.hnsw.efSearch = ef
+    space = faiss.ParameterSpace()
+    for value in values:
+        space.set_index_parameter(index, param, value)
         _, found = index.search(sample, k)
         recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact)]))
         if recall >= RECALL_TARGET:
             break
-    return ef, round(recall, 4)
+    return value, round(recall, 4)
 
 
 def _write_bm25(chunks: list[Chunk], path: Path) -> None:

@@ -109,6 +109,7 @@ class Chunk(BaseModel):
     page_end: int
     kind: Literal["text", "table", "abstract", "figure"] = "text"  # figure: a figure caption
     text: str
+    overlap: int = 0  # leading characters of `text` the previous chunk also holds (embedded there only)
 
 
 class Hit(BaseModel):

@@ -39,8 +39,14 @@ class Settings(BaseSettings):
     device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     chunk_tokens: int = Field(200, ge=32, description="chunk size in the embedder's word pieces")
     chunk_overlap: int = Field(32, ge=0, description="overlap between neighbouring chunks, in word pieces")
-    ann_threshold: int = Field(200_000, ge=1, description="vectors above which an approximate (HNSW) index is built")
+    ann_threshold: int = Field(200_000, ge=1, description="vectors above which an approximate index is built")
+    ann_index: Literal["hnsw", "ivf"] = Field(
+        "hnsw", description="the approximate index: hnsw (fastest queries) or ivf (builds several times faster)"
+    )
     search_mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
+    fusion: Literal["score", "rrf"] = Field(
+        "score", description="hybrid ranking: score (weighted sum of scaled scores) or rrf (reciprocal-rank fusion)"
+    )
     top_k: int = Field(5, ge=1)
 
     # summarize / ask

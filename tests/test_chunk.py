@@ -86,9 +86,24 @@ def test_tables_are_chunks_of_their_own_with_caption(tokenizer):
     assert len(tables) > 1
     assert all(c.text.startswith("Table 2: Results on MMLU.") and c.section == "Results" and c.page_start == 2 for c in tables)
     assert "| Model-79 | 79B | 129.0 |" in tables[-1].text
-    embedded = passage_texts(tables, tokenizer)[0]  # caption, header and row labels; the cells are BM25's
-    assert embedded.startswith("T | Results\nTable 2: Results on MMLU.\nModel Params MMLU\nModel-0, Model-1")
-    assert "50.0" not in embedded
+    embedded = passage_texts(tables, tokenizer)  # caption, header and row labels; the cells are BM25's
+    assert len(set(embedded)) == 1  # the pieces share one text, so one vector
+    assert embedded[0].startswith("T | Results\nTable 2: Results on MMLU.\nModel Params MMLU\nModel-0, Model-1")
+    second_piece_first_label = tables[1].text.split("\n")[1].split("|")[1].strip()
+    assert second_piece_first_label in embedded[0] and "50.0" not in embedded[0]
+    assert len(tokenizer.hf(embedded[0])["input_ids"]) <= 256
+
+
+@pytest.mark.parametrize("pid", PAPERS)
+def test_overlap_is_embedded_with_the_earlier_chunk_only(pid, parsed, tokenizer):
+    chunks = [c for c in chunk_paper(parsed[pid], tokenizer, chunk_tokens=200, overlap=32) if c.kind == "text"]
+    overlapping = [(a, b) for a, b in zip(chunks, chunks[1:]) if b.overlap]
+    assert len(overlapping) > 5
+    for before, after in overlapping:
+        shared = after.text[: after.overlap].strip()
+        assert after.section == before.section and shared and before.text.endswith(shared)
+        embedded = passage_texts([after], tokenizer)[0]
+        assert embedded.endswith(after.text[after.overlap :].strip()) and shared not in embedded
 
 
 @pytest.mark.parametrize("pid", PAPERS)

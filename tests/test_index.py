@@ -9,6 +9,8 @@ import json
 import shutil
 from pathlib import Path
 
+import faiss
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -17,7 +19,7 @@ from digest.catalog import Catalog
 from digest.cli import cli
 from digest.errors import DigestError
 from digest.fetch import add_papers, remove_paper
-from digest.index import Index, build_index
+from digest.index import RRF_K, Index, build_index, fuse, fuse_rrf
 from digest.settings import Settings
 from digest.text import contains
 
@@ -50,6 +52,12 @@ def copy(built, tmp_path) -> Settings:
     return Settings.load(workspace=ws)
 
 
+def _passages(chunks) -> int:
+    """Texts to embed for these chunks: one per chunk, but one for all the pieces of a table."""
+    tables = [c for c in chunks if c.kind == "table"]
+    return len(chunks) - len(tables) + len({(c.arxiv_id, c.page_start, c.text.split("\n")[0]) for c in tables})
+
+
 def _found(hits, arxiv_id: str, evidence: str) -> bool:
     return any(h.chunk.arxiv_id == arxiv_id and contains(h.chunk.text, evidence) for h in hits)
 
@@ -57,18 +65,27 @@ def _found(hits, arxiv_id: str, evidence: str) -> bool:
 def test_first_build_indexes_every_paper(built, index):
     report = built[1]
     assert sorted(report["added"]) == sorted(PAPERS) and not report["failed"]
-    assert report["embedded"] == report["chunks"] == len(index.chunks) == index.dense.ntotal > 100
+    assert report["chunks"] == len(index.chunks) == index.dense.ntotal > 100
+    assert report["embedded"] == _passages(index.chunks) < report["chunks"]
     assert report["ann"] == "flat" and set(report["seconds"]) >= {"parse", "chunk", "embed", "index", "total"}
     assert sorted(index.papers) == sorted(PAPERS)
     assert all(c.arxiv_id == MIXTRAL for c in index.chunks_for(MIXTRAL))
     assert index.chunks_for(MIXTRAL)[0].kind == "abstract" and index.chunks_for(MIXTRAL)[0].title == "Mixtral of Experts"
 
 
-@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
-def test_search_finds_the_passage_that_answers(index, mode):
-    hits = index.search("In Mixtral, how many experts process each token, out of how many per layer?", k=5, mode=mode)
+@pytest.mark.parametrize("mode, fusion", [("dense", None), ("bm25", None), ("hybrid", "score"), ("hybrid", "rrf")])
+def test_search_finds_the_passage_that_answers(index, mode, fusion):
+    question = "In Mixtral, how many experts process each token, out of how many per layer?"
+    hits = index.search(question, k=5, mode=mode, fusion=fusion)
     assert len(hits) == 5 and hits[0].score >= hits[-1].score
     assert _found(hits, MIXTRAL, "2 of the 8 experts") or _found(hits, MIXTRAL, "two experts")
+
+
+def test_fusions_combine_the_rankings_as_defined():
+    dense, bm25 = [(1, 0.9), (2, 0.6), (4, 0.55), (3, 0.5)], [(3, 30.0), (2, 2.0)]
+    assert [row for row, _ in fuse_rrf([dense, bm25], [0.4, 0.6])] == [2, 3, 1, 4]  # ranks only: 2 is high in both
+    assert [row for row, _ in fuse([dense, bm25], [0.4, 0.6])] == [3, 1, 2, 4]  # BM25's wide lead on 3 counts
+    assert fuse_rrf([dense, []], [0.4, 0.6])[0] == (1, pytest.approx(0.4 / (RRF_K + 1)))
 
 
 def test_hits_carry_section_and_page(index):
@@ -98,6 +115,8 @@ def test_bad_queries_are_refused(index):
         index.search("   ")
     with pytest.raises(DigestError, match="unknown search mode"):
         index.search("attention", mode="fuzzy")
+    with pytest.raises(DigestError, match="unknown fusion"):
+        index.search("attention", fusion="borda")
 
 
 def test_second_build_embeds_nothing_and_a_changed_paper_is_embedded_again(copy):
@@ -109,7 +128,7 @@ def test_second_build_embeds_nothing_and_a_changed_paper_is_embedded_again(copy)
         catalog.upsert(record.model_copy(update={"sha256": "0" * 64}))  # as if a new PDF had arrived
         changed = build_index(copy, catalog, progress=False)
     assert changed.updated == [MISTRAL] and changed.unchanged == 2 and changed.version != version
-    assert changed.embedded == len(Index.open(copy).chunks_for(MISTRAL)) > 0
+    assert changed.embedded == _passages(Index.open(copy).chunks_for(MISTRAL)) > 0
 
 
 def test_remove_deletes_a_papers_vectors(copy):
@@ -153,15 +172,25 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch
     assert not list(copy.index_dir.glob(".build-*"))
 
 
-def test_above_the_threshold_an_hnsw_index_is_built_and_its_recall_checked(copy):
-    settings = copy.model_copy(update={"ann_threshold": 50})
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_above_the_threshold_an_approximate_index_is_built_and_its_recall_checked(copy, kind):
+    settings = copy.model_copy(update={"ann_threshold": 50, "ann_index": kind})
     with Catalog(copy.catalog_path) as catalog:
         report = build_index(settings, catalog, progress=False)
-    assert report.ann == "hnsw" and report.embedded == 0 and report.ann_recall_at_10 >= 0.95
+    assert report.ann == kind and report.embedded == 0 and report.ann_recall_at_10 >= 0.95
     index = Index.open(settings)
-    assert index.meta["ann"] == "hnsw" and index.dense.hnsw.efSearch == index.meta["ef_search"]
-    hits = index.search("In Mixtral, how many experts process each token?", k=5, mode="dense")
-    assert _found(hits, MIXTRAL, "2 of the 8 experts") or _found(hits, MIXTRAL, "two experts")
+    param, value = index.meta["search_param"]
+    if kind == "hnsw":
+        assert param == "efSearch" and index.dense.hnsw.efSearch == value
+    else:
+        assert param == "nprobe" and faiss.extract_index_ivf(index.dense).nprobe == value
+    question = "In Mixtral, how many experts process each token?"
+    for papers in (None, [MIXTRAL]):  # a paper filter scores the stored vectors read back from the index
+        hits = index.search(question, k=5, mode="dense", papers=papers)
+        assert _found(hits, MIXTRAL, "2 of the 8 experts") or _found(hits, MIXTRAL, "two experts")
+    first = index.vectors[index.ranges[MIXTRAL][0]].copy()
+    assert index.remove([MISTRAL]) > 0  # rebuilt from the vectors read back, none embedded again
+    assert index.meta["ann"] == kind and np.array_equal(index.vectors[index.ranges[MIXTRAL][0]], first)
 
 
 def test_old_versions_are_cleaned_up(copy):
@@ -190,6 +219,8 @@ def test_cli_search_and_index_json(built):
 
     result = CliRunner().invoke(cli, ["-w", ws, "search", "sliding window attention", "--mode", "bm25"])
     assert result.exit_code == 0 and "Mistral 7B" in result.output and "p." in result.output
+    result = CliRunner().invoke(cli, ["-w", ws, "search", "sliding window attention", "--fusion", "rrf", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)[0]["score"] < 2 / RRF_K  # rank-based scores
 
     result = CliRunner().invoke(cli, ["-w", ws, "-q", "index", "--json"])
     assert result.exit_code == 0, result.output
