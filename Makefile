@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser survey test bench
+.PHONY: setup browser survey test bench gpu
 setup: $(VENV)/.installed
 
 # torch is pinned to the CPU wheel: an unpinned torch pulls a multi-GB CUDA build.
@@ -30,3 +30,9 @@ test: setup browser
 
 bench: setup
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+# On a CUDA machine: faiss-gpu in place of faiss-cpu (both install the `faiss` module, so one must go).
+gpu: setup
+	$(BIN)/pip install -q -e '.[gpu]'
+	$(BIN)/pip uninstall -q -y faiss-cpu
+	$(BIN)/pip install -q --force-reinstall --no-deps faiss-gpu-cu12

@@ -1,6 +1,7 @@
 """Scale benchmark: a synthetic 1M x 384 index, exact (flat) against IVF and HNSW: build and query time, recall, memory.
 
-    python bench/scale.py [--n 1000000] [--dim 384] [--queries 500] [--kinds flat,ivf,hnsw] [--gpu]
+    python bench/scale.py [--n 1000000] [--dim 384] [--queries 500] [--clusters 2000] [--spread 0.6]
+                          [--kinds flat,ivf,hnsw] [--gpu]
 
 Vectors are drawn around random cluster centres and L2-normalized (real embeddings cluster; uniform random
 vectors would be the worst case for any graph index). IVF and HNSW go through digest's own build path
@@ -27,14 +28,14 @@ from bench.common import percentiles, rss_mib, timed  # noqa: E402
 from digest.index import _dense_index  # noqa: E402
 
 
-def synthetic(n: int, dim: int, clusters: int = 2000, seed: int = 0) -> np.ndarray:
-    """`n` unit vectors scattered around `clusters` random centres, generated in blocks."""
+def synthetic(n: int, dim: int, clusters: int = 2000, spread: float = 0.6, seed: int = 0) -> np.ndarray:
+    """`n` unit vectors scattered around `clusters` random centres (noise `spread` per coordinate), in blocks."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((clusters, dim)).astype(np.float32)
     out = np.empty((n, dim), dtype=np.float32)
     for start in range(0, n, 100_000):
         size = min(100_000, n - start)
-        block = centres[rng.integers(0, clusters, size)] + 0.6 * rng.standard_normal((size, dim)).astype(np.float32)
+        block = centres[rng.integers(0, clusters, size)] + spread * rng.standard_normal((size, dim)).astype(np.float32)
         out[start : start + size] = block / np.linalg.norm(block, axis=1, keepdims=True)
     return out
 
@@ -133,13 +134,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=500)
+    ap.add_argument("--clusters", type=int, default=2000, help="Cluster centres of the synthetic vectors.")
+    ap.add_argument("--spread", type=float, default=0.6, help="Noise around a centre (1.0 and up: hardly clustered).")
     ap.add_argument("--kinds", default="flat,ivf,hnsw", help="CPU indexes to build, comma-separated.")
     ap.add_argument("--gpu", action="store_true", help="GPU search (faiss-gpu) and CUDA embedding throughput.")
     args = ap.parse_args()
 
     print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; rss at start {rss_mib():.0f} MiB")
     with timed() as t:
-        vectors = synthetic(args.n, args.dim)
+        vectors = synthetic(args.n, args.dim, args.clusters, args.spread)
     queries = queries_near(vectors, args.queries)
     print(f"{args.n} x {args.dim} vectors ({vectors.nbytes / 2**20:.0f} MiB) generated in {t.wall:.1f} s", flush=True)
     if args.gpu:

@@ -242,8 +242,7 @@ def passage_texts(chunks: Sequence[Chunk], tokenizer: Tokenizer) -> list[str]:
 def _bodies(chunks: Sequence[Chunk], budget: int, tokenizer: Tokenizer) -> list[str]:
     """Each chunk's text less its overlap; for a table piece, the outline of its whole table (cut to `budget`)."""
     bodies: list[str] = []
-    table = lambda c: (c.arxiv_id, c.page_start, _caption(c.text)) if c.kind == "table" else c.chunk_id  # noqa: E731
-    for _, group in groupby(chunks, key=table):
+    for _, group in groupby(chunks, key=_table_key):
         group = list(group)
         if group[0].kind != "table":
             bodies += [c.text[c.overlap :].lstrip() or c.text for c in group]
@@ -253,6 +252,11 @@ def _bodies(chunks: Sequence[Chunk], budget: int, tokenizer: Tokenizer) -> list[
         spans = tokenizer.spans([outline])[0]
         bodies += [outline if len(spans) <= budget else outline[: spans[budget - 1][1]]] * len(group)
     return bodies
+
+
+def _table_key(chunk: Chunk) -> tuple | str:
+    """Equal for the consecutive pieces of one table (same paper, page and caption), unique for other chunks."""
+    return (chunk.arxiv_id, chunk.page_start, _caption(chunk.text)) if chunk.kind == "table" else chunk.chunk_id
 
 
 def _caption(table_text: str) -> str:

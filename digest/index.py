@@ -6,7 +6,8 @@ pointer with `os.replace`, so a crash mid-build leaves the previous index in use
 a paper is re-chunked and re-embedded only when its PDF, the parser or the chunking settings change.
 
 Search ranks by dense similarity, BM25, or both (hybrid: by default a weighted sum of the two scores, each
-scaled to 0..1; reciprocal-rank fusion on request). A Chinese (CJK) query is searched through its English keywords from the bundled ML glossary.
+scaled to 0..1; reciprocal-rank fusion on request). A Chinese (CJK) query is searched through its English
+keywords from the bundled ML glossary.
 Exact inner-product search up to `settings.ann_threshold` vectors, HNSW or IVF above it, its recall measured.
 """
 
@@ -515,7 +516,7 @@ def _dense_index(vectors: np.ndarray, kind: str, meta: dict):
         rng = np.random.default_rng(0)
         index.train(vectors[np.sort(rng.choice(len(vectors), min(len(vectors), 64 * lists), replace=False))])
         index.add(vectors)
-        param, values = "nprobe", tuple(v for v in (8, 16, 32, 64, 128, 256, 512) if v < lists) + (lists,)
+        param, values = "nprobe", tuple(v for v in (8, 16, 32, 64, 128, 256, 512, 1024, 2048) if v < lists) + (lists,)
     value, meta["recall_at_10"] = tune_search(index, vectors, param, values)
     meta["search_param"] = [param, value]
     return index
