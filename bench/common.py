@@ -15,6 +15,7 @@ SHARED = Path(os.environ.get("DIGEST_SHARED", ROOT.parent / "shared"))
 PDF_DIR = SHARED / "corpus" / "pdf"
 QA_DEV = SHARED / "eval" / "qa_dev.jsonl"
 QA_EXTRA = ROOT / "bench" / "qa_extra.jsonl"
+QA_HOLDOUT = ROOT / "bench" / "qa_holdout.jsonl"
 
 
 def load_questions(path: Path) -> list[dict]:
