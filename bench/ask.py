@@ -66,6 +66,7 @@ def run(settings: Settings, index: Index, llm, questions: list[dict], show: bool
         settings = settings.model_copy(update={"answer_threshold": float("-inf")})
     rows = []
     for q in questions:
+        index.embedder.embed_query.cache_clear()  # each question embedded afresh, as in a new session
         started = time.perf_counter()
         turn = ask_turn(q["question"], index, settings, llm)
         seconds = time.perf_counter() - started
@@ -98,6 +99,7 @@ def figures(rows: list[dict], threshold: float) -> dict:
 def search_seconds(index: Index, questions: list[dict]) -> float:
     started = time.perf_counter()
     for q in questions:
+        index.embedder.embed_query.cache_clear()
         index.search(q["question"], k=24)
     return (time.perf_counter() - started) / len(questions)
 

@@ -24,10 +24,10 @@ from .catalog import Catalog
 from .chunk import page_of, section_paths, sentence_spans
 from .errors import DigestError
 from .glossary import glossary, is_non_english, translate_terms
-from .ids import InvalidId, parse_id
+from .ids import paper_key
 from .index import Index, bm25_tokens
 from .llm import DOES_NOT_SAY, INSTALL_HINT, chat_model, invoke_text, render_prompt
-from .models import Answer, Chunk, Citation
+from .models import Answer, Chunk, Citation, ParsedPaper
 from .settings import Settings
 from .text import normalize
 
@@ -220,17 +220,13 @@ def paper_filter(settings: Settings, index: Index, papers: list[str], tags: list
     """The indexed papers a question is limited to (named ones plus tagged ones), or None for all."""
     if not papers and not tags:
         return None
-    chosen = []
-    for text in papers:
-        try:
-            chosen.append(parse_id(text).base)
-        except InvalidId as exc:
-            raise DigestError(f"--paper {text!r} is not an arXiv id: give one such as 2302.13971") from exc
-    missing = [p for p in chosen if p not in index.papers]
+    chosen = [paper_key(text) for text in papers]  # an arXiv id in any form, or a local paper's id
+    missing = [p for p in chosen if p not in index.ranges]
     if missing:
-        raise DigestError(f"paper {missing[0]} is not in the index: fetch it and run `digest index`, or drop --paper {missing[0]}")
+        raise DigestError(f"--paper {missing[0]} is not in the index: give an indexed paper's id (see `digest list`), "
+                          "or fetch it and run `digest index`")
     if tags:
-        chosen += [p for p in tagged_papers(settings, tags) if p in index.papers]
+        chosen += [p for p in tagged_papers(settings, tags) if p in index.ranges]
     if not chosen:
         raise DigestError(f"no indexed paper is tagged {' or '.join(map(repr, tags))}: see the tags with `digest list`")
     return sorted(set(chosen))
@@ -260,8 +256,8 @@ def standalone_query(
         return question, None
     if llm is not None:
         turns = [{"question": t.question, "answer": t.answer.answer} for t in history[-2:]]
-        rewritten = invoke_text(llm, [HumanMessage(render_prompt(settings, "condense", history=turns, question=question))])
-        rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten.strip() else ""
+        reply = invoke_text(llm, [HumanMessage(render_prompt(settings, "condense", history=turns, question=question))])
+        rewritten = next(iter(reply.strip().strip('"').splitlines()), "").strip()
         return (rewritten or question), None
     previous = history[-1]
     if not is_follow_up(question):
@@ -298,7 +294,7 @@ def gather_evidence(query: str, index: Index, papers: list[str] | None, lang: st
     sentences = [s for chunk in passages for s in split_sentences(chunk)]
     lexical = word_scores(english, sentences, numeric, topics(index, query, {c.arxiv_id for c in passages}))
     top_passages = {c.chunk_id for c in passages[:TOP_PASSAGES]}
-    by_words = set(np.argsort(-lexical)[:EMBED_BY_WORDS].tolist()) if len(sentences) else set()
+    by_words = set(np.argsort(-lexical)[:EMBED_BY_WORDS].tolist())
     keep = [i for i, s in enumerate(sentences) if s.chunk.chunk_id in top_passages or i in by_words]
     sentences = [sentences[i] for i in keep]
     if not sentences:
@@ -385,13 +381,17 @@ def topics(index: Index, question: str, papers: set[str]) -> dict[str, set[str]]
     title and mentions often (in 40% as many passages as the paper mentioning it most); failing such a paper,
     the papers mentioning it most (70% as often as the most, and in at least 1 passage of 20) are."""
     names = [n for n in _names(question) if len(n) > 1]
-    chunks = {p: index.chunks_for(p) for p in papers}
     about: dict[str, set[str]] = {p: set() for p in papers}
+    if not names:
+        return about
+    chunks = {p: index.chunks_for(p) for p in papers}
+    texts = {p: [normalize(c.text) for c in chunks[p]] for p in papers}
+    titles = {p: normalize(chunks[p][0].title) if chunks[p] else "" for p in papers}
     for name in names:
         key = normalize(name)
-        share = {p: sum(key in normalize(c.text) for c in chunks[p]) / max(len(chunks[p]), 1) for p in papers}
+        share = {p: sum(key in t for t in texts[p]) / max(len(texts[p]), 1) for p in papers}
         most = max(share.values(), default=0.0)
-        chosen = [p for p in papers if share[p] >= 0.4 * most and chunks[p] and key in normalize(chunks[p][0].title)]
+        chosen = [p for p in papers if share[p] >= 0.4 * most and key in titles[p]]
         for p in chosen or [p for p in papers if share[p] >= max(0.05, 0.7 * most)]:
             about[p] |= set(_tokens(name))
     return about
@@ -482,7 +482,9 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
             continue
         seen.add(key)
         chosen.append(sentence)
-    citations = [_citation(n, s.chunk, s.text, sentence_page(settings, s)) for n, s in enumerate(chosen, start=1)]
+    parses = _parses(settings, {s.chunk.arxiv_id for s in chosen if _spans_pages(s.chunk)})
+    citations = [_citation(n, s.chunk, s.text, sentence_page(s, parses.get(s.chunk.arxiv_id)))
+                 for n, s in enumerate(chosen, start=1)]
     text = " ".join(f"{_one_line(s.text)} [{n}]" for n, s in enumerate(chosen, start=1))
     return Answer(answer=text, citations=citations, answered=True)
 
@@ -529,19 +531,19 @@ def llm_answer(evidence: Evidence, llm: BaseChatModel, settings: Settings, k: in
 
 def select_passages(evidence: Evidence, k: int) -> list[Chunk]:
     """Up to `k` passages by maximal marginal relevance: relevant, but unlike the passages already chosen."""
-    scored = [(c, s) for c, s in zip(evidence.passages, evidence.passage_scores)]
     vectors = {}
     for sentence, vector in zip(evidence.sentences, evidence.vectors):
         vectors.setdefault(sentence.chunk.chunk_id, []).append(vector)
     centroid = {cid: _unit(np.mean(vs, axis=0)) for cid, vs in vectors.items()}
     chosen: list[Chunk] = []
-    candidates = [(c, s) for c, s in scored if c.chunk_id in centroid]
-    while candidates and len(chosen) < k:
-        def mmr(item):
-            chunk, score = item
-            overlap = max((float(centroid[chunk.chunk_id] @ centroid[c.chunk_id]) for c in chosen), default=0.0)
-            return MMR_LAMBDA * score - (1 - MMR_LAMBDA) * overlap
+    candidates = [(c, s) for c, s in zip(evidence.passages, evidence.passage_scores) if c.chunk_id in centroid]
 
+    def mmr(item: tuple[Chunk, float]) -> float:
+        chunk, score = item
+        overlap = max((float(centroid[chunk.chunk_id] @ centroid[c.chunk_id]) for c in chosen), default=0.0)
+        return MMR_LAMBDA * score - (1 - MMR_LAMBDA) * overlap
+
+    while candidates and len(chosen) < k:
         best = max(candidates, key=mmr)
         chosen.append(best[0])
         candidates.remove(best)
@@ -645,14 +647,25 @@ def _citation(n: int, chunk: Chunk, text: str, page: int | None = None) -> Citat
                     page=page or chunk.page_start, text=text)
 
 
-def sentence_page(settings: Settings, sentence: Sentence) -> int:
-    """The page a sentence is on: its passage's, or for a passage spanning pages, found in the stored parse."""
-    chunk = sentence.chunk
-    if chunk.page_start == chunk.page_end or chunk.kind != "text" or not settings.catalog_path.exists():
-        return chunk.page_start
+def _spans_pages(chunk: Chunk) -> bool:
+    return chunk.page_start != chunk.page_end and chunk.kind == "text"
+
+
+def _parses(settings: Settings, papers: set[str]) -> dict[str, ParsedPaper]:
+    """The stored parses of `papers` (those the catalog has), read in one opening of the catalog."""
+    if not papers or not settings.catalog_path.exists():
+        return {}
     with Catalog(settings.catalog_path) as catalog:
-        parsed = catalog.load_parse(chunk.arxiv_id)
-    for path, section in zip(section_paths(parsed.sections) if parsed else [], parsed.sections if parsed else []):
+        parses = {p: catalog.load_parse(p) for p in papers}
+    return {p: parsed for p, parsed in parses.items() if parsed}
+
+
+def sentence_page(sentence: Sentence, parsed: ParsedPaper | None) -> int:
+    """The page a sentence is on: its passage's, or for a passage spanning pages, found in its paper's parse."""
+    chunk = sentence.chunk
+    if not _spans_pages(chunk) or parsed is None:
+        return chunk.page_start
+    for path, section in zip(section_paths(parsed.sections), parsed.sections):
         where = section.text.find(chunk.text) if path == chunk.section else -1
         if where >= 0:
             return page_of(section, where + sentence.start)

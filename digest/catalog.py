@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import DigestError
+from .errors import DigestError, one_line
 from .models import PaperRecord, PaperSummary, ParsedPaper
 
 MIGRATIONS: list[str] = [
@@ -66,22 +67,32 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's
 _JSON_COLUMNS = ("authors", "categories", "tags")
 _PAPER_COLUMNS = tuple(PaperRecord.model_fields)
+_UPSERT_PAPER = (
+    f"INSERT INTO papers ({', '.join(_PAPER_COLUMNS)}) VALUES (:{', :'.join(_PAPER_COLUMNS)}) "
+    "ON CONFLICT(arxiv_id) DO UPDATE SET "
+    + ", ".join(f"{c}=excluded.{c}" for c in _PAPER_COLUMNS if c != "arxiv_id")
+    + ", updated_at=datetime('now')"
+)
 
 
 class Catalog:
     """Papers, their parses and their survey sheets. Use as a context manager or call `close()`."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA busy_timeout=30000")
-        self._migrate()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            _use_wal(self.db)
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            raise DigestError(f"cannot open the catalog {path} ({one_line(exc)}); "
+                              "check the path and its permissions, or move a damaged file aside") from exc
 
     def __enter__(self) -> "Catalog":
         return self
@@ -104,7 +115,7 @@ class Catalog:
 
     def _migrate(self) -> None:
         with self.transaction() as db:
-            current = db.execute("PRAGMA user_version").fetchone()[0]
+            current = self.schema_version
             if current > len(MIGRATIONS):
                 raise DigestError(
                     f"{self.path}: catalog schema v{current} is newer than this digest (v{len(MIGRATIONS)}); upgrade digest"
@@ -123,15 +134,8 @@ class Catalog:
         row = paper.model_dump()
         for col in _JSON_COLUMNS:
             row[col] = json.dumps(row[col], ensure_ascii=False)
-        cols = ", ".join(_PAPER_COLUMNS)
-        marks = ", ".join(f":{c}" for c in _PAPER_COLUMNS)
-        updates = ", ".join(f"{c}=excluded.{c}" for c in _PAPER_COLUMNS if c != "arxiv_id")
         with self.transaction() as db:
-            db.execute(
-                f"INSERT INTO papers ({cols}) VALUES ({marks}) "
-                f"ON CONFLICT(arxiv_id) DO UPDATE SET {updates}, updated_at=datetime('now')",
-                row,
-            )
+            db.execute(_UPSERT_PAPER, row)
 
     def get(self, arxiv_id: str) -> PaperRecord | None:
         row = self.db.execute("SELECT * FROM papers WHERE arxiv_id=?", (arxiv_id,)).fetchone()
@@ -188,6 +192,20 @@ class Catalog:
             sql, args = sql + " AND key=?", args + [key]
         row = self.db.execute(sql + " ORDER BY created_at DESC LIMIT 1", args).fetchone()
         return PaperSummary.model_validate_json(row["data"]) if row else None
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL mode. While another process creates the same file SQLite says "database is locked" at
+    once, without waiting, so this waits itself."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _statements(script: str) -> list[str]:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .ask import Asker, answer_span
-from .errors import DigestError
+from .errors import DigestError, one_line
 from .models import Answer
 
 EXIT_WORDS = {"exit", "quit", ":q", "bye", "退出"}
@@ -67,7 +67,7 @@ def chat_loop(asker: Asker, console: Console, read: Callable[[], str]) -> int:
         try:
             turn = asker.ask(question)
         except DigestError as exc:
-            console.print(Text(f"Error: {' '.join(str(exc).split())}", style="red"))
+            console.print(Text(f"Error: {one_line(exc)}", style="red"))
             continue
         render_answer(console, question, turn.answer, asker.llm is None)
         asked += 1

@@ -15,6 +15,7 @@ from itertools import groupby
 from dataclasses import dataclass
 
 from .models import Chunk, ParsedPaper, Section, Table
+from .text import row_cells
 
 CHUNKER_VERSION = "2"
 
@@ -267,12 +268,8 @@ def table_outline(text: str) -> str:
     """A table chunk's caption lines, header row and the first cell of every other row."""
     lines = text.split("\n")
     caption = [line for line in lines if not line.startswith("|")]
-    rows = [_cells(line) for line in lines if line.startswith("|")]
+    rows = [row_cells(line) for line in lines if line.startswith("|")]
     rows = [r for r in rows if any(c.strip("-: ") for c in r)]  # no separator rows
     header = [" ".join(c for c in rows[0] if c)] if rows else []
     labels = [", ".join(r[0] for r in rows[1:] if r and r[0])] if len(rows) > 1 else []
     return "\n".join(part for part in caption + header + labels if part)
-
-
-def _cells(row: str) -> list[str]:
-    return [cell.strip() for cell in row.strip().strip("|").split("|")]

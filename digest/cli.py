@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import DigestError
+from .errors import DigestError, one_line
 from .settings import Settings
 
 
@@ -41,7 +41,7 @@ class DigestGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DigestError as exc:
-            raise UserError(_one_line(exc)) from exc
+            raise UserError(one_line(exc)) from exc
 
 
 @click.group(cls=DigestGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,7 +55,7 @@ def cli(ctx: click.Context, workspace: Path | None, quiet: bool) -> None:
     try:
         settings = Settings.load(workspace=workspace)
     except Exception as exc:  # pydantic ValidationError, TOML syntax errors
-        raise UserError(f"bad settings (digest.toml or DIGEST_* variables): {_one_line(exc)}") from exc
+        raise UserError(f"bad settings (digest.toml or DIGEST_* variables): {one_line(exc)}") from exc
     ctx.obj = Context(settings, quiet)
 
 
@@ -293,16 +293,14 @@ def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...],
         ctx.out.print("   " + (snippet[:400] + "…" if len(snippet) > 400 else snippet), markup=False, highlight=False)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
-
-
 # ------------------------------------------------------------------------- summarize
+
+BACKENDS = ("auto", "extractive", "llm")
 
 
 @cli.command()
 @click.argument("ids", nargs=-1)
-@click.option("--backend", type=click.Choice(["auto", "extractive", "llm"]), help="auto: llm when one is configured (default: settings).")
+@click.option("--backend", type=click.Choice(BACKENDS), help="auto: llm when one is configured (default: settings).")
 @click.option("--fields", help="Comma-separated fields to fill, e.g. code_url,datasets (default: all).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of labels (the llm backend also writes in it).")
 @click.option("--force", is_flag=True, help="Summarize again even when the paper and settings are unchanged.")
@@ -388,9 +386,6 @@ def export_cmd(ctx: Context, ids: tuple[str, ...], fmt: str | None, lang: str | 
 
 # ------------------------------------------------------------------------- ask, chat
 
-ASK_BACKENDS = ("auto", "extractive", "llm")
-
-
 def _asker(ctx: Context, backend: str | None, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None):
     from .ask import Asker
 
@@ -399,10 +394,10 @@ def _asker(ctx: Context, backend: str | None, papers: tuple[str, ...], tags: tup
 
 @cli.command("ask")
 @click.argument("question")
-@click.option("--paper", "papers", multiple=True, help="Only this paper (arXiv id); repeatable.")
+@click.option("--paper", "papers", multiple=True, help="Only this paper (its arXiv or local id, as `digest list` shows); repeatable.")
 @click.option("--tag", "tags", multiple=True, help="Only papers with this tag; repeatable.")
 @click.option("-k", "k", type=click.IntRange(1, 20), help="Passages the LLM reads (default: top_k setting).")
-@click.option("--backend", type=click.Choice(ASK_BACKENDS), help="extractive, llm, or auto (llm when one is configured).")
+@click.option("--backend", type=click.Choice(BACKENDS), help="extractive, llm, or auto (llm when one is configured).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
 @pass_ctx
 def ask_cmd(ctx: Context, question: str, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None,
@@ -419,10 +414,10 @@ def ask_cmd(ctx: Context, question: str, papers: tuple[str, ...], tags: tuple[st
 
 
 @cli.command("chat")
-@click.option("--paper", "papers", multiple=True, help="Only this paper (arXiv id); repeatable.")
+@click.option("--paper", "papers", multiple=True, help="Only this paper (its arXiv or local id, as `digest list` shows); repeatable.")
 @click.option("--tag", "tags", multiple=True, help="Only papers with this tag; repeatable.")
 @click.option("-k", "k", type=click.IntRange(1, 20), help="Passages the LLM reads (default: top_k setting).")
-@click.option("--backend", type=click.Choice(ASK_BACKENDS), help="extractive, llm, or auto (llm when one is configured).")
+@click.option("--backend", type=click.Choice(BACKENDS), help="extractive, llm, or auto (llm when one is configured).")
 @pass_ctx
 def chat_cmd(ctx: Context, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None, backend: str | None) -> None:
     """Ask questions in a conversation: follow-ups use what was asked before; `exit` ends."""
@@ -446,7 +441,7 @@ def _read_question() -> str:
 @click.option("--pdf-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Survey the PDFs in this folder instead of fetching from arXiv.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Folder for the sheets (default: <workspace>/out).")
-@click.option("--backend", type=click.Choice(["auto", "extractive", "llm"]),
+@click.option("--backend", type=click.Choice(BACKENDS),
               help="How the survey fields are filled (default: settings.backend, auto).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of the sheets (default: settings.lang).")
 @pass_ctx
@@ -459,6 +454,8 @@ def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | 
     from .pipeline import run_survey
 
     settings = ctx.settings
+    if list_file and pdf_dir:
+        raise DigestError(f"--list {list_file} and --pdf-dir {pdf_dir}: give one of them, not both")
     wanted = None
     if pdf_dir is None:
         list_file = list_file or settings.corpus_dir / "papers.toml"

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import DigestError
+from .errors import DigestError, one_line
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -53,7 +53,7 @@ class SentenceTransformerEmbedder:
             self.model = SentenceTransformer(model_location(name), device=self.device, local_files_only=True)
         except Exception as exc:  # OSError, ValueError, HF errors: all mean "not loadable here"
             raise DigestError(
-                f"cannot load embedder {name!r} ({' '.join(str(exc).split())[:200]}): "
+                f"cannot load embedder {name!r} ({one_line(exc)[:200]}): "
                 "set `embedder` to an installed sentence-transformers model name or folder"
             ) from exc
         if self.device.startswith("cuda"):
@@ -74,18 +74,23 @@ class SentenceTransformerEmbedder:
                 progress(len(block))
         return out
 
+    @lru_cache(maxsize=32)  # noqa: B019 -- embedders live as long as the process (load_embedder)
     def embed_query(self, text: str) -> np.ndarray:
-        """One short text runs fastest on one CPU thread: waking a thread pool costs more than it saves."""
+        """A read-only query vector, cached (`ask` scores with the vector its search just made). On the CPU one
+        short text runs fastest on one thread: waking a thread pool costs more than it saves."""
         if self.device != "cpu":
-            return self._encode([text])[0]
-        import torch
+            vector = self._encode([text])[0]
+        else:
+            import torch
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return self._encode([text])[0]
-        finally:
-            torch.set_num_threads(threads)
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                vector = self._encode([text])[0]
+            finally:
+                torch.set_num_threads(threads)
+        vector.flags.writeable = False
+        return vector
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self.model.encode(

@@ -17,27 +17,32 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import arxiv
 import requests
 
 from . import __version__
 from .catalog import Catalog
-from .errors import DigestError
+from .errors import DigestError, one_line
 from .files import sha256_file
 from .ids import ArxivId, InvalidId, id_from_filename, parse_id
 from .models import PaperRecord
 from .paperlist import ListedPaper
 from .settings import Settings
 
+if TYPE_CHECKING:
+    import pymupdf
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = f"digest/{__version__} (paper survey tool; polite arXiv client)"
 CHUNK = 1 << 16
 HEAD = 1024  # a PDF's `%PDF-` header must lie within its first 1024 bytes
+TAIL = 1024  # and its `%%EOF` marker within its last 1024
 _PART = re.compile(r"^\..+\.(?P<pid>\d+)\.part$")
 _WITHDRAWN = re.compile(r"\bwithdrawn\b", re.I)
 
@@ -60,7 +65,7 @@ class FetchResult:
 
     def line(self) -> str:
         """`2302.13971v1: fetched (LLaMA: ...)`, or `0000.0000: not found on arXiv ...`."""
-        name = f"{self.arxiv_id}v{self.version}" if self.version else self.arxiv_id
+        name = str(ArxivId(self.arxiv_id, self.version))
         if self.error:
             return f"{name}: {self.error}"
         return f"{name}: {'already present' if self.status == 'present' else self.status} ({self.title})"
@@ -228,14 +233,15 @@ class ArxivApi:
 # ------------------------------------------------------------------------------------------------ PDF files
 
 
-def check_pdf(path: Path) -> int:
-    """The page count of a complete PDF, or FetchError saying what is wrong with it."""
+@contextmanager
+def _open_pdf(path: Path) -> Iterator[pymupdf.Document]:
+    """A complete PDF, open; FetchError saying what is wrong with it otherwise."""
     import pymupdf
 
     size = path.stat().st_size
     with path.open("rb") as f:
         head = f.read(HEAD)
-        f.seek(max(0, size - 1024))
+        f.seek(max(0, size - TAIL))
         tail = f.read()
     if b"%PDF-" not in head:
         raise FetchError(f"not a PDF (it starts with {_snippet(head)})")
@@ -243,24 +249,24 @@ def check_pdf(path: Path) -> int:
         raise FetchError(f"truncated PDF: no %%EOF end marker in its {size} bytes")
     pymupdf.TOOLS.mupdf_display_errors(False)
     try:
-        with pymupdf.open(path, filetype="pdf") as doc:
-            pages = doc.page_count
+        doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # pymupdf raises FileDataError, RuntimeError and its own error types
-        raise FetchError(f"damaged PDF: pymupdf cannot open it ({_one_line(exc)})") from exc
-    if pages < 1:
-        raise FetchError("damaged PDF: it has no pages")
-    return pages
+        raise FetchError(f"damaged PDF: pymupdf cannot open it ({one_line(exc)})") from exc
+    with doc:
+        if doc.page_count < 1:
+            raise FetchError("damaged PDF: it has no pages")
+        yield doc
 
 
+def check_pdf(path: Path) -> None:
+    """FetchError saying what is wrong with a PDF, if anything."""
+    with _open_pdf(path):
+        pass
 
 
 def _snippet(data: bytes) -> str:
     text = " ".join(data[:40].decode("latin-1").split())
     return repr(text) if text else "nothing"
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class Corpus:
@@ -282,10 +288,8 @@ class Corpus:
     def temp_path(self, filename: str) -> Path:
         return self.settings.pdf_dir / f".{filename}.{os.getpid()}.part"
 
-    def install(self, tmp: Path, filename: str) -> dict:
-        """Check a downloaded or copied PDF, rename it into place; its catalog fields."""
-        check_pdf(tmp)
-        sha = sha256_file(tmp)
+    def install(self, tmp: Path, filename: str, sha: str) -> dict:
+        """Sync a checked PDF (`sha` its hash) and rename it into place; its catalog fields."""
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
         final = self.settings.pdf_dir / f"{filename}.pdf"
@@ -306,8 +310,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, but another user's
+        pass
     return True
 
 
@@ -347,19 +351,21 @@ class Fetcher:
             try:
                 aid = parse_id(item.text)
             except InvalidId as exc:
-                key, results[item.text] = item.text, FetchResult(item.text, "failed", error=str(exc))
-                report(results[key])
+                order.append(item.text)
+                results[item.text] = FetchResult(item.text, "failed", error=str(exc))
+                report(results[item.text])
             else:
-                key, todo[aid.base] = aid.base, (aid, item)
-            if key not in order:
-                order.append(key)
+                order.append(aid.base)
+                todo[aid.base] = (aid, item)
 
+        jobs: dict[str, _Job] = {}
         lookup: list[ArxivId] = []
         for base, (aid, item) in todo.items():
             record = self.catalog.get(base)
+            job = jobs[base] = _Job(aid, item, record, self.corpus.intact(record))
             ask_arxiv = item.meta is not None or (update and aid.version is None)
-            if not ask_arxiv and self.corpus.intact(record) and aid.version in (None, record.version):
-                results[base] = self._present(record, item)
+            if not ask_arxiv and job.intact and aid.version in (None, record.version):
+                results[base] = self._present(job)
                 report(results[base])
             elif item.meta is None:
                 lookup.append(aid)
@@ -373,31 +379,31 @@ class Fetcher:
             except FetchError as exc:
                 errors.update((aid.base, str(exc)) for aid in batch)
 
-        for base, (aid, item) in todo.items():
+        for base, job in jobs.items():
             if base in results:
                 continue
-            meta = item.meta or found.get(base)
+            meta = job.item.meta or found.get(base)
             if meta is None:
                 error = errors.get(base, f"not found on arXiv (the API at {self.settings.arxiv_api_url} has no such id)")
-                results[base] = self._fail(aid, item, error)
+                results[base] = self._fail(job, error)
             else:
-                results[base] = self._fetch_one(aid, item, meta)
+                results[base] = self._fetch_one(job, meta)
             report(results[base])
-        return [results[key] for key in order]
+        return [results[key] for key in dict.fromkeys(order)]
 
-    def _fetch_one(self, aid: ArxivId, item: Wanted, meta: arxiv.Result) -> FetchResult:
+    def _fetch_one(self, job: _Job, meta: arxiv.Result) -> FetchResult:
         got = parse_id(meta.get_short_id())
-        record = self.catalog.get(aid.base)
-        if self.corpus.intact(record) and aid.version is None and (got.version or 0) <= (record.version or 0):
-            return self._present(record, item)
+        if job.intact and job.aid.version is None and (got.version or 0) <= (job.record.version or 0):
+            return self._present(job)
+        paper = _record_from_meta(meta, got)
         try:
             _check_available(meta, got)
-            fields = self._download(meta.pdf_url, aid.filename)
+            fields = self._download(meta.pdf_url, job.aid.filename)
         except FetchError as exc:
-            return self._fail(aid, item, str(exc), meta)
+            return self._fail(job, str(exc), paper)
         except OSError as exc:  # disk full, permissions
-            return self._fail(aid, item, f"cannot write the PDF: {_one_line(exc)}", meta)
-        paper = _record_from_meta(meta, got).model_copy(update={**fields, **_list_fields(item, record)})
+            return self._fail(job, f"cannot write the PDF: {one_line(exc)}", paper)
+        paper = paper.model_copy(update={**fields, **job.listed()})
         self.catalog.upsert(paper)
         return FetchResult(paper.arxiv_id, "fetched", paper.version, paper.title, bytes=paper.bytes)
 
@@ -413,7 +419,8 @@ class Fetcher:
                     if attempt >= self.settings.max_retries:
                         raise FetchError(f"{exc} from {url} after {_retries(attempt)}") from exc
                     self.session.pause(attempt)
-            return self.corpus.install(tmp, filename)
+            check_pdf(tmp)
+            return self.corpus.install(tmp, filename, sha256_file(tmp))
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -440,24 +447,37 @@ class Fetcher:
             if expected.isdigit() and received != int(expected):
                 raise _CutShort(f"download cut short after {received} of {expected} bytes")
 
-    def _present(self, record: PaperRecord, item: Wanted) -> FetchResult:
-        listed = _list_fields(item, record)
+    def _present(self, job: _Job) -> FetchResult:
+        record, listed = job.record, job.listed()
         if listed != {"note": record.note, "tags": record.tags}:
             self.catalog.upsert(record.model_copy(update=listed))
         return FetchResult(record.arxiv_id, "present", record.version, record.title, bytes=record.bytes,
                            source=record.source)
 
-    def _fail(self, aid: ArxivId, item: Wanted, error: str, meta: arxiv.Result | None = None) -> FetchResult:
-        """Record a failure, unless an intact copy is there already (the catalog keeps that one)."""
-        record = self.catalog.get(aid.base)
-        if meta:
-            paper = _record_from_meta(meta, parse_id(meta.get_short_id()))
-        else:
-            paper = PaperRecord(arxiv_id=aid.base, version=aid.version, title=record.title if record else "")
-        if not self.corpus.intact(record):
-            self.catalog.upsert(paper.model_copy(update={"status": "failed", "error": error,
-                                                         **_list_fields(item, record)}))
+    def _fail(self, job: _Job, error: str, paper: PaperRecord | None = None) -> FetchResult:
+        """Record a failure (`paper`: arXiv's metadata, when known), unless an intact copy is there already
+        (the catalog keeps that one)."""
+        aid, record = job.aid, job.record
+        paper = paper or PaperRecord(arxiv_id=aid.base, version=aid.version, title=record.title if record else "")
+        if not job.intact:
+            self.catalog.upsert(paper.model_copy(update={"status": "failed", "error": error, **job.listed()}))
         return FetchResult(aid.base, "failed", paper.version, paper.title, error=error)
+
+
+@dataclass
+class _Job:
+    """A paper being fetched, with its catalog row as the run found it and whether that row's PDF is intact."""
+
+    aid: ArxivId
+    item: Wanted
+    record: PaperRecord | None
+    intact: bool
+
+    def listed(self) -> dict:
+        """The note and tags to store: the list's, else what the catalog had."""
+        item, record = self.item, self.record
+        return {"note": item.note if item.note is not None else (record.note if record else None),
+                "tags": item.tags or (record.tags if record else [])}
 
 
 class _CutShort(Exception):
@@ -475,14 +495,6 @@ def _check_available(meta: arxiv.Result, got: ArxivId) -> None:
         raise FetchError(f"withdrawn on arXiv (comment: {' '.join(meta.comment.split())!r}){earlier}")
     if not meta.pdf_url:
         raise FetchError("the arXiv entry has no PDF link")
-
-
-def _list_fields(item: Wanted, record: PaperRecord | None) -> dict:
-    """The note and tags to store: the list's, else what the catalog had."""
-    return {
-        "note": item.note if item.note is not None else (record.note if record else None),
-        "tags": item.tags or (record.tags if record else []),
-    }
 
 
 def _record_from_meta(meta: arxiv.Result, aid: ArxivId) -> PaperRecord:
@@ -525,13 +537,12 @@ class LocalIdentity:
 
 def identify_pdf(path: Path, sha256: str) -> LocalIdentity:
     """The id of a local PDF: from an arXiv-style file name, else the arXiv stamp on page 1
-    (`arXiv:1706.03762v7 [cs.CL] 2 Aug 2023`), else `local-<first 12 hex of its sha256>`."""
-    import pymupdf
-
-    with pymupdf.open(path, filetype="pdf") as doc:
+    (`arXiv:1706.03762v7 [cs.CL] 2 Aug 2023`), else `local-<first 12 hex of its sha256>`. FetchError
+    (see `_open_pdf`) when it is not a complete PDF."""
+    with _open_pdf(path) as doc:
         page = doc[0]
         stamp = _STAMP.search(page.get_text())
-        title = _metadata_title(doc.metadata or {}) or largest_text(page)
+        title = _metadata_title(doc.metadata or {}) or _largest_text(page)
     aid = id_from_filename(path.name)
     stamped = _stamp_id(stamp)
     if stamped and (aid is None or aid.base == stamped.base):
@@ -560,7 +571,7 @@ def _metadata_title(metadata: dict) -> str:
     return "" if len(title) < 4 or title.lower().startswith("http") or _NOT_A_TITLE.match(title) else title
 
 
-def largest_text(page) -> str:
+def _largest_text(page) -> str:
     """The first run of lines set in the largest font on a page (a paper's title on page 1)."""
     lines = []
     for block in page.get_text("dict")["blocks"]:
@@ -621,9 +632,8 @@ def _add_one(corpus: Corpus, path: Path) -> FetchResult:
     try:
         if not path.is_file():
             raise FetchError("no such file")
-        check_pdf(path)
         sha = sha256_file(path)
-        who = identify_pdf(path, sha)
+        who = identify_pdf(path, sha)  # checks it too
         record = catalog.get(who.arxiv_id)
         if corpus.intact(record):
             if record.sha256 == sha:
@@ -634,13 +644,13 @@ def _add_one(corpus: Corpus, path: Path) -> FetchResult:
         tmp = corpus.temp_path(who.filename)
         try:
             shutil.copyfile(path, tmp)
-            fields = corpus.install(tmp, who.filename)
+            fields = corpus.install(tmp, who.filename, sha)
         finally:
             tmp.unlink(missing_ok=True)
     except FetchError as exc:
         return FetchResult(str(path), "failed", error=str(exc), source="local")
     except OSError as exc:
-        return FetchResult(str(path), "failed", error=f"cannot copy it: {_one_line(exc)}", source="local")
+        return FetchResult(str(path), "failed", error=f"cannot copy it: {one_line(exc)}", source="local")
     paper = PaperRecord(arxiv_id=who.arxiv_id, version=who.version, title=who.title, categories=who.categories,
                         published=who.published, source="local", note=record.note if record else None,
                         tags=record.tags if record else [], **fields)

@@ -58,6 +58,14 @@ def parse_id(text: str) -> ArxivId:
     return ArxivId(base, version)
 
 
+def paper_key(text: str) -> str:
+    """The catalog key of a paper named in any form: an arXiv id's base, or a local paper's id as given."""
+    try:
+        return parse_id(text).base
+    except InvalidId:
+        return text.strip()
+
+
 def _plausible_new_id(base: str) -> bool:
     """A real month, and the number of digits arXiv used that month (4 until Dec 2014, 5 since)."""
     yymm, number = base.split(".")

@@ -39,8 +39,9 @@ from .catalog import Catalog
 from .chunk import CHUNKER_VERSION, Tokenizer, chunk_paper, passage_texts
 from .embed import load_embedder, model_location
 from .errors import DigestError
+from .files import write_atomic
 from .glossary import is_non_english, translate_terms
-from .ids import InvalidId, parse_id
+from .ids import paper_key
 from .models import Chunk, Hit, ParsedPaper
 from .settings import Settings
 from .text import normalize
@@ -182,7 +183,7 @@ class Index:
         return list(self.ranges)
 
     def chunks_for(self, arxiv_id: str) -> list[Chunk]:
-        start, count = self.ranges.get(_paper_key(arxiv_id), (0, 0))
+        start, count = self.ranges.get(paper_key(arxiv_id), (0, 0))
         return self.chunks[start : start + count]
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", papers: list[str] | None = None,
@@ -211,7 +212,7 @@ class Index:
     def _rows(self, papers: list[str] | None) -> np.ndarray | None:
         if papers is None:
             return None
-        keys = [_paper_key(p) for p in papers]
+        keys = [paper_key(p) for p in papers]
         missing = [p for p, key in zip(papers, keys) if key not in self.ranges]
         if missing:
             raise DigestError(f"paper {missing[0]} is not in the index: run `digest index` (indexed: {len(self.ranges)} papers)")
@@ -237,7 +238,7 @@ class Index:
 
     def remove(self, ids: Sequence[str]) -> int:
         """Delete these papers' vectors and chunks (a new index version); returns how many chunks went."""
-        keys = {_paper_key(i) for i in ids} & set(self.ranges)
+        keys = {paper_key(i) for i in ids} & set(self.ranges)
         if not keys:
             return 0
         with _locked(self.path.parent):
@@ -245,7 +246,7 @@ class Index:
             keys &= set(latest.ranges)
             parts = {pid: latest._part(pid) for pid in latest.ranges if pid not in keys}
             removed = len(latest.chunks) - sum(len(c) for c, _, _ in parts.values())
-            new = _write_version(self.settings, latest.meta["embedder"], latest.meta["dim"], parts)
+            new, _ = _write_version(self.settings, latest.meta["embedder"], latest.meta["dim"], parts)
         reloaded = Index.load(self.settings, new)
         self.__dict__.clear()
         self.__dict__.update(reloaded.__dict__)
@@ -311,13 +312,6 @@ def _top(scores: np.ndarray, depth: int, rows: np.ndarray | None) -> list[tuple[
     best = np.argpartition(-scores, depth - 1)[:depth]
     best = best[np.argsort(-scores[best], kind="stable")]
     return [(int(rows[i] if rows is not None else i), float(scores[i])) for i in best]
-
-
-def _paper_key(arxiv_id: str) -> str:
-    try:
-        return parse_id(arxiv_id).base
-    except InvalidId:
-        return arxiv_id.strip()
 
 
 def same_model(a: str, b: str) -> bool:
@@ -386,9 +380,8 @@ def build_index(
         for pid in fresh:
             (report.updated if pid in old else report.added).append(pid)
         clock = time.perf_counter()
-        path = _write_version(settings, settings.embedder, embedder.dim, parts)
+        path, meta = _write_version(settings, settings.embedder, embedder.dim, parts)
         report.seconds["index"] = time.perf_counter() - clock
-        meta = json.loads((path / "meta.json").read_text())
         return _finish(report, path.name, len(parts), sum(len(c) for c, _, _ in parts.values()), meta, started)
 
 
@@ -405,7 +398,7 @@ def _wanted(catalog: Catalog, ids: list[str] | None, report: IndexReport) -> lis
     if ids is None:
         return [p.arxiv_id for p in catalog.papers(status="ok")]
     wanted = []
-    for pid in dict.fromkeys(_paper_key(i) for i in ids):
+    for pid in dict.fromkeys(paper_key(i) for i in ids):
         record = catalog.get(pid)
         if record is None or record.status != "ok":
             report.failed.append({"arxiv_id": pid, "error": "not fetched: run `digest fetch` first"})
@@ -456,8 +449,9 @@ def _embed(settings, embedder, fresh, bar, report) -> dict[str, tuple[list[Chunk
     return parts
 
 
-def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str, tuple[list[Chunk], np.ndarray, str]]) -> Path:
-    """Write every paper's chunks and vectors as a new version folder and make it the live one."""
+def _write_version(settings: Settings, embedder: str, dim: int,
+                   parts: dict[str, tuple[list[Chunk], np.ndarray, str]]) -> tuple[Path, dict]:
+    """Write every paper's chunks and vectors as a new version folder and make it the live one; its path and meta."""
     root = settings.index_dir
     chunks: list[Chunk] = []
     blocks, ranges, keys = [], {}, {}
@@ -489,11 +483,9 @@ def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    pointer = root / f"{POINTER}.tmp"
-    pointer.write_text(name + "\n")
-    os.replace(pointer, root / POINTER)
+    write_atomic(root / POINTER, f"{name}\n".encode())
     _clean_old_versions(root, keep={name})
-    return root / name
+    return root / name, meta
 
 
 def _dense_index(vectors: np.ndarray, kind: str, meta: dict):

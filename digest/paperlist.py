@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -11,17 +10,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .errors import DigestError
 
 
-
-@dataclass
-class ListedPaper:
+class ListedPaper(BaseModel):
     """A paper as a list names it: the id as written, and the survey's note and tags for it."""
 
-    id: str
-    note: str | None = None
-    tags: list[str] = field(default_factory=list)
-
-
-class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -32,7 +23,7 @@ class _Entry(BaseModel):
 class _ListFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    paper: list[_Entry] = []
+    paper: list[ListedPaper] = []
 
 
 def read_list(path: Path) -> list[ListedPaper]:
@@ -40,7 +31,8 @@ def read_list(path: Path) -> list[ListedPaper]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DigestError(f"cannot read the paper list {path}: {exc}") from exc
+        problem = (exc.strerror or str(exc)) if isinstance(exc, OSError) else "not UTF-8 text"
+        raise DigestError(f"cannot read the paper list {path}: {problem}; pass a UTF-8 .toml or text file") from exc
     return _from_toml(path, text) if path.suffix.lower() == ".toml" else _from_text(text)
 
 
@@ -54,7 +46,7 @@ def _from_toml(path: Path, text: str) -> list[ListedPaper]:
         raise DigestError(
             f"{path}: {problem} (expected [[paper]] tables with id = \"...\", optional note and tags)"
         ) from exc
-    return [ListedPaper(e.id, e.note, e.tags) for e in data.paper]
+    return data.paper
 
 
 def _from_text(text: str) -> list[ListedPaper]:
@@ -63,5 +55,5 @@ def _from_text(text: str) -> list[ListedPaper]:
         line = line.split("#", 1)[0].strip()
         if line:
             ident, _, note = line.partition(" ")
-            papers.append(ListedPaper(ident, note.strip() or None))
+            papers.append(ListedPaper(id=ident, note=note.strip() or None))
     return papers

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalog import Catalog
-from .export import export_catalog
+from .errors import DigestError
+from .export import EXPORTERS, exporter, load_entries
 from .fetch import Wanted, add_papers, fetch_papers, local_pdfs
 from .index import build_index
 from .settings import Settings
 from .summarize import summarize_papers
-
-RUN_FORMATS = ("md", "xlsx", "csv", "json", "html")
 
 
 @dataclass
@@ -36,11 +35,13 @@ def run_survey(
     pdfs: list[Path] | None = None,
     backend: str = "auto",
     lang: str | None = None,
-    formats: tuple[str, ...] = RUN_FORMATS,
+    formats: tuple[str, ...] = tuple(EXPORTERS),
     progress: bool = True,
     on_stage: Callable[[str], None] = lambda stage: None,
 ) -> RunReport:
-    """Survey the `wanted` arXiv papers (or the local `pdfs`) into sheets under `out`."""
+    """Survey the `wanted` arXiv papers (or the local `pdfs`) into sheets under the folder `out`."""
+    if not out.is_dir() and (out.exists() or out.suffix):  # a file, or a path naming one
+        raise DigestError(f"-o {out} is not a folder: a run writes a sheet per paper and survey.<format> there; give a folder")
     report = RunReport()
 
     on_stage("fetch")
@@ -58,9 +59,9 @@ def run_survey(
 
     on_stage("export")
     if report.surveyed:
+        entries, _ = load_entries(catalog, report.surveyed)
         for fmt in formats:
-            result = export_catalog(catalog, report.surveyed, fmt, out, lang or settings.lang)
-            report.written += result.written
+            report.written += exporter(fmt).write(entries, out, lang or settings.lang)
     return report
 
 

@@ -15,3 +15,8 @@ def normalize(text: str) -> str:
 def contains(haystack: str, needle: str) -> bool:
     """Whether `needle` occurs in `haystack` after normalizing both."""
     return bool(needle.strip()) and normalize(needle) in normalize(haystack)
+
+
+def row_cells(row: str) -> list[str]:
+    """The cells of a Markdown table row, whitespace collapsed."""
+    return [" ".join(c.split()) for c in row.strip().strip("|").split("|")]

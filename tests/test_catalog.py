@@ -72,6 +72,15 @@ def test_a_newer_catalog_is_refused_with_a_clear_error(tmp_path):
         Catalog(path)
 
 
+def test_a_file_that_is_not_a_catalog_is_one_clear_error(tmp_path):
+    path = tmp_path / "c.sqlite"
+    path.write_text("not a database\n" * 100)
+    with pytest.raises(DigestError) as caught:
+        Catalog(path)
+    assert str(caught.value) == (f"cannot open the catalog {path} (file is not a database); "
+                                 "check the path and its permissions, or move a damaged file aside")
+
+
 WRITER = textwrap.dedent(
     """
     import sys

@@ -17,8 +17,9 @@ from click.testing import CliRunner
 from digest.catalog import Catalog
 from digest.cli import EXPORT_FORMATS, cli
 from digest.errors import DigestError
-from digest.export import EXPORTERS, export_catalog, exporter, load_entries, write_atomic
+from digest.export import EXPORTERS, export_catalog, exporter, load_entries
 from digest.export.record import SHEET_ORDER, SurveyDocument, SurveyEntry, field_label, survey_schema, ui
+from digest.files import write_atomic
 from digest.models import BenchmarkScore, Evidence, FieldValue, PaperRecord, PaperSummary
 
 REPO = Path(__file__).resolve().parent.parent

@@ -23,7 +23,9 @@ from click.testing import CliRunner
 
 from digest.catalog import Catalog
 from digest.cli import cli
-from digest.fetch import ArxivApi, PoliteSession, identify_pdf, sha256_file
+from digest.errors import DigestError
+from digest.fetch import ArxivApi, PoliteSession, identify_pdf
+from digest.files import sha256_file
 from digest.ids import parse_id
 from digest.paperlist import read_list
 from digest.settings import Settings
@@ -56,8 +58,7 @@ def arxiv_ws(workspace: Path, server: ArxivServer) -> Path:
 
 
 def run(ws: Path, *args: str):
-    result = CliRunner().invoke(cli, ["-w", str(ws), *args], catch_exceptions=False)
-    return result
+    return CliRunner().invoke(cli, ["-w", str(ws), *args], catch_exceptions=False)
 
 
 def fetch_json(ws: Path, *args: str) -> tuple[int, dict]:
@@ -121,11 +122,14 @@ def test_rerun_downloads_nothing_and_repairs_a_damaged_file(arxiv_ws, server):
 
 
 def test_polite_delay_between_all_requests(arxiv_ws, server, monkeypatch):
-    monkeypatch.setenv("DIGEST_ARXIV_DELAY", "0.4")
+    monkeypatch.setenv("DIGEST_ARXIV_DELAY", "0.5")
     assert fetch_json(arxiv_ws, "1706.03762", "2302.13971")[0] == 0
     seen = server.requests()
     assert [s.target for s in seen] == ["api", "pdf", "pdf"]
-    assert all(b.at - a.at >= 0.3 for a, b in zip(seen, seen[1:])), [b.at - a.at for a, b in zip(seen, seen[1:])]
+    # Unpaced requests arrive milliseconds apart. Arrival times at the server jitter under load (a new
+    # connection may land late), so only half the delay is required between arrivals.
+    gaps = [b.at - a.at for a, b in zip(seen, seen[1:])]
+    assert all(gap >= 0.25 for gap in gaps), gaps
 
 
 def test_query_fetches_the_matches(arxiv_ws, server):
@@ -457,6 +461,14 @@ def test_bad_list_file_is_one_clear_error(workspace, tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {bad}: paper.0.id: Field required")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreadable_list_file_is_one_clear_error(tmp_path):
+    latin1 = tmp_path / "papers.txt"
+    latin1.write_bytes("2302.13971 Touvron et al., café\n".encode("latin-1"))
+    with pytest.raises(DigestError) as caught:
+        read_list(latin1)
+    assert str(caught.value) == f"cannot read the paper list {latin1}: not UTF-8 text; pass a UTF-8 .toml or text file"
 
 
 def test_settings_point_the_real_client_at_the_configured_api(server):

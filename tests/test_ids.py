@@ -53,8 +53,7 @@ def test_not_an_id(text):
     [("2302.13971v2", "2302.13971"), ("hep-th/9901001v1", "hep-th_9901001"), ("math.GT/0309136", "math.GT_0309136")],
 )
 def test_filename_stays_in_its_folder(text, filename):
-    name = parse_id(text).filename
-    assert name == filename and "/" not in name and "\\" not in name and ".." not in name
+    assert parse_id(text).filename == filename
 
 
 @pytest.mark.parametrize(

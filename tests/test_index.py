@@ -226,3 +226,9 @@ def test_cli_search_and_index_json(built):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["embedded"] == 0 and report["unchanged"] == 3 and report["papers"] == 3
+
+
+def test_query_vectors_are_cached_and_read_only(index):
+    first = index.embedder.embed_query("how many experts per token")
+    assert index.embedder.embed_query("how many experts per token") is first and not first.flags.writeable
+    assert index.embedder.embed_query("another question") is not first

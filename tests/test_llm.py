@@ -21,7 +21,6 @@ from digest.llm import (
     assemble_gguf,
     chat_model,
     invoke_json,
-    load_prompt,
     render_prompt,
 )
 from digest.models import Evidence, FieldValue, PaperSummary
@@ -274,8 +273,9 @@ def test_an_english_summary_for_a_chinese_sheet_is_sent_back(llama, extracted, s
 
 def test_user_prompts_in_the_workspace_are_used(llama, extracted, workspace):
     (workspace / "prompts").mkdir()
+    bundled = Settings.load().prompts_path
     for name in ("system", "_quotes"):
-        (workspace / "prompts" / f"{name}.md").write_text(load_prompt(Settings.load(), name))
+        (workspace / "prompts" / f"{name}.md").write_text((bundled / f"{name}.md").read_text())
     (workspace / "prompts" / "training.md").write_text('{% include "_quotes.md" %}\nONLY THE OPTIMIZER please, as JSON.')
     fake = model({"value": "AdamW", "evidence": [1]})
     run(llama, extracted, Settings.load(workspace=workspace), fake, "training")

@@ -41,8 +41,7 @@ def test_main_job_surveys_every_served_paper_and_names_the_others(tmp_path):
     assert first.returncode == 1, first.stderr[-2000:]
     assert f"{MISSING}: fetch: not found on arXiv" in first.stdout
     assert "surveyed 2 · failed 1" in first.stdout
-    record = json.loads((out / "survey.json").read_text())
-    papers = record["papers"] if isinstance(record, dict) else record
+    papers = json.loads((out / "survey.json").read_text())["papers"]
     assert sorted(p["arxiv_id"] for p in papers) == sorted(SERVED)
     mistral = next(p for p in papers if p["arxiv_id"] == "2310.06825")
     assert "github.com/mistralai/mistral-src" in json.dumps(mistral["fields"]["code_url"])
@@ -61,6 +60,22 @@ def test_main_job_surveys_every_served_paper_and_names_the_others(tmp_path):
     assert second.returncode == 1
     assert "surveyed 2 · failed 1" in second.stdout
     assert (out / "survey.json").read_text() == before
+
+
+def test_run_refuses_bad_arguments_before_any_work(tmp_path):
+    pdfs, ws = tmp_path / "pdfs", tmp_path / "ws"
+    pdfs.mkdir()
+    (tmp_path / "list.txt").write_text("2310.06825\n")
+    for args, message in [
+        (["--pdf-dir", str(pdfs), "-o", str(tmp_path / "survey.md")], "is not a folder"),
+        (["--pdf-dir", str(pdfs), "--list", str(tmp_path / "list.txt")], "not both"),
+        ([], "no paper list at"),
+    ]:
+        result = CliRunner().invoke(cli, ["-w", str(ws), "-q", "run", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith("Error: ") and message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (ws / "corpus" / "pdf").exists() and not (tmp_path / "survey.md").exists()
 
 
 def test_run_on_a_folder_of_local_pdfs(tmp_path, shared_pdf):

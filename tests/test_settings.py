@@ -7,7 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from digest.catalog import Catalog
 from digest.cli import cli
+from digest.models import PaperRecord
 from digest.settings import ARXIV_API_URL, Settings
 
 
@@ -40,9 +42,13 @@ def test_workspace_from_the_environment(workspace, monkeypatch, tmp_path):
     assert Settings.load(workspace=tmp_path).max_retries == 5  # the flag wins, with its own digest.toml
 
 
-def test_cli_reads_the_workspace_settings(workspace):
-    (workspace / "digest.toml").write_text("arxiv_delay = 0\n")
+def test_cli_uses_the_workspace_given(workspace, monkeypatch, tmp_path):
+    with Catalog(workspace / "corpus" / "catalog.sqlite") as catalog:
+        catalog.upsert(PaperRecord(arxiv_id="2310.06825", title="Mistral 7B"))
+    monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["-w", str(workspace), "list", "--json"])
+    assert result.exit_code == 0 and [p["arxiv_id"] for p in json.loads(result.stdout)] == ["2310.06825"]
+    result = CliRunner().invoke(cli, ["list", "--json"])  # the current directory: no catalog there
     assert result.exit_code == 0 and json.loads(result.stdout) == []
 
 

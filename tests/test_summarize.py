@@ -15,13 +15,12 @@ import digest.summarize as summarize_module
 from digest.catalog import Catalog
 from digest.cli import cli
 from digest.fetch import add_papers
-from digest.models import FIELD_KEYS, BenchmarkScore, Chunk, Evidence, FieldValue, Hit, PaperSummary, ParsedPaper
+from digest.models import FIELD_KEYS, BenchmarkScore, Evidence, FieldValue, PaperSummary, ParsedPaper
 from digest.parse import parse_pdf
 from digest.settings import Settings
 from digest.summarize import summarize_paper, summarize_papers
 from digest.summarize.entities import gazetteer
 from digest.summarize.evidence import PaperText, item_supported, validate_field, validate_summary
-from digest.summarize.extractive import retrieved_sentences
 from digest.text import contains, normalize
 
 from conftest import EVAL_DIR
@@ -178,17 +177,6 @@ def test_gazetteer_is_curated_and_general():
     names = {e.name for e in entries}
     assert {"The Pile", "RedPajama", "FineWeb", "MMLU", "GSM8K", "SWE-bench", "LiveCodeBench", "C-Eval"} <= names
     assert len(names) == len(entries)
-
-
-def test_index_hits_mark_the_sentences_they_contain(parsed):
-    paper = parsed["2310.06825"]
-    text = PaperText(paper)
-    target = next(s for s in text.sentences if "rolling buffer cache" in s.text and s.kind == "body")
-    chunk = Chunk(chunk_id=f"{paper.arxiv_id}#1", arxiv_id=paper.arxiv_id, page_start=target.page, page_end=target.page,
-                  text=f"Preceding words. {target.text} Following words.")
-    other = chunk.model_copy(update={"arxiv_id": "2302.13971"})
-    assert target.order in retrieved_sentences(text, [Hit(chunk=chunk, score=1.0)])
-    assert not retrieved_sentences(text, [Hit(chunk=other, score=1.0)])
 
 
 # ------------------------------------------------------------------ catalog and batch

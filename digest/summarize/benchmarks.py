@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from digest.models import BenchmarkScore, Table
+from digest.text import row_cells
 
 from .entities import is_benchmark_name
 from .evidence import PaperText, Sentence
@@ -38,13 +39,9 @@ class _Grid:
 def read_scores(text: PaperText, names: list[str]) -> list[BenchmarkScore]:
     """Scores for the benchmarks in `names` from the result tables, then from sentences; tables first."""
     known = _Names(names)
-    rows = {}
-    for s in text.sentences:
-        if s.kind == "table":
-            rows.setdefault((s.section, s.page), []).append(s)
     scores: list[BenchmarkScore] = []
     for table in text.parsed.tables:
-        grid = _grid(table, rows.get((table.label or "Table", table.page), []))
+        grid = _grid(table, text.table_rows(table))
         if grid:
             scores += _by_columns(table, grid, known) or _by_rows(table, grid, known)
     scores += _from_sentences(text, known)
@@ -72,14 +69,10 @@ class _Names:
         return None
 
 
-def _cells(row: str) -> list[str]:
-    return [" ".join(c.split()) for c in row.strip().strip("|").split("|")]
-
-
 def _grid(table: Table, sentences: list[Sentence]) -> _Grid | None:
     """Header (rows before the first row holding two numbers) and data rows of a table."""
     by_text = {s.text: s for s in sentences}
-    parsed = [(_cells(r), by_text.get(" ".join(r.split()))) for r in table.rows if not re.fullmatch(r"[|\s:-]+", r)]
+    parsed = [(row_cells(r), by_text.get(" ".join(r.split()))) for r in table.rows if not re.fullmatch(r"[|\s:-]+", r)]
     first = next((i for i, (cells, _) in enumerate(parsed) if sum(bool(_NUMBER.match(c)) for c in cells) >= 2), None)
     if first is None or not parsed:
         return None
@@ -135,15 +128,15 @@ def _by_rows(table: Table, grid: _Grid, known: _Names) -> list[BenchmarkScore]:
 
 def _score(name: str, rest: str, caption: str, setting: str, model: str, score: str, row: Sentence) -> BenchmarkScore:
     metric = _METRIC.search(rest) or _METRIC.search(caption)
-    setting = _SETTING.search(rest).group(0) if _SETTING.search(rest) else setting
+    setting = _setting(rest) or setting
     return BenchmarkScore(
         benchmark=name, metric=metric.group(0) if metric else "", setting=setting, model=model,
         score=score.strip(), page=row.page, quote=row.text,
     )
 
 
-def _setting(caption: str) -> str:
-    m = _SETTING.search(caption)
+def _setting(text: str) -> str:
+    m = _SETTING.search(text)
     return m.group(0) if m else ""
 
 
@@ -166,8 +159,7 @@ def _from_sentences(text: PaperText, known: _Names) -> list[BenchmarkScore]:
 
 
 def _prose(name: str, metric: str, score: str, s: Sentence) -> BenchmarkScore:
-    setting = _SETTING.search(s.text)
     return BenchmarkScore(
-        benchmark=name, metric=metric or "", setting=setting.group(0) if setting else "", model="",
+        benchmark=name, metric=metric or "", setting=_setting(s.text), model="",
         score=score, page=s.page, quote=s.text,
     )

@@ -14,6 +14,7 @@ from functools import cache
 from importlib.resources import files
 
 from digest.models import FieldValue, ParsedPaper
+from digest.text import row_cells
 
 from .evidence import PaperText, Sentence
 
@@ -119,15 +120,15 @@ def find_mentions(text: PaperText) -> list[Mention]:
     for s in text.sentences:
         if s.kind == "title" or _skipped(s):
             continue
-        found = [(m, folded[m.group(0).lower()]) for m in folded_re.finditer(s.text)]
-        found += [(m, exact[m.group(0)]) for m in exact_re.finditer(s.text)]
-        for m, entry in found:
-            surface = m.group(0)
-            data, evaluation = _context(s, tables, text)
+        found = [(m.group(0), folded[m.group(0).lower()]) for m in folded_re.finditer(s.text)]
+        found += [(m.group(0), exact[m.group(0)]) for m in exact_re.finditer(s.text)]
+        if not found:
+            continue
+        data, evaluation = _context(s, tables, text)
+        for surface, entry in found:
             if entry.context and not (data and (_data_section(s) or s.kind == "table")):
                 continue
-            trained = _trained_on(surface, s)
-            out.append(Mention(entry, surface, s, data, evaluation, trained))
+            out.append(Mention(entry, surface, s, data, evaluation, _trained_on(surface, s)))
     return out
 
 
@@ -290,20 +291,18 @@ def _repeated(text: PaperText, seen: dict[str, Sentence]) -> list[tuple[str, Sen
 def benchmark_column_names(text: PaperText) -> list[tuple[str, Sentence]]:
     """Names in the column headed "Benchmark"/"Dataset"/"Task" of a table with scores (metric in parentheses dropped)."""
     out = []
-    rows_by_table: dict[str, list[Sentence]] = {}
     data_tables = {label for label, (data, _) in _table_contexts(text.parsed).items() if data}
-    for s in text.sentences:
-        if s.kind == "table" and s.section not in data_tables:
-            rows_by_table.setdefault(s.section, []).append(s)
-    for rows in rows_by_table.values():
+    for table in text.parsed.tables:
+        if (table.label or "Table") in data_tables:
+            continue
         column = None
-        for row in rows:
-            cells = _cells(row.text)
+        for row in text.table_rows(table):
+            parts = row_cells(row.text)
             if column is None:
-                column = next((i for i, c in enumerate(cells) if re.fullmatch(r"(?:benchmarks?|datasets?|tasks?)(?:\s*\(.*\))?", c, re.I)), None)
+                column = next((i for i, c in enumerate(parts) if re.fullmatch(r"(?:benchmarks?|datasets?|tasks?)(?:\s*\(.*\))?", c, re.I)), None)
                 continue
-            if column < len(cells) and any(re.fullmatch(r"[\d.]+%?", c) for c in cells[column + 1:]):
-                name = re.split(r"\s*[(\[]", cells[column])[0].strip()
+            if column < len(parts) and any(re.fullmatch(r"[\d.]+%?", c) for c in parts[column + 1:]):
+                name = re.split(r"\s*[(\[]", parts[column])[0].strip()
                 if _plausible(name):
                     out.append((name, row))
     return out
@@ -311,7 +310,7 @@ def benchmark_column_names(text: PaperText) -> list[tuple[str, Sentence]]:
 
 def is_benchmark_name(name: str) -> bool:
     """Whether the whole of `name` is a gazetteer benchmark (in the case the gazetteer requires)."""
-    folded_re, exact_re, folded, exact = _matchers()
+    _, _, folded, exact = _matchers()
     entry = folded.get(name.lower()) or exact.get(name)
     return entry is not None and entry.kind == "benchmark"
 
@@ -324,10 +323,15 @@ def named_entity(item: str, text: PaperText) -> bool:
     return _known(name) or not _STOP.match(name)
 
 
+@cache
+def _known_names() -> frozenset[str]:
+    _, _, folded, exact = _matchers()
+    return frozenset(folded) | {name.lower() for name in exact}
+
+
 def _known(name: str) -> bool:
     """Whether the gazetteer has this name (in any case): its entry decides, not a pattern."""
-    _, _, folded, exact = _matchers()
-    return name.lower() in folded or name.lower() in {e.lower() for e in exact}
+    return name.lower() in _known_names()
 
 
 def _plausible(name: str) -> bool:
@@ -335,10 +339,6 @@ def _plausible(name: str) -> bool:
     if len(name) < 3 or _STOP.match(name) or re.search(r"[^\w\s.+-]", name) or len(name.split()) > 3:
         return False
     return name[0].isupper() and any(re.search(r"\w[A-Z]|\d", word) for word in name.split())
-
-
-def _cells(row: str) -> list[str]:
-    return [c.strip() for c in row.strip().strip("|").split("|")]
 
 
 def _by_entry(mentions: list[Mention]) -> list[tuple[Entry, list[Mention]]]:
@@ -362,8 +362,7 @@ def _detail(group: list[Mention]) -> tuple[str, Sentence | None]:
     """A share ("67.0%") or size ("4.5 million sentence pairs") stated with the name, and where."""
     for m in group:
         if m.sentence.kind == "table":
-            cells = _cells(m.sentence.text)
-            share = next((c for c in cells if re.fullmatch(r"\d+(?:\.\d+)?\s?%", c)), None)
+            share = next((c for c in row_cells(m.sentence.text) if re.fullmatch(r"\d+(?:\.\d+)?\s?%", c)), None)
             if share:
                 return share, m.sentence
     for m in group:

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
-from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper, Section
+from digest.chunk import page_of, section_paths, sentence_spans
+from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper, Table
 from digest.text import contains, normalize
 
-# A full stop ends a sentence unless it ends an abbreviation, an initial or a number.
-_ABBREVIATIONS = re.compile(
-    r"(?:\b(?:e\.g|i\.e|et al|etc|vs|cf|Fig|Figs|Eq|Eqs|Sec|Secs|Tab|Ref|Refs|No|approx|resp|al|App|Appx|Ch|Vol|pp|w\.r\.t)"
-    r"|\b[A-Z])\.$"
-)
-_BOUNDARY = re.compile(r"[.!?][\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n")
 MAX_SENTENCE = 600
 
 
@@ -36,15 +30,7 @@ class Sentence:
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of the sentences in `text`; over-long ones are cut at line breaks."""
-    spans, start = [], 0
-    for m in _BOUNDARY.finditer(text):
-        end = m.start() + 1 if text[m.start()] in ".!?" else m.start()
-        if text[m.start()] in ".!?" and _ABBREVIATIONS.search(text[max(start, m.start() - 12):m.start() + 1]):
-            continue
-        spans.extend(_cut(text, start, end))
-        start = m.end()
-    spans.extend(_cut(text, start, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
+    return [piece for a, b in sentence_spans(text) for piece in _cut(text, a, b)]
 
 
 def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -56,22 +42,10 @@ def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(start, cut)] + _cut(text, cut, end)
 
 
-def heading_paths(parsed: ParsedPaper) -> list[str]:
-    """For each section, its heading preceded by those of the sections it is nested in."""
-    stack: list[tuple[int, str]] = []
-    out = []
-    for s in parsed.sections:
-        stack = [(level, h) for level, h in stack if level < s.level] + [(s.level, s.heading)]
-        out.append(" > ".join(h for _, h in stack))
-    return out
-
-
-def page_at(section: Section, offset: int) -> int:
-    """The page of character `offset` in a section's text (exact with page breaks, else proportional)."""
-    if section.page_breaks:
-        return min(section.page_end, section.page_start + bisect_right(section.page_breaks, offset))
-    span = section.page_end - section.page_start + 1
-    return min(section.page_end, section.page_start + int(offset / max(len(section.text), 1) * span))
+def clip(text: str, limit: int) -> str:
+    """A verbatim prefix of `text` (whitespace collapsed) of at most `limit` characters, cut at a word boundary."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
 
 
 class PaperText:
@@ -97,8 +71,8 @@ class PaperText:
         if p.title:
             out.append(Sentence(" ".join(p.title.split()), 1, "Title", "Title", "title", 0))
         add(p.abstract, lambda _: 1, "Abstract", "Abstract", "abstract")
-        for s, path in zip(p.sections, heading_paths(p)):
-            add(s.text, lambda at, s=s: page_at(s, at), s.heading, path, s.kind)
+        for s, path in zip(p.sections, section_paths(p.sections)):
+            add(s.text, lambda at, s=s: page_of(s, at), s.heading, path, s.kind)
         for c in p.captions:
             add(c.text, lambda _, c=c: c.page, c.label, c.label, "caption")
         for t in p.tables:
@@ -117,6 +91,18 @@ class PaperText:
         names += [w for w in re.findall(r"[\w.-]+", title) if re.search(r"[a-z][A-Z]|[A-Z]{2}|\d", w) and len(w) > 2]
         own = r"\b(?:we|our|us)\b|\bthis\s+(?:paper|work|report|study)\b"
         return re.compile(own + "".join(f"|(?<![\\w-]){re.escape(n)}" for n in names), re.I)
+
+    @cached_property
+    def _table_rows(self) -> dict[tuple[str, int], list[Sentence]]:
+        rows: dict[tuple[str, int], list[Sentence]] = {}
+        for s in self.sentences:
+            if s.kind == "table":
+                rows.setdefault((s.section, s.page), []).append(s)
+        return rows
+
+    def table_rows(self, table: Table) -> list[Sentence]:
+        """The rows of `table` as sentences (tables that share a label and page share their rows)."""
+        return self._table_rows.get((table.label or "Table", table.page), [])
 
     def has(self, quote: str) -> bool:
         """Whether `quote` occurs verbatim (after normalize) in the paper."""

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from digest.ids import InvalidId, parse_id
-from digest.models import FIELD_KEYS, Evidence, FieldValue, Hit, PaperSummary, ParsedPaper
-from digest.text import normalize
+from digest.models import FIELD_KEYS, Evidence, FieldValue, PaperSummary, ParsedPaper
+from digest.text import row_cells
 
 from . import benchmarks, entities, links
-from .evidence import PaperText, Sentence
+from .evidence import PaperText, Sentence, clip
 
 MAX_SENTENCES = {"summary": 4, "architecture": 8, "training": 9}
 MIN_SCORE = 3.0
@@ -53,7 +53,7 @@ PROFILES = {
             "position": r"rotary|\bRoPE\b|positional\s+(?:encoding|embedding)|ALiBi|position\s+embedding",
             "experts": r"\bexperts?\b|\brout(?:er|ing)\b|load\s+balanc|auxiliary[- ]loss|\bMoE\b",
             "size": r"\b\d+(?:\.\d+)?\s?[BM]\b[^.]{0,40}param|\b\d+\s+layers\b|hidden\s+(?:size|dimension)|d_?model|\bdimension(?:ality)?\s+of\b|total\s+parameters|activated",
-            "context": r"context\s+(?:length|window)|sequence\s+length|rolling\s+buffer|\bcache\b|\bwindow\s+size\b",
+            "context": r"context\s+(?:length|window)|sequence\s+length|\bcache\b|\bwindow\s+size\b",
             "tokenizer": r"tokeni[sz]er|vocabulary|byte-level|\bBPE\b|SentencePiece",
             "extra": r"multi-token\s+prediction|\bMTP\b|speculative|weight\s+tying|embedding",
         },
@@ -69,7 +69,7 @@ PROFILES = {
             "hardware": r"\b(?:GPUs?|TPUs?|A100|H100|H800|H20|V100|P100|TPUv\d|NPU)s?\b|accelerators?|\bclusters?\b",
             "cost": r"GPU[- ]hours|TPU[- ]hours|training\s+costs?|\bdays\b|wall-?clock|\$\s?\d",
             "precision": r"\bFP8\b|\bBF16\b|bfloat16|mixed\s+precision|FP16|quantiz",
-            "parallelism": r"pipeline\s+parallel|tensor\s+parallel|data\s+parallel|expert\s+parallel|ZeRO|DualPipe|sharding|activation\s+checkpoint",
+            "parallelism": r"pipeline\s+parallel|tensor\s+parallel|data\s+parallel|expert\s+parallel|ZeRO|sharding|activation\s+checkpoint",
             "data_scale": r"\btrained\s+on\b[^.]{0,40}\btokens\b|\b\d+(?:\.\d+)?\s?[TB]\s+tokens\b|trillion\s+tokens|billion\s+tokens",
             "stages": r"supervised\s+fine-?tuning|\bSFT\b|\bRLHF\b|reinforcement\s+learning|\bRL\b|\bPPO\b|\bDPO\b|\bGRPO\b|reward\s+model|preference\s+(?:data|optimi[sz]ation|pairs)|instruction[- ](?:tuning|fine-?tuning|data)|fine-?tun\w+|distill\w*|post-?training|pre-?training\s+stage|annealing|long[- ]context\s+extension",
         },
@@ -102,14 +102,10 @@ _TASK_HEADING = re.compile(
 _RESULTS_SECTION = re.compile(r"results?|experiment|evaluat|benchmark", re.I)
 
 
-def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText, hits: dict[str, list[Hit]] | None = None) -> PaperSummary:
-    """A survey sheet for `fields`, each value backed by quotes from the paper (unvalidated: see evidence.validate_summary).
-
-    `hits`: passages the search index retrieved for a field; sentences inside them rank higher for that field.
-    """
+def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText) -> PaperSummary:
+    """A survey sheet for `fields`, each value backed by quotes from the paper (unvalidated: see evidence.validate_summary)."""
     wanted = set(fields)
     out: dict[str, FieldValue] = {}
-    boost = {key: retrieved_sentences(text, found) for key, found in (hits or {}).items()}
     if "paper_url" in wanted:
         out["paper_url"] = paper_url(parsed, text)
     if wanted & {"code_url", "model_url"}:
@@ -127,19 +123,13 @@ def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText, hits: d
         scores = benchmarks.read_scores(text, names)
     for key in ("summary", "architecture", "training"):
         if key in wanted:
-            out[key] = prose_field(key, text, boost.get(key, set()))
+            out[key] = prose_field(key, text)
     if "demo" in wanted:
         out["demo"] = demo_field(text)
     return PaperSummary(
         arxiv_id=parsed.arxiv_id, title=" ".join(parsed.title.split()),
         fields={k: out[k] for k in FIELD_KEYS if k in out}, benchmarks=scores, backend="extractive",
     )
-
-
-def retrieved_sentences(text: PaperText, hits: list[Hit]) -> set[int]:
-    """The sentences (by reading order) that lie inside the retrieved chunks of this paper."""
-    passages = [normalize(h.chunk.text) for h in hits if h.chunk.arxiv_id == text.parsed.arxiv_id]
-    return {s.order for s in text.sentences if any(normalize(s.text) in p for p in passages)}
 
 
 def paper_url(parsed: ParsedPaper, text: PaperText) -> FieldValue:
@@ -159,7 +149,7 @@ def paper_url(parsed: ParsedPaper, text: PaperText) -> FieldValue:
 # ------------------------------------------------------------------ prose
 
 
-def prose_field(key: str, text: PaperText, boosted: set[int] = frozenset()) -> FieldValue:
+def prose_field(key: str, text: PaperText) -> FieldValue:
     """The best sentence for each aspect of the field, topped up by overall score, in reading order."""
     profile = PROFILES[key]
     own = text.own
@@ -173,7 +163,7 @@ def prose_field(key: str, text: PaperText, boosted: set[int] = frozenset()) -> F
         if not matched:
             continue
         specific = sum(min(2, len(found)) for found in terms.values())  # "grouped-query attention (GQA)" counts twice
-        score = specific + _section_score(key, s, prior) + (1.0 if s.order in boosted else 0.0) - _length_penalty(s.text)
+        score = specific + _section_score(key, s, prior) - _length_penalty(s.text)
         score += 1.0 if own.search(s.text) else 0.0
         scored.append((score, s, matched, set().union(*terms.values())))
     chosen: dict[int, Sentence] = {}
@@ -207,19 +197,15 @@ def config_rows(text: PaperText) -> list[Sentence]:
     """Rows of a two-column table of the model's hyper-parameters ("| n_layers | 32 |"), e.g. "Table 1: Model architecture"."""
     for table in text.parsed.tables:
         if re.search(r"architect|hyper-?param|configuration|model\s+(?:size|config)", table.caption, re.I):
-            rows = [s for s in text.sentences if s.kind == "table" and s.section == (table.label or "Table") and s.page == table.page]
-            pairs = [r for r in rows if len([c for c in _cells(r.text) if c]) == 2 and re.search(r"\d", r.text)]
+            rows = text.table_rows(table)
+            pairs = [r for r in rows if len([c for c in row_cells(r.text) if c]) == 2 and re.search(r"\d", r.text)]
             if len(pairs) >= 3 and len(pairs) >= len(rows) - 2:
                 return pairs[:16]
     return []
 
 
-def _cells(row: str) -> list[str]:
-    return [c.strip() for c in row.strip().strip("|").split("|")]
-
-
 def _cells_text(row: str) -> str:
-    return " ".join(c for c in _cells(row) if c)
+    return " ".join(c for c in row_cells(row) if c)
 
 
 def _eligible(key: str, s: Sentence) -> bool:
@@ -290,7 +276,7 @@ def demo_field(text: PaperText) -> FieldValue:
     candidates = []
     for c in text.parsed.captions:
         if _CAPTION_START.match(c.text) and _DEMO.search(c.text) and (not _RESULT_CAPTION.search(c.text) or _DEMO_EVEN_IN_RESULTS.search(c.text)):
-            candidates.append((c.page, _clip(" ".join(c.text.split()), CAPTION_CHARS), c.label))
+            candidates.append((c.page, clip(c.text, CAPTION_CHARS), c.label))
     for s in text.parsed.sections:
         if s.level <= 1 and (_DEMO.search(s.title) or re.search(r"^(?:examples?|samples?|generations?)\b", s.title, re.I)):
             candidates.append((s.page_start, s.heading, s.heading))
@@ -301,11 +287,6 @@ def demo_field(text: PaperText) -> FieldValue:
         value=[quote for _, quote, _ in best],
         evidence=[Evidence(page=page, section=where, quote=quote) for page, quote, where in best],
     )
-
-
-def _clip(text: str, limit: int) -> str:
-    """A verbatim prefix of at most `limit` characters, cut at a word boundary."""
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
 
 
 # ------------------------------------------------------------ evaluation

@@ -17,7 +17,7 @@ from pydantic import BaseModel, field_validator
 from digest.llm import LLMOutputError, invoke_json, model_name, render_prompt
 from digest.models import FIELD_LABELS, Evidence, FieldValue, PaperSummary, ParsedPaper
 from digest.settings import Settings
-from digest.summarize.evidence import PaperText
+from digest.summarize.evidence import PaperText, clip
 from digest.text import contains, normalize
 
 # Fields the model writes; the URL fields come from link annotations and stay extractive.
@@ -110,10 +110,12 @@ def summarize_with_llm(
     settings: Settings,
     fields: list[str] | None = None,
     lang: str = "en",
+    text: PaperText | None = None,
 ) -> PaperSummary:
-    """Rewrite the extractive summary's fields with `llm`, grounded in the extractive evidence quotes."""
+    """Rewrite the extractive summary's fields with `llm`, grounded in the extractive evidence quotes (`text`: the
+    paper's PaperText when the caller has it)."""
     started = time.perf_counter()
-    paper = PaperText(parsed)
+    paper = text or PaperText(parsed)
     wanted = list(fields or extracted.fields or FIELD_LABELS)
     system = SystemMessage(render_prompt(settings, "system", language=LANGUAGES[lang], lang=lang))
     result = extracted.model_copy(deep=True)
@@ -189,7 +191,7 @@ def _ground(
         elif text.has(cited):
             evidence.append(next((q for q in quotes if contains(q.quote, cited)), None) or _locate(text, cited))
         else:
-            problems.append(f'"{_clip(cited, 80)}" is not in the paper')
+            problems.append(f'"{clip(cited, 80)}" is not in the paper')
     value = answer.value
     if isinstance(value, list) and key in NAMED_ENTITY_FIELDS:
         value, evidence = _supported_items(text, value, evidence, quotes)
@@ -283,9 +285,10 @@ def field_quotes(paper: PaperText, key: str, extracted: FieldValue) -> list[Evid
         for evidence in candidates:
             if len(quotes) >= limit:
                 return
-            quote = _clip(evidence.quote, QUOTE_CHARS)
-            if normalize(quote) not in seen and paper.has(quote):
-                seen.add(normalize(quote))
+            quote = clip(evidence.quote, QUOTE_CHARS)
+            key = normalize(quote)
+            if key not in seen and paper.has(quote):
+                seen.add(key)
                 quotes.append(evidence.model_copy(update={"quote": quote}))
 
     take(extracted.evidence, MAX_QUOTES)
@@ -308,9 +311,3 @@ def _retrieve(text: PaperText, key: str, k: int) -> list[Evidence]:
             bonus = (1.0 if section_cue.search(sentence.section) else 0.0) - (0.5 if sentence.kind == "appendix" else 0.0)
             scored.append((hits + bonus, -sentence.order, sentence))
     return [s.evidence() for *_, s in sorted(scored, key=lambda c: c[:2], reverse=True)[:k]]
-
-
-def _clip(text: str, limit: int) -> str:
-    """A verbatim prefix of `text` of at most `limit` characters, cut at a word boundary."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
