@@ -124,7 +124,8 @@ class PoliteSession(requests.Session):
                     retry_after = _retry_after(response)
                     response.close()
                 if attempt >= self.settings.max_retries:
-                    raise RequestFailed(f"{problem} after {_retries(attempt)}")
+                    hint = "; check the network, or set DIGEST_ARXIV_API_URL" if problem.startswith("cannot reach") else ""
+                    raise RequestFailed(f"{problem} after {_retries(attempt)}{hint}")
                 if retry_after is not None and retry_after > self.settings.backoff_max:
                     raise RequestFailed(f"{problem}, which asks to wait {retry_after:.0f} s (more than "
                                         f"backoff_max, {self.settings.backoff_max:g} s); try again later")

@@ -215,7 +215,8 @@ class Index:
         keys = [paper_key(p) for p in papers]
         missing = [p for p, key in zip(papers, keys) if key not in self.ranges]
         if missing:
-            raise DigestError(f"paper {missing[0]} is not in the index: run `digest index` (indexed: {len(self.ranges)} papers)")
+            raise DigestError(f"paper {missing[0]} is not in the index ({len(self.ranges)} papers are): fetch or add it, "
+                              "then run `digest index` (`digest list` shows the catalog)")
         return np.concatenate([np.arange(s, s + n) for s, n in (self.ranges[key] for key in keys)] or [np.zeros(0, int)])
 
     def _dense(self, query: str, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:

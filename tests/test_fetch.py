@@ -309,7 +309,8 @@ def test_offline(arxiv_ws, monkeypatch):
     code, out = fetch_json(arxiv_ws, "2302.13971", "1706.03762")
     assert code == 1 and out["failed"] == 2
     for arxiv_id in ("2302.13971", "1706.03762"):
-        assert error_of(out, arxiv_id).startswith(f"cannot reach the arXiv API at {dead} (")
+        error = error_of(out, arxiv_id)
+        assert error.startswith(f"cannot reach the arXiv API at {dead} (") and error.endswith("set DIGEST_ARXIV_API_URL")
         assert rows(arxiv_ws)[arxiv_id].status == "failed"
 
 
