@@ -75,7 +75,7 @@ def run(settings: Settings, index: Index, llm, questions: list[dict], show: bool
             "id": q["id"], "lang": q.get("lang", "en"), "answerable": "answer" in q, "strength": turn.strength,
             "said": answer.answered, "seconds": seconds,
             "contains": any(contains(answer.answer, g) for g in q.get("answer", [])),
-            "paper": bool(answer.citations) and answer.citations[0].arxiv_id == q.get("arxiv_id"),
+            "paper": bool(answer.citations) and answer.citations[0].paper_id == q.get("paper_id"),
         }
         rows.append(row)
         if show:

@@ -71,9 +71,9 @@ def main() -> None:
     print(f"\ncorpus: {pages} pages; CPU: get_text {totals['base']:.2f} s, parse {totals['parse']:.2f} s, "
           f"ratio {totals['parse'] / totals['base']:.2f}x (target <= 3x); wall: get_text {totals['base_wall']:.2f} s, "
           f"parse {totals['parse_wall']:.2f} s, ratio {totals['parse_wall'] / totals['base_wall']:.2f}x")
-    for arxiv_id, (recall, missed) in recalls.items():
+    for paper_id, (recall, missed) in recalls.items():
         missing = f"  missed: {'; '.join(missed)}" if missed else ""
-        print(f"section recall {arxiv_id}: {recall:.3f} (target >= 0.95){missing}")
+        print(f"section recall {paper_id}: {recall:.3f} (target >= 0.95){missing}")
     if typography:
         values = [recall for recall, _ in typography.values()]
         worst = min(typography, key=lambda k: typography[k][0])

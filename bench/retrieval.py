@@ -50,12 +50,12 @@ TARGETS = {"en": 0.95, "zh": 0.9}
 
 
 def is_hit(question: dict, passages: list[tuple[str, str]]) -> bool:
-    """A top-5 passage (arxiv_id, text) from the right paper that holds one of the evidence strings."""
+    """A top-5 passage (paper_id, text) from the right paper that holds one of the evidence strings."""
     return any(pid == question["arxiv_id"] and any(contains(text, e) for e in question["evidence"]) for pid, text in passages)
 
 
 def recall(search, questions: list[dict]) -> dict:
-    """recall@5 overall and per language; `search(question) -> [(arxiv_id, text)]`."""
+    """recall@5 overall and per language; `search(question) -> [(paper_id, text)]`."""
     hits = {q["id"]: is_hit(q, search(q["question"])[:5]) for q in questions}
     out = {"all": round(statistics.mean(hits.values()), 3), "n": len(hits),
            "misses": [qid for qid, ok in hits.items() if not ok]}
@@ -69,7 +69,7 @@ SEARCHES = {"dense": ("dense", None), "bm25": ("bm25", None), "hybrid": ("hybrid
 
 def digest_search(index: Index, name: str):
     mode, fusion = SEARCHES[name]
-    return lambda question: [(h.chunk.arxiv_id, h.chunk.text) for h in index.search(question, k=5, mode=mode, fusion=fusion)]
+    return lambda question: [(h.chunk.paper_id, h.chunk.text) for h in index.search(question, k=5, mode=mode, fusion=fusion)]
 
 
 # ------------------------------------------------------------------ ingest
@@ -158,7 +158,7 @@ def multilingual(index: Index, questions: list[dict]) -> dict:
         dense = len(rankings) - 1
         weights = [DENSE_WEIGHT / max(dense, 1)] * dense + [1 - DENSE_WEIGHT]
         fused = rankings[0] if len(rankings) == 1 else fuse(rankings, weights)
-        return [(index.chunks[r].arxiv_id, index.chunks[r].text) for r, _ in fused[:5]]
+        return [(index.chunks[r].paper_id, index.chunks[r].text) for r, _ in fused[:5]]
 
     def english(query: str) -> str:
         return translate_terms(query) or query

@@ -238,7 +238,7 @@ def tagged_papers(settings: Settings, tags: list[str]) -> list[str]:
         raise DigestError(f"no catalog at {settings.catalog_path}, so no tags: fetch papers first (or pass -w)")
     wanted = {t.strip().lower() for t in tags}
     with Catalog(settings.catalog_path) as catalog:
-        return [p.arxiv_id for p in catalog.papers() if wanted & {t.lower() for t in p.tags}]
+        return [p.paper_id for p in catalog.papers() if wanted & {t.lower() for t in p.tags}]
 
 
 # ------------------------------------------------------------------ conversation
@@ -278,7 +278,7 @@ def _names(text: str) -> list[str]:
 
 
 def _cited_papers(answer: Answer) -> list[str] | None:
-    return list(dict.fromkeys(c.arxiv_id for c in answer.citations)) or None
+    return list(dict.fromkeys(c.paper_id for c in answer.citations)) or None
 
 
 # ---------------------------------------------------------------------- evidence
@@ -292,7 +292,7 @@ def gather_evidence(query: str, index: Index, papers: list[str] | None, lang: st
     passages = distinct_passages([h.chunk for h in hits])
     numeric = bool(_NUMERIC_QUESTION.search(query))
     sentences = [s for chunk in passages for s in split_sentences(chunk)]
-    lexical = word_scores(english, sentences, numeric, topics(index, query, {c.arxiv_id for c in passages}))
+    lexical = word_scores(english, sentences, numeric, topics(index, query, {c.paper_id for c in passages}))
     top_passages = {c.chunk_id for c in passages[:TOP_PASSAGES]}
     by_words = set(np.argsort(-lexical)[:EMBED_BY_WORDS].tolist())
     keep = [i for i, s in enumerate(sentences) if s.chunk.chunk_id in top_passages or i in by_words]
@@ -412,7 +412,7 @@ def word_scores(question: str, sentences: list[Sentence], numeric: bool, about: 
     which = not numeric and bool(_WHICH_QUESTION.search(question))
     scores = np.zeros(len(sentences), dtype=np.float32)
     for i, (sentence, words) in enumerate(zip(sentences, own)):
-        held_terms = words | about.get(sentence.chunk.arxiv_id, set())
+        held_terms = words | about.get(sentence.chunk.paper_id, set())
         context = around[sentence.chunk.chunk_id] | set(_tokens(sentence.context))
         held = sum(w for t, w in weights.items() if t in held_terms) / total
         nearby = sum(w for t, w in weights.items() if t in context and t not in held_terms) / total
@@ -482,8 +482,8 @@ def extractive_answer(evidence: Evidence, settings: Settings) -> Answer:
             continue
         seen.add(key)
         chosen.append(sentence)
-    parses = _parses(settings, {s.chunk.arxiv_id for s in chosen if _spans_pages(s.chunk)})
-    citations = [_citation(n, s.chunk, s.text, sentence_page(s, parses.get(s.chunk.arxiv_id)))
+    parses = _parses(settings, {s.chunk.paper_id for s in chosen if _spans_pages(s.chunk)})
+    citations = [_citation(n, s.chunk, s.text, sentence_page(s, parses.get(s.chunk.paper_id)))
                  for n, s in enumerate(chosen, start=1)]
     text = " ".join(f"{_one_line(s.text)} [{n}]" for n, s in enumerate(chosen, start=1))
     return Answer(answer=text, citations=citations, answered=True)
@@ -643,7 +643,7 @@ def _is_sentinel(reply: str) -> bool:
 
 
 def _citation(n: int, chunk: Chunk, text: str, page: int | None = None) -> Citation:
-    return Citation(n=n, arxiv_id=chunk.arxiv_id, title=chunk.title, section=chunk.section,
+    return Citation(n=n, paper_id=chunk.paper_id, title=chunk.title, section=chunk.section,
                     page=page or chunk.page_start, text=text)
 
 

@@ -65,6 +65,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (arxiv_id, backend)
     );
     """,
+    # 4: the key is `paper_id` (an arXiv id or a local-<sha> one), in the columns and in the stored JSON
+    """
+    ALTER TABLE papers RENAME COLUMN arxiv_id TO paper_id;
+    ALTER TABLE parses RENAME COLUMN arxiv_id TO paper_id;
+    ALTER TABLE summaries RENAME COLUMN arxiv_id TO paper_id;
+    UPDATE parses SET data = json_set(json_remove(data, '$.arxiv_id'), '$.paper_id', json_extract(data, '$.arxiv_id'))
+        WHERE data IS NOT NULL AND json_extract(data, '$.arxiv_id') IS NOT NULL;
+    UPDATE summaries SET data = json_set(json_remove(data, '$.arxiv_id'), '$.paper_id', json_extract(data, '$.arxiv_id'))
+        WHERE json_extract(data, '$.arxiv_id') IS NOT NULL;
+    """,
 ]
 
 BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's
@@ -72,8 +82,8 @@ _JSON_COLUMNS = ("authors", "categories", "tags")
 _PAPER_COLUMNS = tuple(PaperRecord.model_fields)
 _UPSERT_PAPER = (
     f"INSERT INTO papers ({', '.join(_PAPER_COLUMNS)}) VALUES (:{', :'.join(_PAPER_COLUMNS)}) "
-    "ON CONFLICT(arxiv_id) DO UPDATE SET "
-    + ", ".join(f"{c}=excluded.{c}" for c in _PAPER_COLUMNS if c != "arxiv_id")
+    "ON CONFLICT(paper_id) DO UPDATE SET "
+    + ", ".join(f"{c}=excluded.{c}" for c in _PAPER_COLUMNS if c != "paper_id")
     + ", updated_at=datetime('now')"
 )
 
@@ -137,41 +147,41 @@ class Catalog:
         with self.transaction() as db:
             db.execute(_UPSERT_PAPER, row)
 
-    def get(self, arxiv_id: str) -> PaperRecord | None:
-        row = self.db.execute("SELECT * FROM papers WHERE arxiv_id=?", (arxiv_id,)).fetchone()
+    def get(self, paper_id: str) -> PaperRecord | None:
+        row = self.db.execute("SELECT * FROM papers WHERE paper_id=?", (paper_id,)).fetchone()
         return _paper(row) if row else None
 
     def papers(self, status: str | None = None) -> list[PaperRecord]:
         sql, args = "SELECT * FROM papers", ()
         if status:
             sql, args = sql + " WHERE status=?", (status,)
-        return [_paper(r) for r in self.db.execute(sql + " ORDER BY arxiv_id", args)]
+        return [_paper(r) for r in self.db.execute(sql + " ORDER BY paper_id", args)]
 
-    def remove(self, arxiv_id: str) -> bool:
+    def remove(self, paper_id: str) -> bool:
         with self.transaction() as db:
-            return db.execute("DELETE FROM papers WHERE arxiv_id=?", (arxiv_id,)).rowcount > 0
+            return db.execute("DELETE FROM papers WHERE paper_id=?", (paper_id,)).rowcount > 0
 
     # ----------------------------------------------------------------- parses
     def save_parse(
-        self, arxiv_id: str, sha256: str, parser_version: str, parsed: ParsedPaper | None,
+        self, paper_id: str, sha256: str, parser_version: str, parsed: ParsedPaper | None,
         error: str | None = None, seconds: float = 0.0,
     ) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO parses (arxiv_id, sha256, parser_version, status, error, data, seconds) "
+                "INSERT OR REPLACE INTO parses (paper_id, sha256, parser_version, status, error, data, seconds) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (arxiv_id, sha256, parser_version, "failed" if error else "ok", error,
+                (paper_id, sha256, parser_version, "failed" if error else "ok", error,
                  parsed.model_dump_json() if parsed else None, seconds),
             )
 
-    def parse_state(self, arxiv_id: str) -> sqlite3.Row | None:
+    def parse_state(self, paper_id: str) -> sqlite3.Row | None:
         """(sha256, parser_version, status, error) of the stored parse, if any."""
         return self.db.execute(
-            "SELECT sha256, parser_version, status, error FROM parses WHERE arxiv_id=?", (arxiv_id,)
+            "SELECT sha256, parser_version, status, error FROM parses WHERE paper_id=?", (paper_id,)
         ).fetchone()
 
-    def load_parse(self, arxiv_id: str) -> ParsedPaper | None:
-        row = self.db.execute("SELECT data FROM parses WHERE arxiv_id=? AND status='ok'", (arxiv_id,)).fetchone()
+    def load_parse(self, paper_id: str) -> ParsedPaper | None:
+        row = self.db.execute("SELECT data FROM parses WHERE paper_id=? AND status='ok'", (paper_id,)).fetchone()
         return ParsedPaper.model_validate_json(row["data"]) if row else None
 
     # -------------------------------------------------------------- summaries
@@ -179,13 +189,13 @@ class Catalog:
         """Store a survey sheet; `key` fingerprints the paper and settings it was made from."""
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO summaries (arxiv_id, backend, model, key, data, seconds) VALUES (?, ?, ?, ?, ?, ?)",
-                (summary.arxiv_id, summary.backend, summary.model, key, summary.model_dump_json(), summary.seconds),
+                "INSERT OR REPLACE INTO summaries (paper_id, backend, model, key, data, seconds) VALUES (?, ?, ?, ?, ?, ?)",
+                (summary.paper_id, summary.backend, summary.model, key, summary.model_dump_json(), summary.seconds),
             )
 
-    def load_summary(self, arxiv_id: str, backend: str | None = None, key: str | None = None) -> PaperSummary | None:
+    def load_summary(self, paper_id: str, backend: str | None = None, key: str | None = None) -> PaperSummary | None:
         """The newest sheet for a paper (of one backend, and made with one key, when given)."""
-        sql, args = "SELECT data FROM summaries WHERE arxiv_id=?", [arxiv_id]
+        sql, args = "SELECT data FROM summaries WHERE paper_id=?", [paper_id]
         if backend:
             sql, args = sql + " AND backend=?", args + [backend]
         if key:

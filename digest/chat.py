@@ -33,8 +33,8 @@ def render_answer(console: Console, question: str, answer: Answer, extractive: b
     console.print(text)
     for c in answer.citations:
         line = Text(f"[{c.n}] ", style="bold cyan")
-        line.append(c.title or c.arxiv_id, style="bold")
-        line.append(f" (arXiv {c.arxiv_id}) · {c.section or 'no section'} · p. {c.page}", style="dim")
+        line.append(c.title or c.paper_id, style="bold")
+        line.append(f" (arXiv {c.paper_id}) · {c.section or 'no section'} · p. {c.page}", style="dim")
         console.print(line)
         if not extractive:
             quote = " ".join(c.text.split())

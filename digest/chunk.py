@@ -65,7 +65,7 @@ def chunk_paper(parsed: ParsedPaper, tokenizer: Tokenizer, chunk_tokens: int = 2
 
     def add(text: str, section: str, page_start: int, page_end: int, kind: str, shared: int = 0) -> None:
         chunks.append(
-            Chunk(chunk_id=f"{parsed.arxiv_id}#{len(chunks)}", arxiv_id=parsed.arxiv_id, title=parsed.title,
+            Chunk(chunk_id=f"{parsed.paper_id}#{len(chunks)}", paper_id=parsed.paper_id, title=parsed.title,
                   section=section, page_start=page_start, page_end=page_end, kind=kind, text=text, overlap=shared)
         )
 
@@ -257,7 +257,7 @@ def _bodies(chunks: Sequence[Chunk], budget: int, tokenizer: Tokenizer) -> list[
 
 def _table_key(chunk: Chunk) -> tuple | str:
     """Equal for the consecutive pieces of one table (same paper, page and caption), unique for other chunks."""
-    return (chunk.arxiv_id, chunk.page_start, _caption(chunk.text)) if chunk.kind == "table" else chunk.chunk_id
+    return (chunk.paper_id, chunk.page_start, _caption(chunk.text)) if chunk.kind == "table" else chunk.chunk_id
 
 
 def _caption(table_text: str) -> str:

@@ -97,7 +97,7 @@ def fetch(ctx: Context, ids: tuple[str, ...], list_file: Path | None, query: str
         if query:
             wanted += fetcher.search(query, max_results)
         with progress_bar(ctx, len(wanted), "fetching", not as_json) as advance:
-            results = fetcher.fetch(wanted, update, on_result=lambda r: advance(r.arxiv_id))
+            results = fetcher.fetch(wanted, update, on_result=lambda r: advance(r.paper_id))
     _report_fetch(ctx, results, as_json)
 
 
@@ -114,7 +114,7 @@ def add(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
     if not files:
         raise DigestError(f"no PDF files in {', '.join(map(str, paths))}")
     with Catalog(ctx.settings.catalog_path) as catalog, progress_bar(ctx, len(files), "adding", not as_json) as advance:
-        results = add_papers(ctx.settings, catalog, files, on_result=lambda r: advance(r.arxiv_id))
+        results = add_papers(ctx.settings, catalog, files, on_result=lambda r: advance(r.paper_id))
     _report_fetch(ctx, results, as_json)
 
 
@@ -165,7 +165,7 @@ def list_papers(ctx: Context, as_json: bool) -> None:
         status = "ok" if p.status == "ok" else f"[red]failed: {escape(p.error or '')}[/red]"
         size = f"{p.bytes / 1e6:.1f}" if p.bytes else ""
         title = escape(p.title) if p.title else f"[dim]{escape(p.note or '')}[/dim]"
-        table.add_row(p.arxiv_id, str(p.version or ""), title, escape(", ".join(p.tags)), size, status)
+        table.add_row(p.paper_id, str(p.version or ""), title, escape(", ".join(p.tags)), size, status)
     ctx.out.print(table)
     failed = sum(p.status == "failed" for p in papers)
     ctx.out.print(f"{len(papers)} papers: {len(papers) - failed} ok, {failed} failed", markup=False)
@@ -180,9 +180,9 @@ def remove(ctx: Context, ids: tuple[str, ...]) -> None:
     from .fetch import remove_paper
 
     with Catalog(ctx.settings.catalog_path) as catalog:
-        for arxiv_id in ids:
-            record = remove_paper(ctx.settings, catalog, arxiv_id)
-            ctx.out.print(f"removed {record.arxiv_id} ({record.title})", markup=False, highlight=False)
+        for paper_id in ids:
+            record = remove_paper(ctx.settings, catalog, paper_id)
+            ctx.out.print(f"removed {record.paper_id} ({record.title})", markup=False, highlight=False)
 
 
 # ------------------------------------------------------------------------- parse, show
@@ -204,26 +204,26 @@ def parse(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) -> Non
 
 
 @cli.command()
-@click.argument("arxiv_id")
+@click.argument("paper_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the outline, tables and links as JSON.")
 @pass_ctx
-def show(ctx: Context, arxiv_id: str, as_json: bool) -> None:
+def show(ctx: Context, paper_id: str, as_json: bool) -> None:
     """Print a paper's outline: section titles, levels and pages (parsing it first if needed)."""
     from .catalog import Catalog
     from .parse import load_parsed
 
     with Catalog(ctx.settings.catalog_path) as catalog:
-        paper = load_parsed(ctx.settings, catalog, arxiv_id)
+        paper = load_parsed(ctx.settings, catalog, paper_id)
     if as_json:
         ctx.print_json({
-            "arxiv_id": paper.arxiv_id, "title": paper.title,
+            "paper_id": paper.paper_id, "title": paper.title,
             "sections": [{"number": s.number, "title": s.title, "level": s.level, "page": s.page_start,
                           "kind": s.kind} for s in paper.sections],
             "tables": [t.model_dump() for t in paper.tables],
             "links": [link.model_dump() for link in paper.links],
         })
         return
-    ctx.out.print(f"{paper.arxiv_id}  {paper.title}", style="bold", markup=False, highlight=False)
+    ctx.out.print(f"{paper.paper_id}  {paper.title}", style="bold", markup=False, highlight=False)
     for s in paper.sections:
         tag = " (appendix)" if s.kind == "appendix" and s.level == 1 else ""
         ctx.out.print(f"{'  ' * s.level}{s.heading}{tag}  p.{s.page_start}", markup=False, highlight=False)
@@ -250,7 +250,7 @@ def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) ->
         ctx.print_json(report.model_dump())
     else:
         for failure in report.failed:
-            ctx.out.print(f"✗ {failure['arxiv_id']}: {failure['error']}", style="red", markup=False, highlight=False)
+            ctx.out.print(f"✗ {failure['paper_id']}: {failure['error']}", style="red", markup=False, highlight=False)
         recall = f" (recall@10 {report.ann_recall_at_10:.3f})" if report.ann_recall_at_10 is not None else ""
         ctx.out.print(
             f"{report.papers} papers, {report.chunks} chunks ({report.ann}{recall}) · added {len(report.added)} · "
@@ -280,14 +280,14 @@ def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...],
         fusion=fusion,
     )
     if as_json:
-        ctx.print_json([{"arxiv_id": h.chunk.arxiv_id, "title": h.chunk.title, "section": h.chunk.section,
+        ctx.print_json([{"paper_id": h.chunk.paper_id, "title": h.chunk.title, "section": h.chunk.section,
                          "page": h.chunk.page_start, "text": h.chunk.text, "score": h.score} for h in hits])
         return
     if not hits:
         ctx.out.print("no matching passages", style="dim")
     for n, hit in enumerate(hits, start=1):
         c = hit.chunk
-        ctx.out.print(f"{n}. {c.title} ({c.arxiv_id}) · {c.section or '-'} · p.{c.page_start} · score {hit.score:.4f}",
+        ctx.out.print(f"{n}. {c.title} ({c.paper_id}) · {c.section or '-'} · p.{c.page_start} · score {hit.score:.4f}",
                       style="bold", markup=False, highlight=False)
         snippet = " ".join(c.text.split())
         ctx.out.print("   " + (snippet[:400] + "…" if len(snippet) > 400 else snippet), markup=False, highlight=False)
@@ -319,7 +319,7 @@ def summarize(ctx: Context, ids: tuple[str, ...], backend: str | None, fields: s
                                    fields.split(",") if fields else None, force, lang)
     for r in results:
         if r.status == "failed":
-            click.echo(f"✗ {r.arxiv_id}: {r.error}", err=True)
+            click.echo(f"✗ {r.paper_id}: {r.error}", err=True)
     sheets = [r.summary for r in results if r.summary]
     if as_json:
         ctx.print_json([sheet_json(s) for s in sheets])
@@ -329,7 +329,7 @@ def summarize(ctx: Context, ids: tuple[str, ...], backend: str | None, fields: s
             if not r.summary:
                 continue
             s = r.summary
-            ctx.out.print(f"{s.arxiv_id}  {s.title}  [{s.backend}{' ' + s.model if s.model else ''}, {r.status}]",
+            ctx.out.print(f"{s.paper_id}  {s.title}  [{s.backend}{' ' + s.model if s.model else ''}, {r.status}]",
                           style="bold", markup=False, highlight=False)
             for key, value in s.fields.items():
                 text = "; ".join(value.value) if isinstance(value.value, list) else value.value
@@ -372,8 +372,8 @@ def export_cmd(ctx: Context, ids: tuple[str, ...], fmt: str | None, lang: str | 
     with Catalog(settings.catalog_path) as catalog:
         result = export_catalog(catalog, list(ids) or None, fmt, out or settings.workspace / "out",
                                 lang or settings.lang, template, backend)
-    for arxiv_id, reason in result.missing.items():
-        click.echo(f"skipped {arxiv_id}: {reason}", err=True)
+    for paper_id, reason in result.missing.items():
+        click.echo(f"skipped {paper_id}: {reason}", err=True)
     if as_json:
         ctx.print_json({"written": [str(p) for p in result.written], "exported": result.exported,
                         "missing": result.missing})

@@ -53,9 +53,9 @@ class FetchError(DigestError):
 
 @dataclass
 class FetchResult:
-    """What became of one paper asked for: `arxiv_id` is the catalog id (or the input, when it has none)."""
+    """What became of one paper asked for: `paper_id` is the catalog id (or the input, when it has none)."""
 
-    arxiv_id: str
+    paper_id: str
     status: Literal["fetched", "present", "failed"]
     version: int | None = None
     title: str = ""
@@ -65,7 +65,7 @@ class FetchResult:
 
     def line(self) -> str:
         """`2302.13971v1: fetched (LLaMA: ...)`, or `0000.0000: not found on arXiv ...`."""
-        name = str(ArxivId(self.arxiv_id, self.version))
+        name = str(ArxivId(self.paper_id, self.version))
         if self.error:
             return f"{name}: {self.error}"
         return f"{name}: {'already present' if self.status == 'present' else self.status} ({self.title})"
@@ -406,7 +406,7 @@ class Fetcher:
             return self._fail(job, f"cannot write the PDF: {one_line(exc)}", paper)
         paper = paper.model_copy(update={**fields, **job.listed()})
         self.catalog.upsert(paper)
-        return FetchResult(paper.arxiv_id, "fetched", paper.version, paper.title, bytes=paper.bytes)
+        return FetchResult(paper.paper_id, "fetched", paper.version, paper.title, bytes=paper.bytes)
 
     def _download(self, url: str, filename: str) -> dict:
         """Stream a PDF into a `.part` file, retrying transfers cut short, and install it."""
@@ -452,14 +452,14 @@ class Fetcher:
         record, listed = job.record, job.listed()
         if listed != {"note": record.note, "tags": record.tags}:
             self.catalog.upsert(record.model_copy(update=listed))
-        return FetchResult(record.arxiv_id, "present", record.version, record.title, bytes=record.bytes,
+        return FetchResult(record.paper_id, "present", record.version, record.title, bytes=record.bytes,
                            source=record.source)
 
     def _fail(self, job: _Job, error: str, paper: PaperRecord | None = None) -> FetchResult:
         """Record a failure (`paper`: arXiv's metadata, when known), unless an intact copy is there already
         (the catalog keeps that one)."""
         aid, record = job.aid, job.record
-        paper = paper or PaperRecord(arxiv_id=aid.base, version=aid.version, title=record.title if record else "")
+        paper = paper or PaperRecord(paper_id=aid.base, version=aid.version, title=record.title if record else "")
         if not job.intact:
             self.catalog.upsert(paper.model_copy(update={"status": "failed", "error": error, **job.listed()}))
         return FetchResult(aid.base, "failed", paper.version, paper.title, error=error)
@@ -501,7 +501,7 @@ def _check_available(meta: arxiv.Result, got: ArxivId) -> None:
 def _record_from_meta(meta: arxiv.Result, aid: ArxivId) -> PaperRecord:
     categories = dict.fromkeys(c for c in [meta.primary_category, *meta.categories] if c)
     return PaperRecord(
-        arxiv_id=aid.base,
+        paper_id=aid.base,
         version=aid.version,
         title=" ".join(meta.title.split()),
         authors=[a.name for a in meta.authors],
@@ -528,7 +528,7 @@ _NOT_A_TITLE = re.compile(r"^(untitled|title|microsoft word\b.*|.*\.(pdf|dvi|tex
 class LocalIdentity:
     """What a local PDF says about itself."""
 
-    arxiv_id: str
+    paper_id: str
     filename: str
     version: int | None = None
     title: str = ""
@@ -635,13 +635,13 @@ def _add_one(corpus: Corpus, path: Path) -> FetchResult:
             raise FetchError("no such file")
         sha = sha256_file(path)
         who = identify_pdf(path, sha)  # checks it too
-        record = catalog.get(who.arxiv_id)
+        record = catalog.get(who.paper_id)
         if corpus.intact(record):
             if record.sha256 == sha:
-                return FetchResult(who.arxiv_id, "present", record.version, record.title, bytes=record.bytes,
+                return FetchResult(who.paper_id, "present", record.version, record.title, bytes=record.bytes,
                                    source=record.source)
-            raise FetchError(f"{who.arxiv_id} is already in the corpus with other content; "
-                             f"run `digest remove {who.arxiv_id}` first to replace it")
+            raise FetchError(f"{who.paper_id} is already in the corpus with other content; "
+                             f"run `digest remove {who.paper_id}` first to replace it")
         tmp = corpus.temp_path(who.filename)
         try:
             shutil.copyfile(path, tmp)
@@ -652,30 +652,30 @@ def _add_one(corpus: Corpus, path: Path) -> FetchResult:
         return FetchResult(str(path), "failed", error=str(exc), source="local")
     except OSError as exc:
         return FetchResult(str(path), "failed", error=f"cannot copy it: {one_line(exc)}", source="local")
-    paper = PaperRecord(arxiv_id=who.arxiv_id, version=who.version, title=who.title, categories=who.categories,
+    paper = PaperRecord(paper_id=who.paper_id, version=who.version, title=who.title, categories=who.categories,
                         published=who.published, source="local", note=record.note if record else None,
                         tags=record.tags if record else [], **fields)
     catalog.upsert(paper)
-    return FetchResult(paper.arxiv_id, "fetched", paper.version, paper.title, bytes=paper.bytes, source="local")
+    return FetchResult(paper.paper_id, "fetched", paper.version, paper.title, bytes=paper.bytes, source="local")
 
 
 # ------------------------------------------------------------------------------------------------ removing
 
 
-def remove_paper(settings: Settings, catalog: Catalog, arxiv_id: str) -> PaperRecord:
+def remove_paper(settings: Settings, catalog: Catalog, paper_id: str) -> PaperRecord:
     """Delete a paper's catalog row (its parses and sheets go with it), its vectors in the index and its PDF."""
     from .index import remove_from_index
 
-    record = catalog.get(arxiv_id.strip())
+    record = catalog.get(paper_id.strip())
     if record is None:
         try:
-            record = catalog.get(parse_id(arxiv_id).base)
+            record = catalog.get(parse_id(paper_id).base)
         except InvalidId:
             pass
     if record is None:
-        raise DigestError(f"{arxiv_id!r} is not in the catalog; `digest list` shows what is")
-    catalog.remove(record.arxiv_id)
-    remove_from_index(settings, [record.arxiv_id])
+        raise DigestError(f"{paper_id!r} is not in the catalog; `digest list` shows what is")
+    catalog.remove(record.paper_id)
+    remove_from_index(settings, [record.paper_id])
     if record.pdf_path:
         pdf = (settings.workspace / record.pdf_path).resolve()
         if pdf.is_relative_to(settings.pdf_dir.resolve()):

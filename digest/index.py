@@ -46,7 +46,7 @@ from .models import Chunk, Hit, ParsedPaper
 from .settings import Settings
 from .text import normalize
 
-FORMAT = 1
+FORMAT = 2  # 2: chunks carry `paper_id`
 MODES = ("dense", "bm25", "hybrid")
 DENSE_WEIGHT = 0.4  # share of the dense score in hybrid ranking, BM25 has the rest (bench/README.md: flat 0.3..0.5)
 CANDIDATES = 50  # per ranking, before fusion
@@ -68,7 +68,7 @@ class IndexReport(BaseModel):
     updated: list[str] = Field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = Field(default_factory=list)
-    failed: list[dict[str, str]] = Field(default_factory=list)  # {"arxiv_id", "error"}
+    failed: list[dict[str, str]] = Field(default_factory=list)  # {"paper_id", "error"}
     embedded: int = 0  # distinct passages embedded (the pieces of a table share one)
     ann: str = "flat"
     ann_recall_at_10: float | None = None
@@ -182,8 +182,8 @@ class Index:
     def papers(self) -> list[str]:
         return list(self.ranges)
 
-    def chunks_for(self, arxiv_id: str) -> list[Chunk]:
-        start, count = self.ranges.get(paper_key(arxiv_id), (0, 0))
+    def chunks_for(self, paper_id: str) -> list[Chunk]:
+        start, count = self.ranges.get(paper_key(paper_id), (0, 0))
         return self.chunks[start : start + count]
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", papers: list[str] | None = None,
@@ -253,9 +253,9 @@ class Index:
         self.__dict__.update(reloaded.__dict__)
         return removed
 
-    def _part(self, arxiv_id: str) -> tuple[list[Chunk], np.ndarray, str]:
-        start, count = self.ranges[arxiv_id]
-        return self.chunks[start : start + count], self.vectors[start : start + count], self.meta["keys"][arxiv_id]
+    def _part(self, paper_id: str) -> tuple[list[Chunk], np.ndarray, str]:
+        start, count = self.ranges[paper_id]
+        return self.chunks[start : start + count], self.vectors[start : start + count], self.meta["keys"][paper_id]
 
 
 def remove_from_index(settings: Settings, ids: Sequence[str]) -> int:
@@ -365,7 +365,7 @@ def build_index(
         report.seconds["parse"] = time.perf_counter() - clock
 
         old = set(previous.ranges) if previous else set()
-        failed = {f["arxiv_id"] for f in report.failed}
+        failed = {f["paper_id"] for f in report.failed}
         if ids is not None:
             kept |= old - set(fresh) - failed
         report.removed = sorted(old - kept - set(fresh))
@@ -397,12 +397,12 @@ def _finish(report: IndexReport, version: str, papers: int, chunks: int, meta: d
 def _wanted(catalog: Catalog, ids: list[str] | None, report: IndexReport) -> list[str]:
     """Catalog papers to index: all fetched ones, or the given ids (unknown ones are reported as failed)."""
     if ids is None:
-        return [p.arxiv_id for p in catalog.papers(status="ok")]
+        return [p.paper_id for p in catalog.papers(status="ok")]
     wanted = []
     for pid in dict.fromkeys(paper_key(i) for i in ids):
         record = catalog.get(pid)
         if record is None or record.status != "ok":
-            report.failed.append({"arxiv_id": pid, "error": "not fetched: run `digest fetch` first"})
+            report.failed.append({"paper_id": pid, "error": "not fetched: run `digest fetch` first"})
         else:
             wanted.append(pid)
     return wanted
@@ -414,7 +414,7 @@ def _parsed(settings, catalog, pid, report) -> tuple[ParsedPaper | None, str]:
     parsed = catalog.load_parse(pid) if state and state["status"] == "ok" else None
     if parsed is None:
         error = (state["error"] if state else None) or "not parsed"
-        report.failed.append({"arxiv_id": pid, "error": error})
+        report.failed.append({"paper_id": pid, "error": error})
         return None, ""
     return parsed, f"{state['sha256']}:{state['parser_version']}:{chunking_key(settings)}"
 
@@ -429,7 +429,7 @@ def _embed(settings, embedder, fresh, bar, report) -> dict[str, tuple[list[Chunk
         if chunks:
             chunked[pid] = (chunks, key)
         else:
-            report.failed.append({"arxiv_id": pid, "error": "no text to index (the parse found none)"})
+            report.failed.append({"paper_id": pid, "error": "no text to index (the parse found none)"})
     everything = [c for chunks, _ in chunked.values() for c in chunks]
     texts = passage_texts(everything, tokenizer)
     report.seconds["chunk"] = time.perf_counter() - clock

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 class PaperRecord(BaseModel):
     """One row of the catalog: a paper we were asked for, and what became of it."""
 
-    arxiv_id: str
+    paper_id: str
     version: int | None = None
     title: str = ""
     authors: list[str] = Field(default_factory=list)
@@ -75,7 +75,7 @@ class Link(BaseModel):
 class ParsedPaper(BaseModel):
     """A paper's structure as recovered from its PDF."""
 
-    arxiv_id: str
+    paper_id: str
     title: str = ""
     authors: list[str] = Field(default_factory=list)
     abstract: str = ""
@@ -101,8 +101,8 @@ class ParsedPaper(BaseModel):
 class Chunk(BaseModel):
     """A passage that never crosses a section boundary."""
 
-    chunk_id: str  # "<arxiv_id>#<n>"
-    arxiv_id: str
+    chunk_id: str  # "<paper_id>#<n>"
+    paper_id: str
     title: str = ""
     section: str = ""  # section path: "3 Results > 3.1 Common Sense Reasoning"
     page_start: int
@@ -173,7 +173,7 @@ class BenchmarkScore(BaseModel):
 
 
 class PaperSummary(BaseModel):
-    arxiv_id: str
+    paper_id: str
     title: str = ""
     fields: dict[str, FieldValue] = Field(default_factory=dict)
     benchmarks: list[BenchmarkScore] = Field(default_factory=list)
@@ -188,7 +188,7 @@ class PaperSummary(BaseModel):
 
 class Citation(BaseModel):
     n: int
-    arxiv_id: str
+    paper_id: str
     title: str = ""
     section: str = ""
     page: int

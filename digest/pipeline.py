@@ -46,16 +46,16 @@ def run_survey(
 
     on_stage("fetch")
     fetched = add_papers(settings, catalog, local_pdfs(pdfs)) if pdfs is not None else fetch_papers(settings, catalog, wanted or [])
-    ids = _survivors(report, "fetch", [(r.arxiv_id, r.error) for r in fetched])
+    ids = _survivors(report, "fetch", [(r.paper_id, r.error) for r in fetched])
 
     on_stage("index")
     index = build_index(settings, catalog, ids=ids, progress=progress) if ids else None
     if index:
-        ids = _survivors(report, "parse", [(i, None) for i in ids] + [(f["arxiv_id"], f["error"]) for f in index.failed])
+        ids = _survivors(report, "parse", [(i, None) for i in ids] + [(f["paper_id"], f["error"]) for f in index.failed])
 
     on_stage("summarize")
     sheets = summarize_papers(settings, catalog, ids, backend=backend, lang=lang) if ids else []
-    report.surveyed = _survivors(report, "summarize", [(s.arxiv_id, s.error) for s in sheets])
+    report.surveyed = _survivors(report, "summarize", [(s.paper_id, s.error) for s in sheets])
 
     on_stage("export")
     if report.surveyed:

@@ -38,7 +38,7 @@ def workspace(tmp_path: Path) -> Path:
 def shared_pdf():
     """Path of a real arXiv PDF in the shared corpus, by id."""
 
-    def path(arxiv_id: str) -> Path:
-        return PDF_DIR / f"{arxiv_id}.pdf"
+    def path(paper_id: str) -> Path:
+        return PDF_DIR / f"{paper_id}.pdf"
 
     return path

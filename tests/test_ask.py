@@ -75,8 +75,8 @@ def passages_in(prompt: str) -> dict[int, str]:
 def assert_traceable(index: Index, answer) -> None:
     """Every citation quotes a real passage of its paper, with that passage's section and a page it spans."""
     for c in answer.citations:
-        chunks = [ch for ch in index.chunks_for(c.arxiv_id) if c.text in ch.text]
-        assert chunks, f"[{c.n}] {c.text[:80]!r} is in no passage of {c.arxiv_id}"
+        chunks = [ch for ch in index.chunks_for(c.paper_id) if c.text in ch.text]
+        assert chunks, f"[{c.n}] {c.text[:80]!r} is in no passage of {c.paper_id}"
         assert any(ch.section == c.section and ch.page_start <= c.page <= ch.page_end for ch in chunks), c
         assert c.title and c.title == chunks[0].title
 
@@ -99,7 +99,7 @@ def test_extractive_answer_states_the_value_and_cites_its_paper(index, ask_setti
     answer = ask(question, index, ask_settings)
     assert answer.answered, answer
     assert contains(answer.answer, value), answer.answer
-    assert answer.citations[0].arxiv_id == paper
+    assert answer.citations[0].paper_id == paper
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     assert all(f"[{c.n}]" in answer.answer and contains(answer.answer, c.text) for c in answer.citations)
     assert_traceable(index, answer)
@@ -109,13 +109,13 @@ def test_paper_filter_keeps_answers_to_that_paper(index, ask_settings):
     question = "How many layers does the model have?"
     for paper in (TRANSFORMER, MISTRAL):
         answer = ask(question, index, ask_settings, papers=[f"arXiv:{paper}v1"])
-        assert answer.answered and {c.arxiv_id for c in answer.citations} == {paper}, answer
+        assert answer.answered and {c.paper_id for c in answer.citations} == {paper}, answer
     assert contains(ask("Which optimizer was used?", index, ask_settings, papers=[TRANSFORMER]).answer, "Adam")
 
 
 def test_tag_filter_limits_to_tagged_papers(index, ask_settings):
     answer = ask("How many experts are there in each layer?", index, ask_settings, tags=["moe"])
-    assert answer.answered and {c.arxiv_id for c in answer.citations} == {MIXTRAL}
+    assert answer.answered and {c.paper_id for c in answer.citations} == {MIXTRAL}
     with pytest.raises(DigestError, match="no indexed paper is tagged 'protein'"):
         ask("anything", index, ask_settings, tags=["protein"])
     for paper in ("2302.13971", "mistral"):  # an arXiv id not indexed, and no id at all
@@ -223,7 +223,7 @@ def test_llm_chinese_question_gets_chinese_answer_with_exact_citations(index, as
     answer = ask(question, index, ask_settings, llm=llm)
     assert question in seen.prompts[0]
     assert answer.answered and answer.answer == "Transformer 使用 Adam 优化器 [1]。"
-    assert answer.citations[0].arxiv_id == TRANSFORMER
+    assert answer.citations[0].paper_id == TRANSFORMER
     assert " ".join(answer.citations[0].text.split()) == passages_in(seen.prompts[0])[1]
     llm, _ = fake_llm(DOES_NOT_SAY)
     assert ask(question, index, ask_settings, llm=llm).answer == NOT_SAID["zh"]
@@ -236,7 +236,7 @@ def test_weak_evidence_does_not_reach_the_llm(index, ask_settings):
 
 
 def test_cited_answer_parses_marker_forms():
-    chunks = [Chunk(chunk_id=f"p#{i}", arxiv_id="p", page_start=i, page_end=i, text=f"passage {i}") for i in range(1, 5)]
+    chunks = [Chunk(chunk_id=f"p#{i}", paper_id="p", page_start=i, page_end=i, text=f"passage {i}") for i in range(1, 5)]
     answer = cited_answer("A holds [2-3]. B holds 【4】, C holds [1，9].", chunks, "en")
     assert answer.answer == "A holds [1][2]. B holds [3], C holds [4]."
     assert [c.text for c in answer.citations] == ["passage 2", "passage 3", "passage 4", "passage 1"]
@@ -257,7 +257,7 @@ def test_follow_up_without_llm_carries_names_and_paper_focus(index, ask_settings
     assert "Mixtral" in query and focus == [MIXTRAL]
     second = ask_turn(FOLLOW_UP, index, ask_settings, history=[first])
     assert second.answer.answered and contains(second.answer.answer, "two")
-    assert {c.arxiv_id for c in second.answer.citations} == {MIXTRAL}
+    assert {c.paper_id for c in second.answer.citations} == {MIXTRAL}
     assert standalone_query("How many layers does Mistral 7B have?", [first], None, ask_settings) == (
         "How many layers does Mistral 7B have?", None)
 
@@ -271,7 +271,7 @@ def test_follow_up_with_llm_is_condensed_by_the_model(index, ask_settings):
     assert turn.query == "How many experts process each token in Mixtral?"
     assert "Question: How many experts process each token in Mixtral?" in seen.prompts[2]
     assert f"User: {EXPERTS}" in seen.prompts[2]
-    assert turn.answer.answered and turn.answer.citations[0].arxiv_id == MIXTRAL
+    assert turn.answer.answered and turn.answer.citations[0].paper_id == MIXTRAL
 
 
 # ------------------------------------------------------------------------- CLI
@@ -285,8 +285,8 @@ def test_cli_ask_json(ask_settings):
     data = json.loads(result.output)
     assert set(data) >= {"answer", "citations"} and "0.1" in data["answer"]
     assert data["citations"] and all(
-        set(c) == {"n", "arxiv_id", "title", "section", "page", "text"} for c in data["citations"])
-    assert data["citations"][0]["arxiv_id"] == TRANSFORMER
+        set(c) == {"n", "paper_id", "title", "section", "page", "text"} for c in data["citations"])
+    assert data["citations"][0]["paper_id"] == TRANSFORMER
 
 
 def test_cli_ask_prints_does_not_say_and_errors_in_one_line(ask_settings):

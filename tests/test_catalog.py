@@ -14,8 +14,8 @@ from digest.errors import DigestError
 from digest.models import PaperRecord, PaperSummary, ParsedPaper
 
 
-def paper(arxiv_id: str, **fields) -> PaperRecord:
-    return PaperRecord(arxiv_id=arxiv_id, title=f"Paper {arxiv_id}", **fields)
+def paper(paper_id: str, **fields) -> PaperRecord:
+    return PaperRecord(paper_id=paper_id, title=f"Paper {paper_id}", **fields)
 
 
 def test_round_trip_and_update(tmp_path):
@@ -28,16 +28,16 @@ def test_round_trip_and_update(tmp_path):
         again = catalog.get("2302.13971")
         assert (again.version, again.status, again.error, again.tags) == (2, "failed", "HTTP 503", ["base-llm", "中文"])
         catalog.upsert(paper("1706.03762"))
-        assert [p.arxiv_id for p in catalog.papers()] == ["1706.03762", "2302.13971"]
-        assert [p.arxiv_id for p in catalog.papers(status="failed")] == ["2302.13971"]
+        assert [p.paper_id for p in catalog.papers()] == ["1706.03762", "2302.13971"]
+        assert [p.paper_id for p in catalog.papers(status="failed")] == ["2302.13971"]
         assert catalog.get("0704.0001") is None
 
 
 def test_remove_takes_parses_and_summaries_along(tmp_path):
     with Catalog(tmp_path / "c.sqlite") as catalog:
         catalog.upsert(paper("2302.13971"))
-        catalog.save_parse("2302.13971", "ab" * 32, "1", ParsedPaper(arxiv_id="2302.13971", pages=3))
-        catalog.save_summary(PaperSummary(arxiv_id="2302.13971"), key="k")
+        catalog.save_parse("2302.13971", "ab" * 32, "1", ParsedPaper(paper_id="2302.13971", pages=3))
+        catalog.save_summary(PaperSummary(paper_id="2302.13971"), key="k")
         assert catalog.load_parse("2302.13971").pages == 3
         assert catalog.remove("2302.13971") is True
         assert catalog.parse_state("2302.13971") is None and catalog.load_summary("2302.13971") is None
@@ -47,15 +47,18 @@ def test_remove_takes_parses_and_summaries_along(tmp_path):
 def test_migrates_an_older_catalog_forward_keeping_its_rows(tmp_path):
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
-    db.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    db.executescript("".join(MIGRATIONS[:3]) + "PRAGMA user_version = 3;")  # v3 keyed papers by `arxiv_id`
     db.execute("INSERT INTO papers (arxiv_id, title, tags) VALUES ('1706.03762', 'Attention Is All You Need', '[\"x\"]')")
+    db.execute("INSERT INTO summaries (arxiv_id, backend, key, data) VALUES "
+               "('1706.03762', 'extractive', 'k', '{\"arxiv_id\": \"1706.03762\", \"title\": \"T\"}')")
     db.commit()
     db.close()
 
     with Catalog(path) as catalog:
-        assert catalog.schema_version == len(MIGRATIONS) > 1
+        assert catalog.schema_version == len(MIGRATIONS) > 3
         old = catalog.get("1706.03762")
-        assert (old.title, old.tags, old.status) == ("Attention Is All You Need", ["x"], "ok")
+        assert (old.paper_id, old.title, old.tags, old.status) == ("1706.03762", "Attention Is All You Need", ["x"], "ok")
+        assert catalog.load_summary("1706.03762").paper_id == "1706.03762"
         catalog.save_parse("1706.03762", "ab" * 32, "1", None, error="unreadable")  # a table of a later version
         assert catalog.parse_state("1706.03762")["status"] == "failed"
     with Catalog(path) as catalog:  # opening again migrates nothing twice
@@ -94,8 +97,8 @@ WRITER = textwrap.dedent(
         while not start.exists():
             time.sleep(0.001)
         for i in range(80):
-            catalog.upsert(PaperRecord(arxiv_id=f"{prefix}-{i:04d}", title=f"t{i}", tags=[prefix]))
-            catalog.upsert(PaperRecord(arxiv_id="shared", title=f"{prefix}{i}"))
+            catalog.upsert(PaperRecord(paper_id=f"{prefix}-{i:04d}", title=f"t{i}", tags=[prefix]))
+            catalog.upsert(PaperRecord(paper_id="shared", title=f"{prefix}{i}"))
     """
 )
 
@@ -113,4 +116,4 @@ def test_two_processes_writing_at_once(tmp_path):
         assert catalog.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert len(papers) == 161
     assert sum(p.tags == ["a"] for p in papers) == sum(p.tags == ["b"] for p in papers) == 80
-    assert next(p for p in papers if p.arxiv_id == "shared").title in ("a79", "b79")
+    assert next(p for p in papers if p.paper_id == "shared").title in ("a79", "b79")

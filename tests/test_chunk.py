@@ -78,7 +78,7 @@ def test_an_overlong_sentence_is_cut_at_word_boundaries(tokenizer):
 def test_tables_are_chunks_of_their_own_with_caption(tokenizer):
     rows = ["| Model | Params | MMLU |", "| --- | --- | --- |"] + [f"| Model-{i} | {i}B | {50 + i}.0 |" for i in range(80)]
     paper = ParsedPaper(
-        arxiv_id="0000.00001", title="T",
+        paper_id="0000.00001", title="T",
         sections=[Section(title="Results", page_start=2, page_end=2, text="We compare models in Table 2.")],
         tables=[Table(page=2, label="Table 2", caption="Table 2: Results on MMLU.", rows=rows, section="Results")],
     )

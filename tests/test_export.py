@@ -34,7 +34,7 @@ def _ev(page: int, section: str, quote: str) -> Evidence:
 
 def _papers() -> list[tuple[PaperRecord, PaperSummary]]:
     llama = PaperSummary(
-        arxiv_id="2302.13971",
+        paper_id="2302.13971",
         title="LLaMA: Open and Efficient Foundation Language Models",
         lang="en",
         backend="extractive",
@@ -114,7 +114,7 @@ def _papers() -> list[tuple[PaperRecord, PaperSummary]]:
         ],
     )
     attention = PaperSummary(
-        arxiv_id="1706.03762",
+        paper_id="1706.03762",
         title="Attention Is All You Need",
         lang="zh",
         backend="llm",
@@ -193,7 +193,7 @@ def _papers() -> list[tuple[PaperRecord, PaperSummary]]:
         ],
     )
     awkward = PaperSummary(
-        arxiv_id="hep-th/9901001",
+        paper_id="hep-th/9901001",
         title=NASTY,
         lang="en",
         fields={
@@ -216,13 +216,13 @@ def _papers() -> list[tuple[PaperRecord, PaperSummary]]:
     )
     records = [
         PaperRecord(
-            arxiv_id="2302.13971",
+            paper_id="2302.13971",
             title=llama.title,
             published="2023-02-27",
             authors=["Hugo Touvron", "Thibaut Lavril", "Gautier Izacard"],
         ),
-        PaperRecord(arxiv_id="1706.03762", title=attention.title, published="2017-06-12", authors=["Ashish Vaswani"]),
-        PaperRecord(arxiv_id="hep-th/9901001", title=NASTY, source="local"),
+        PaperRecord(paper_id="1706.03762", title=attention.title, published="2017-06-12", authors=["Ashish Vaswani"]),
+        PaperRecord(paper_id="hep-th/9901001", title=NASTY, source="local"),
     ]
     return list(zip(records, [llama, attention, awkward], strict=True))
 
@@ -239,7 +239,7 @@ def catalog_ws(workspace: Path) -> Path:
         for record, summary in _papers():
             catalog.upsert(record)
             catalog.save_summary(summary, key="k")
-        catalog.upsert(PaperRecord(arxiv_id="2310.06825", title="Mistral 7B"))
+        catalog.upsert(PaperRecord(paper_id="2310.06825", title="Mistral 7B"))
     return workspace
 
 
@@ -347,7 +347,7 @@ def test_markdown_file_with_several_papers_is_the_combined_survey(tmp_path, entr
 def test_custom_template(tmp_path, entries):
     template = tmp_path / "mine.md.j2"
     template.write_text(
-        "# {{ sheet.arxiv_id }}\n{% for f in sheet.fields %}"
+        "# {{ sheet.paper_id }}\n{% for f in sheet.fields %}"
         "{{ f.label }}={{ f.items | map(attribute='text') | join('+') if f.found else ui.not_found }}\n{% endfor %}"
         "{% for n in sheet.notes %}{{ n.n }}:{{ n.page }}\n{% endfor %}",
         encoding="utf-8",
@@ -399,14 +399,14 @@ def test_csv_round_trip_matches_the_json_record(tmp_path, entries, lang):
     assert path.name == "survey.csv" and path.read_bytes().startswith(b"\xef\xbb\xbf")
     with path.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == [ui("arxiv_id", lang), ui("title", lang), ui("authors", lang), ui("published", lang)] + [
+    assert rows[0] == [ui("paper_id", lang), ui("title", lang), ui("authors", lang), ui("published", lang)] + [
         record["labels"][k] for k in SHEET_ORDER
     ]
     assert list(record["labels"]) == list(SHEET_ORDER)
     assert len(rows) == 1 + len(record["papers"])
     for row, paper in zip(rows[1:], record["papers"], strict=True):
         assert row[:4] == [
-            paper["arxiv_id"],
+            paper["paper_id"],
             paper["title"],
             ", ".join(paper["metadata"]["authors"]),
             paper["metadata"]["published"] or "",
@@ -427,7 +427,7 @@ def test_xlsx_round_trip_matches_the_json_record(tmp_path, entries):
     assert rows[0][4:] == [record["labels"][k] for k in SHEET_ORDER]
     for row, paper in zip(rows[1:], record["papers"], strict=True):
         assert row[:4] == [
-            paper["arxiv_id"],
+            paper["paper_id"],
             paper["title"],
             ", ".join(paper["metadata"]["authors"]),
             paper["metadata"]["published"] or "",
@@ -453,7 +453,7 @@ def test_xlsx_round_trip_matches_the_json_record(tmp_path, entries):
                 )
     expected = {
         (
-            p["arxiv_id"],
+            p["paper_id"],
             b["model"],
             b["benchmark"],
             b["metric"],
@@ -470,7 +470,7 @@ def test_xlsx_round_trip_matches_the_json_record(tmp_path, entries):
 
     evidence = [list(r) for r in book["evidence"].iter_rows(min_row=2, values_only=True)]
     assert evidence == [
-        [p["arxiv_id"], record["labels"][k], e["page"], e["section"] or None, e["quote"]]
+        [p["paper_id"], record["labels"][k], e["page"], e["section"] or None, e["quote"]]
         for p in record["papers"]
         for k in SHEET_ORDER
         for e in p["fields"][k]["evidence"]
@@ -529,9 +529,9 @@ def test_writes_are_atomic_and_bad_paths_are_one_line_errors(tmp_path, entries):
 def test_load_entries_reports_papers_without_a_sheet(catalog_ws):
     with Catalog(catalog_ws / "corpus" / "catalog.sqlite") as catalog:
         everything, missing = load_entries(catalog)
-        assert [e.arxiv_id for e in everything] == ["1706.03762", "2302.13971", "hep-th/9901001"] and missing == {}
+        assert [e.paper_id for e in everything] == ["1706.03762", "2302.13971", "hep-th/9901001"] and missing == {}
         some, missing = load_entries(catalog, ["arXiv:2302.13971v1", "2310.06825", "2401.99999", "2302.13971"])
-        assert [e.arxiv_id for e in some] == ["2302.13971"]
+        assert [e.paper_id for e in some] == ["2302.13971"]
         assert some[0].metadata.authors[0] == "Hugo Touvron"
         assert set(missing) == {"2310.06825", "2401.99999"}
         assert "digest summarize 2310.06825" in missing["2310.06825"] and "not in the catalog" in missing["2401.99999"]
@@ -633,14 +633,14 @@ def test_html_page_in_headless_chromium(tmp_path, entries):
                 row.find_elements(By.TAG_NAME, "td")[i].text for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")
             ]
 
-        assert column(0) == [e.arxiv_id for e in entries]  # every paper's row, in export order
+        assert column(0) == [e.paper_id for e in entries]  # every paper's row, in export order
         assert "A | B" in column(1)[2] and "<script>" in column(1)[2]  # shown as text, not run
         assert driver.execute_script("return document.querySelectorAll('script').length") == 1
         headers = table.find_elements(By.CSS_SELECTOR, "thead th")
         headers[0].click()
-        assert column(0) == sorted(e.arxiv_id for e in entries)
+        assert column(0) == sorted(e.paper_id for e in entries)
         headers[0].click()
-        assert column(0) == sorted((e.arxiv_id for e in entries), reverse=True)
+        assert column(0) == sorted((e.paper_id for e in entries), reverse=True)
         headers[6].click()  # fields found, numerically
         found = [int(text.split(" / ")[0]) for text in column(6)]
         assert found == sorted(found) and found[0] < found[-1]

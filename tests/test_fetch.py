@@ -68,7 +68,7 @@ def fetch_json(ws: Path, *args: str) -> tuple[int, dict]:
 
 def rows(ws: Path) -> dict:
     with Catalog(ws / "corpus" / "catalog.sqlite") as catalog:
-        return {p.arxiv_id: p for p in catalog.papers()}
+        return {p.paper_id: p for p in catalog.papers()}
 
 
 def pdf_files(ws: Path) -> list[str]:
@@ -77,17 +77,17 @@ def pdf_files(ws: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
-def assert_intact(ws: Path, arxiv_id: str, like: str | None = None) -> None:
+def assert_intact(ws: Path, paper_id: str, like: str | None = None) -> None:
     """The paper's row is ok and its file is byte-identical to the shared corpus copy of `like`."""
-    row = rows(ws)[arxiv_id]
-    expected = MANIFEST[like or arxiv_id]
+    row = rows(ws)[paper_id]
+    expected = MANIFEST[like or paper_id]
     assert row.status == "ok" and row.error is None
     assert row.sha256 == expected["sha256"] and row.bytes == int(expected["bytes"])
     assert sha256_file(ws / row.pdf_path) == expected["sha256"]
 
 
-def error_of(payload: dict, arxiv_id: str) -> str:
-    return next(r["error"] for r in payload["results"] if r["arxiv_id"] == arxiv_id)
+def error_of(payload: dict, paper_id: str) -> str:
+    return next(r["error"] for r in payload["results"] if r["paper_id"] == paper_id)
 
 
 # ------------------------------------------------------------------------------------------- happy paths
@@ -97,9 +97,9 @@ def test_fetch_ids_in_pasted_forms(arxiv_ws, server):
     code, out = fetch_json(arxiv_ws, "arXiv:1706.03762", "https://arxiv.org/pdf/2302.13971v1.pdf",
                            "https://arxiv.org/abs/2401.04088")
     assert code == 0 and out["fetched"] == 3 and out["failed"] == 0
-    for arxiv_id in ("1706.03762", "2302.13971", "2401.04088"):
-        assert_intact(arxiv_ws, arxiv_id)
-        assert normalize(rows(arxiv_ws)[arxiv_id].title) == normalize(METADATA[arxiv_id]["title"])
+    for paper_id in ("1706.03762", "2302.13971", "2401.04088"):
+        assert_intact(arxiv_ws, paper_id)
+        assert normalize(rows(arxiv_ws)[paper_id].title) == normalize(METADATA[paper_id]["title"])
     assert rows(arxiv_ws)["1706.03762"].version == 7 and rows(arxiv_ws)["1706.03762"].categories == ["cs.CL"]
     assert pdf_files(arxiv_ws) == ["1706.03762.pdf", "2302.13971.pdf", "2401.04088.pdf"]
     assert len(server.requests("api")) == 1  # one batched metadata request
@@ -134,7 +134,7 @@ def test_polite_delay_between_all_requests(arxiv_ws, server, monkeypatch):
 
 def test_query_fetches_the_matches(arxiv_ws, server):
     code, out = fetch_json(arxiv_ws, "--query", 'ti:"Mixtral of Experts"', "--max", "5")
-    assert code == 0 and [r["arxiv_id"] for r in out["results"]] == ["2401.04088"]
+    assert code == 0 and [r["paper_id"] for r in out["results"]] == ["2401.04088"]
     assert_intact(arxiv_ws, "2401.04088")
     server.seen.clear()
     code, out = fetch_json(arxiv_ws, "--query", 'ti:"Mixtral of Experts"', "--max", "5")
@@ -151,11 +151,11 @@ def test_default_list_fetches_what_the_server_has_and_names_the_rest(arxiv_ws, s
     missing = {p.id for p in listed} - served
     assert served and missing
     catalog = rows(arxiv_ws)
-    for arxiv_id in served:
-        assert_intact(arxiv_ws, arxiv_id)
-    for arxiv_id in missing:
-        assert catalog[arxiv_id].status == "failed" and "not found on arXiv" in catalog[arxiv_id].error
-        assert f"✗ {arxiv_id}: not found on arXiv" in result.stdout
+    for paper_id in served:
+        assert_intact(arxiv_ws, paper_id)
+    for paper_id in missing:
+        assert catalog[paper_id].status == "failed" and "not found on arXiv" in catalog[paper_id].error
+        assert f"✗ {paper_id}: not found on arXiv" in result.stdout
     note = {p.id: p for p in listed}
     assert all(catalog[i].note == note[i].note and catalog[i].tags == note[i].tags for i in catalog)
     assert f"fetched {len(served)} · already present 0 · failed {len(missing)}" in result.stdout
@@ -308,10 +308,10 @@ def test_offline(arxiv_ws, monkeypatch):
     monkeypatch.setenv("DIGEST_ARXIV_API_URL", dead)
     code, out = fetch_json(arxiv_ws, "2302.13971", "1706.03762")
     assert code == 1 and out["failed"] == 2
-    for arxiv_id in ("2302.13971", "1706.03762"):
-        error = error_of(out, arxiv_id)
+    for paper_id in ("2302.13971", "1706.03762"):
+        error = error_of(out, paper_id)
         assert error.startswith(f"cannot reach the arXiv API at {dead} (") and error.endswith("set DIGEST_ARXIV_API_URL")
-        assert rows(arxiv_ws)[arxiv_id].status == "failed"
+        assert rows(arxiv_ws)[paper_id].status == "failed"
 
 
 def test_withdrawn(arxiv_ws, server):
@@ -393,17 +393,17 @@ def test_add_local_pdfs(workspace, tmp_path, shared_pdf):
     result = run(workspace, "add", "--json", str(folder))
     out = json.loads(result.stdout)
     assert result.exit_code == 1 and (out["fetched"], out["failed"]) == (3, 2)
-    errors = {Path(r["arxiv_id"]).name: r["error"] for r in out["results"] if r["error"]}
+    errors = {Path(r["paper_id"]).name: r["error"] for r in out["results"] if r["error"]}
     assert errors["broken.pdf"] == "truncated PDF: no %%EOF end marker in its 200000 bytes"
     assert errors["page.pdf"].startswith("not a PDF (it starts with '<html>")
 
     local_id = "local-" + MANIFEST["2501.12948"]["sha256"][:12]
     catalog = rows(workspace)
     assert set(catalog) == {"1706.03762", "2302.13971", local_id}
-    for arxiv_id, like in (("1706.03762", "1706.03762"), ("2302.13971", "2302.13971"), (local_id, "2501.12948")):
-        assert_intact(workspace, arxiv_id, like=like)
-        assert catalog[arxiv_id].source == "local"
-        assert normalize(catalog[arxiv_id].title) == normalize(METADATA[like]["title"])
+    for paper_id, like in (("1706.03762", "1706.03762"), ("2302.13971", "2302.13971"), (local_id, "2501.12948")):
+        assert_intact(workspace, paper_id, like=like)
+        assert catalog[paper_id].source == "local"
+        assert normalize(catalog[paper_id].title) == normalize(METADATA[like]["title"])
     assert catalog["1706.03762"].version == 7 and catalog["1706.03762"].categories == ["cs.CL"]
     assert catalog["2302.13971"].published == "2023-02-27"  # a v1 stamp's date is its publication date
     assert not any(n.endswith(".part") for n in pdf_files(workspace))
@@ -415,18 +415,18 @@ def test_add_local_pdfs(workspace, tmp_path, shared_pdf):
 def test_titles_of_every_corpus_pdf():
     """The title `add` finds (PDF metadata, else page 1's largest text) for each real PDF."""
     wrong = {}
-    for arxiv_id, item in METADATA.items():
+    for paper_id, item in METADATA.items():
         path = CORPUS / item["pdf"]["path"]
         title = identify_pdf(path, item["pdf"]["sha256"]).title
         if normalize(title) != normalize(item["title"]):
-            wrong[arxiv_id] = title
+            wrong[paper_id] = title
     assert wrong == {}
 
 
 def test_list_and_remove(arxiv_ws, server):
     assert fetch_json(arxiv_ws, "1706.03762", "2302.13971", "2312.99999")[0] == 1
     listed = json.loads(run(arxiv_ws, "list", "--json").stdout)
-    assert [(p["arxiv_id"], p["status"]) for p in listed] == [
+    assert [(p["paper_id"], p["status"]) for p in listed] == [
         ("1706.03762", "ok"), ("2302.13971", "ok"), ("2312.99999", "failed")]
     table = run(arxiv_ws, "list").stdout
     assert "1706.03762" in table and "3 papers: 2 ok, 1 failed" in table

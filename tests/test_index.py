@@ -55,11 +55,11 @@ def copy(built, tmp_path) -> Settings:
 def _passages(chunks) -> int:
     """Texts to embed for these chunks: one per chunk, but one for all the pieces of a table."""
     tables = [c for c in chunks if c.kind == "table"]
-    return len(chunks) - len(tables) + len({(c.arxiv_id, c.page_start, c.text.split("\n")[0]) for c in tables})
+    return len(chunks) - len(tables) + len({(c.paper_id, c.page_start, c.text.split("\n")[0]) for c in tables})
 
 
-def _found(hits, arxiv_id: str, evidence: str) -> bool:
-    return any(h.chunk.arxiv_id == arxiv_id and contains(h.chunk.text, evidence) for h in hits)
+def _found(hits, paper_id: str, evidence: str) -> bool:
+    return any(h.chunk.paper_id == paper_id and contains(h.chunk.text, evidence) for h in hits)
 
 
 def test_first_build_indexes_every_paper(built, index):
@@ -69,7 +69,7 @@ def test_first_build_indexes_every_paper(built, index):
     assert report["embedded"] == _passages(index.chunks) < report["chunks"]
     assert report["ann"] == "flat" and set(report["seconds"]) >= {"parse", "chunk", "embed", "index", "total"}
     assert sorted(index.papers) == sorted(PAPERS)
-    assert all(c.arxiv_id == MIXTRAL for c in index.chunks_for(MIXTRAL))
+    assert all(c.paper_id == MIXTRAL for c in index.chunks_for(MIXTRAL))
     assert index.chunks_for(MIXTRAL)[0].kind == "abstract" and index.chunks_for(MIXTRAL)[0].title == "Mixtral of Experts"
 
 
@@ -91,14 +91,14 @@ def test_fusions_combine_the_rankings_as_defined():
 def test_hits_carry_section_and_page(index):
     hits = index.search("label smoothing value used during training", k=5)
     hit = next(h for h in hits if contains(h.chunk.text, "label smoothing of value"))
-    assert hit.chunk.arxiv_id == TRANSFORMER and (hit.chunk.page_start, hit.chunk.page_end) == (7, 8)  # 5.4 runs over
+    assert hit.chunk.paper_id == TRANSFORMER and (hit.chunk.page_start, hit.chunk.page_end) == (7, 8)  # 5.4 runs over
     assert "Regularization" in hit.chunk.section and hit.chunk.section.startswith("5 Training")
 
 
 def test_paper_filter_keeps_to_the_paper(index):
     hits = index.search("sliding window attention", k=8, papers=[MIXTRAL])
-    assert hits and all(h.chunk.arxiv_id == MIXTRAL for h in hits)
-    assert all(h.chunk.arxiv_id == MISTRAL for h in index.search("attention", k=3, mode="dense", papers=[f"arXiv:{MISTRAL}v3"]))
+    assert hits and all(h.chunk.paper_id == MIXTRAL for h in hits)
+    assert all(h.chunk.paper_id == MISTRAL for h in index.search("attention", k=3, mode="dense", papers=[f"arXiv:{MISTRAL}v3"]))
     with pytest.raises(DigestError, match="not in the index"):
         index.search("attention", papers=["2302.13971"])
 
@@ -138,7 +138,7 @@ def test_remove_deletes_a_papers_vectors(copy):
     reopened = Index.open(copy)
     assert reopened.dense.ntotal == len(reopened.chunks) == before - count
     assert MIXTRAL not in reopened.papers and not reopened.chunks_for(MIXTRAL)
-    assert all(h.chunk.arxiv_id != MIXTRAL for h in reopened.search("Mixtral experts router", k=20))
+    assert all(h.chunk.paper_id != MIXTRAL for h in reopened.search("Mixtral experts router", k=20))
     assert reopened.chunks_for(MISTRAL) == index.chunks_for(MISTRAL)
 
 
@@ -214,8 +214,8 @@ def test_cli_search_and_index_json(built):
     result = CliRunner().invoke(cli, ["-w", ws, "search", "sliding window attention", "-k", "3", "--paper", MISTRAL, "--json"])
     assert result.exit_code == 0, result.output
     hits = json.loads(result.output)
-    assert len(hits) == 3 and set(hits[0]) == {"arxiv_id", "title", "section", "page", "text", "score"}
-    assert all(h["arxiv_id"] == MISTRAL for h in hits) and any(contains(h["text"], "sliding window") for h in hits)
+    assert len(hits) == 3 and set(hits[0]) == {"paper_id", "title", "section", "page", "text", "score"}
+    assert all(h["paper_id"] == MISTRAL for h in hits) and any(contains(h["text"], "sliding window") for h in hits)
 
     result = CliRunner().invoke(cli, ["-w", ws, "search", "sliding window attention", "--mode", "bm25"])
     assert result.exit_code == 0 and "Mistral 7B" in result.output and "p." in result.output

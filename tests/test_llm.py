@@ -70,7 +70,7 @@ def sentence_with(parsed, word: str) -> Evidence:
 def extracted(llama):
     """An extractive summary of LLaMA whose evidence is real sentences of the parsed paper."""
     return PaperSummary(
-        arxiv_id=LLAMA,
+        paper_id=LLAMA,
         title=llama.title,
         fields={
             "code_url": FieldValue(value="https://github.com/facebookresearch/llama"),
@@ -145,7 +145,7 @@ def test_missing_keys_and_missing_citations_are_not_accepted(llama, extracted, s
     uncited = model({"value": "AdamW", "evidence": []}, {"value": "AdamW", "evidence": []})
     assert run(llama, extracted, settings, uncited, "training").backend == "extractive"
     assert "cite" in uncited.calls[1][-1].content
-    no_extractive = PaperSummary(arxiv_id=LLAMA, fields={"architecture": FieldValue()})
+    no_extractive = PaperSummary(paper_id=LLAMA, fields={"architecture": FieldValue()})
     field = summarize_with_llm(llama, no_extractive, model({"evidence": [1]}, {"evidence": [1]}), settings).fields["architecture"]
     assert field.value is None and not field.found and field.evidence == []
 
@@ -156,7 +156,7 @@ def test_model_saying_not_found_keeps_the_extractive_value_or_nothing(llama, ext
 
 
 def test_a_copied_reply_template_is_not_a_value(llama, settings):
-    extracted = PaperSummary(arxiv_id=LLAMA, fields={"demo": FieldValue(evidence=[sentence_with(llama, "example")])})
+    extracted = PaperSummary(paper_id=LLAMA, fields={"demo": FieldValue(evidence=[sentence_with(llama, "example")])})
     template = {"value": ["<figure, table or section>: <what it shows>"], "evidence": [1]}
     fake = model(template, template)
     field = run(llama, extracted, settings, fake, "demo")
@@ -198,11 +198,11 @@ def test_numbers_must_come_from_the_cited_quotes(llama, extracted, settings):
 def test_numbers_match_however_the_paper_writes_them(llama, settings):
     warmup = sentence_with(llama, "warmup")
     assert re.search(r"2, ?000 warmup", warmup.quote)
-    extracted = PaperSummary(arxiv_id=LLAMA, fields={"training": FieldValue(value="warmup", evidence=[warmup])})
+    extracted = PaperSummary(paper_id=LLAMA, fields={"training": FieldValue(value="warmup", evidence=[warmup])})
     field = run(llama, extracted, settings, model({"value": "2000 warmup steps", "evidence": [1]}), "training")
     assert field.value == "2000 warmup steps" and field.backend == "llm"
     two = sentence_with(llama, "two book corpora")
-    extracted = PaperSummary(arxiv_id=LLAMA, fields={"summary": FieldValue(evidence=[two])})
+    extracted = PaperSummary(paper_id=LLAMA, fields={"summary": FieldValue(evidence=[two])})
     field = run(llama, extracted, settings, model({"value": "2 book corpora", "evidence": [1]}), "summary")
     assert field.value == "2 book corpora" and field.backend == "llm"
 
@@ -245,7 +245,7 @@ def test_datasets_the_paper_never_mentions_are_filtered(llama, extracted, settin
 
 def test_benchmarks_are_matched_as_whole_words(llama, settings):
     assert contains(llama.full_text(), "Hella") and not re.search(r"\bMNIST\b", llama.full_text())
-    extracted = PaperSummary(arxiv_id=LLAMA, fields={"evaluation": FieldValue(evidence=[sentence_with(llama, "HellaSwag")])})
+    extracted = PaperSummary(paper_id=LLAMA, fields={"evaluation": FieldValue(evidence=[sentence_with(llama, "HellaSwag")])})
     fake = model({"value": ["HellaSwag", "ARC", "MNIST", "Hella"], "evidence": [1]})
     field = run(llama, extracted, settings, fake, "evaluation")
     assert field.value == ["HellaSwag", "ARC"]

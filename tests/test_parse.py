@@ -27,10 +27,10 @@ def parsed(shared_pdf):
     """Each real PDF parsed once per test session."""
     cache = {}
 
-    def get(arxiv_id: str):
-        if arxiv_id not in cache:
-            cache[arxiv_id] = parse_pdf(shared_pdf(arxiv_id), arxiv_id)
-        return cache[arxiv_id]
+    def get(paper_id: str):
+        if paper_id not in cache:
+            cache[paper_id] = parse_pdf(shared_pdf(paper_id), paper_id)
+        return cache[paper_id]
 
     return get
 
@@ -54,11 +54,11 @@ def test_section_recall_on_gold_papers(parsed, gold):
     assert recall >= 0.95, f"missed {missed}"
 
 
-@pytest.mark.parametrize("arxiv_id", NO_OUTLINE)
-def test_papers_without_outline_get_structure_from_typography(parsed, arxiv_id):
-    with pymupdf.open(PDF_DIR / f"{arxiv_id}.pdf") as doc:
+@pytest.mark.parametrize("paper_id", NO_OUTLINE)
+def test_papers_without_outline_get_structure_from_typography(parsed, paper_id):
+    with pymupdf.open(PDF_DIR / f"{paper_id}.pdf") as doc:
         assert doc.get_toc() == []
-    paper = parsed(arxiv_id)
+    paper = parsed(paper_id)
     assert paper.outline_source == "typography"
     numbered = [s for s in paper.sections if s.number and s.kind == "body"]
     tops = [int(s.number) for s in numbered if s.level == 1]
@@ -68,7 +68,7 @@ def test_papers_without_outline_get_structure_from_typography(parsed, arxiv_id):
     assert not any(normalize(s.title) == "references" for s in paper.sections)
 
 
-@pytest.mark.parametrize("arxiv_id, heading, level, page", [
+@pytest.mark.parametrize("paper_id, heading, level, page", [
     ("1810.04805", "3.1 Pre-training BERT", 2, 4),
     ("1810.04805", "A.2 Pre-training Procedure", 2, 13),
     ("2107.03374", "2.1 Functional Correctness", 2, 2),
@@ -77,23 +77,23 @@ def test_papers_without_outline_get_structure_from_typography(parsed, arxiv_id):
     ("2305.18290", "D.1 Performance of Best of N baseline for Various N", 2, 22),  # math italic N inside a bold heading
     ("2302.13971", "2.1 Pre-training Data", 2, 2),
 ])
-def test_typographic_headings_have_number_level_and_page(parsed, arxiv_id, heading, level, page):
-    found = {s.heading: s for s in parsed(arxiv_id).sections}
+def test_typographic_headings_have_number_level_and_page(parsed, paper_id, heading, level, page):
+    found = {s.heading: s for s in parsed(paper_id).sections}
     assert heading in found, sorted(found)
     assert (found[heading].level, found[heading].page_start) == (level, page)
 
 
-@pytest.mark.parametrize("arxiv_id", [
+@pytest.mark.parametrize("paper_id", [
     "1409.0473",  # ICLR: subsections in small capitals at body size
     "1910.10683",  # JMLR: subsubsections in the body font, numbered 3.1.4
     "2110.14168",
     "2412.19437",  # tech report, headings wrapped over two lines
 ])
-def test_typography_alone_recovers_the_pdf_outline(shared_pdf, arxiv_id):
+def test_typography_alone_recovers_the_pdf_outline(shared_pdf, paper_id):
     """Papers that carry an outline check the heuristics that papers without one depend on."""
-    with pymupdf.open(shared_pdf(arxiv_id)) as doc:
+    with pymupdf.open(shared_pdf(paper_id)) as doc:
         titles = [entry[1] for entry in doc.get_toc()]
-    paper = parse_pdf(shared_pdf(arxiv_id), arxiv_id, use_outline=False)
+    paper = parse_pdf(shared_pdf(paper_id), paper_id, use_outline=False)
     recall, missed = section_recall(paper, titles)
     assert paper.outline_source == "typography" and recall >= 0.95, missed
     assert len(paper.sections) <= len(titles) + 10  # few headings beyond the outline (References is kept apart)
@@ -292,11 +292,11 @@ def catalog_ws(workspace, tmp_path):
     """A workspace whose catalog lists two real papers, an encrypted and a truncated PDF, and a missing file."""
     settings = Settings.load(workspace=workspace)
     papers = [
-        PaperRecord(arxiv_id="2310.06825", pdf_path=str(PDF_DIR / "2310.06825.pdf")),
-        PaperRecord(arxiv_id="2110.14168", pdf_path=str(PDF_DIR / "2110.14168.pdf")),
-        PaperRecord(arxiv_id="2401.00001", pdf_path=str(_broken(tmp_path, "encrypted"))),
-        PaperRecord(arxiv_id="2401.00002", pdf_path=str(_broken(tmp_path, "truncated"))),
-        PaperRecord(arxiv_id="2401.00003", pdf_path="corpus/pdf/2401.00003.pdf"),
+        PaperRecord(paper_id="2310.06825", pdf_path=str(PDF_DIR / "2310.06825.pdf")),
+        PaperRecord(paper_id="2110.14168", pdf_path=str(PDF_DIR / "2110.14168.pdf")),
+        PaperRecord(paper_id="2401.00001", pdf_path=str(_broken(tmp_path, "encrypted"))),
+        PaperRecord(paper_id="2401.00002", pdf_path=str(_broken(tmp_path, "truncated"))),
+        PaperRecord(paper_id="2401.00003", pdf_path="corpus/pdf/2401.00003.pdf"),
     ]
     with Catalog(settings.catalog_path) as catalog:
         for paper in papers:
@@ -306,7 +306,7 @@ def catalog_ws(workspace, tmp_path):
 
 def test_parse_papers_stores_results_and_goes_on_after_failures(catalog_ws):
     with Catalog(catalog_ws.catalog_path) as catalog:
-        results = {r.arxiv_id: r for r in parse_papers(catalog_ws, catalog)}
+        results = {r.paper_id: r for r in parse_papers(catalog_ws, catalog)}
         assert {k: r.status for k, r in results.items()} == {
             "2110.14168": "parsed", "2310.06825": "parsed",
             "2401.00001": "failed", "2401.00002": "failed", "2401.00003": "failed",
@@ -319,11 +319,11 @@ def test_parse_papers_stores_results_and_goes_on_after_failures(catalog_ws):
         stored = catalog.load_parse("2310.06825")
         assert stored.parser_version == PARSER_VERSION and stored.title == "Mistral 7B"
 
-        again = {r.arxiv_id: r.status for r in parse_papers(catalog_ws, catalog)}
+        again = {r.paper_id: r.status for r in parse_papers(catalog_ws, catalog)}
         assert again["2310.06825"] == again["2110.14168"] == "unchanged"
         assert again["2401.00001"] == "failed"
         forced = parse_papers(catalog_ws, catalog, ids=["2310.06825"], force=True)
-        assert [(r.arxiv_id, r.status) for r in forced] == [("2310.06825", "parsed")]
+        assert [(r.paper_id, r.status) for r in forced] == [("2310.06825", "parsed")]
 
 
 def test_a_new_parser_version_parses_again(catalog_ws, monkeypatch):
@@ -356,7 +356,7 @@ def test_cli_parse_and_show(catalog_ws):
     result = runner.invoke(cli, ws + ["show", "2110.14168", "--json"])  # parsed on demand
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
-    assert shown["arxiv_id"] == "2110.14168" and shown["title"] == "Training Verifiers to Solve Math Word Problems"
+    assert shown["paper_id"] == "2110.14168" and shown["title"] == "Training Verifiers to Solve Math Word Problems"
     assert {"title": "Related Datasets", "level": 2, "page": 3} in [
         {k: s[k] for k in ("title", "level", "page")} for s in shown["sections"]
     ]

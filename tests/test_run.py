@@ -42,8 +42,8 @@ def test_main_job_surveys_every_served_paper_and_names_the_others(tmp_path):
     assert f"{MISSING}: fetch: not found on arXiv" in first.stdout
     assert "surveyed 2 · failed 1" in first.stdout
     papers = json.loads((out / "survey.json").read_text())["papers"]
-    assert sorted(p["arxiv_id"] for p in papers) == sorted(SERVED)
-    mistral = next(p for p in papers if p["arxiv_id"] == "2310.06825")
+    assert sorted(p["paper_id"] for p in papers) == sorted(SERVED)
+    mistral = next(p for p in papers if p["paper_id"] == "2310.06825")
     assert "github.com/mistralai/mistral-src" in json.dumps(mistral["fields"]["code_url"])
     for pid in SERVED:
         sheet = (out / f"{pid}.md").read_text()

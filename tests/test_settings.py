@@ -44,10 +44,10 @@ def test_workspace_from_the_environment(workspace, monkeypatch, tmp_path):
 
 def test_cli_uses_the_workspace_given(workspace, monkeypatch, tmp_path):
     with Catalog(workspace / "corpus" / "catalog.sqlite") as catalog:
-        catalog.upsert(PaperRecord(arxiv_id="2310.06825", title="Mistral 7B"))
+        catalog.upsert(PaperRecord(paper_id="2310.06825", title="Mistral 7B"))
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["-w", str(workspace), "list", "--json"])
-    assert result.exit_code == 0 and [p["arxiv_id"] for p in json.loads(result.stdout)] == ["2310.06825"]
+    assert result.exit_code == 0 and [p["paper_id"] for p in json.loads(result.stdout)] == ["2310.06825"]
     result = CliRunner().invoke(cli, ["list", "--json"])  # the current directory: no catalog there
     assert result.exit_code == 0 and json.loads(result.stdout) == []
 

@@ -102,13 +102,13 @@ def test_a_paper_without_code_gets_not_found_not_a_guess(sheets, parsed):
         assert sheets[aid].fields["code_url"].value is None, aid
 
 
-def test_paper_url_comes_from_the_arxiv_id(sheets):
+def test_paper_url_comes_from_the_paper_id(sheets):
     for aid, sheet in sheets.items():
         assert sheet.fields["paper_url"].value == f"https://arxiv.org/abs/{aid}"
 
 
 def test_a_local_pdf_that_is_not_on_arxiv_has_no_paper_url(parsed, workspace):
-    local = parsed["2310.06825"].model_copy(update={"arxiv_id": "local-0123456789ab"})
+    local = parsed["2310.06825"].model_copy(update={"paper_id": "local-0123456789ab"})
     sheet = summarize_paper(local, Settings.load(workspace=workspace), fields=["paper_url", "code_url"])
     assert sheet.fields["paper_url"] == FieldValue() and sheet.fields["code_url"].value
 
@@ -166,7 +166,7 @@ def test_validation_drops_what_the_paper_does_not_say(parsed):
     items = validate_field(FieldValue(value=["C4 (15.0%)", "C4 (99%)", "ImageNet"], evidence=[Evidence(page=2, quote=row)]), text)
     assert items.value == ["C4 (15.0%)"]
     fake_score = BenchmarkScore(benchmark="MMLU", score="99.9", quote=row)
-    summary = PaperSummary(arxiv_id="2302.13971", benchmarks=[fake_score])
+    summary = PaperSummary(paper_id="2302.13971", benchmarks=[fake_score])
     assert validate_summary(summary, parsed["2302.13971"], text).benchmarks == []
 
 
@@ -207,7 +207,7 @@ def test_sheets_are_stored_and_recomputed_only_when_something_changed(catalog_ws
         paper = catalog.get("2110.14168")  # a new PDF for it came in (as `fetch --update` records it)
         catalog.upsert(paper.model_copy(update={"sha256": "0" * 64}))
         changed = summarize_papers(settings, catalog, backend="extractive")
-        assert {r.arxiv_id: r.status for r in changed} == {"2310.06825": "unchanged", "2110.14168": "summarized"}
+        assert {r.paper_id: r.status for r in changed} == {"2310.06825": "unchanged", "2110.14168": "summarized"}
 
         monkeypatch.setattr(digest.parse, "PARSER_VERSION", "test")  # a new parser: papers are parsed again
         assert {r.status for r in summarize_papers(settings, catalog, backend="extractive")} == {"summarized"}
@@ -222,12 +222,12 @@ def test_one_bad_paper_does_not_stop_the_batch(catalog_ws):
     with Catalog(catalog_ws.catalog_path) as catalog:
         results = summarize_papers(catalog_ws, catalog, ["9999.99999", "2310.06825v1"], backend="extractive")
     assert [r.status for r in results] == ["failed", "summarized"]
-    assert results[1].arxiv_id == "2310.06825"
+    assert results[1].paper_id == "2310.06825"
     assert "9999.99999" in results[0].error and "digest fetch" in results[0].error
 
 
 def test_an_empty_parse_gives_not_found_everywhere(workspace):
-    sheet = summarize_paper(ParsedPaper(arxiv_id="2301.00001"), Settings.load(workspace=workspace))
+    sheet = summarize_paper(ParsedPaper(paper_id="2301.00001"), Settings.load(workspace=workspace))
     assert list(sheet.fields) == list(FIELD_KEYS)
     assert all(field == FieldValue() for field in sheet.fields.values()) and sheet.benchmarks == []
 
@@ -247,8 +247,8 @@ def test_cli_json_prints_the_sheets(catalog_ws):
     result = runner.invoke(cli, ["-w", ws, "summarize", "2310.06825", "--backend", "extractive", "--json"])
     assert result.exit_code == 0, result.output
     [sheet] = json.loads(result.output)
-    assert set(sheet) == {"arxiv_id", "title", "fields", "benchmarks"}
-    assert sheet["arxiv_id"] == "2310.06825" and sheet["title"] == "Mistral 7B"
+    assert set(sheet) == {"paper_id", "title", "fields", "benchmarks"}
+    assert sheet["paper_id"] == "2310.06825" and sheet["title"] == "Mistral 7B"
     assert set(sheet["fields"]["code_url"]) == {"value", "evidence"}
     assert sheet["fields"]["code_url"]["evidence"][0]["page"] == 1
     assert {"benchmark", "metric", "setting", "model", "score"} <= set(sheet["benchmarks"][0])

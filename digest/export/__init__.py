@@ -100,13 +100,13 @@ def load_entries(
     """The survey entries of `ids` (default: every summarized paper), and why any requested id has none."""
     entries: list[SurveyEntry] = []
     missing: dict[str, str] = {}
-    wanted = [p.arxiv_id for p in catalog.papers()] if ids is None else list(dict.fromkeys(map(paper_key, ids)))
-    for arxiv_id in wanted:
-        summary = catalog.load_summary(arxiv_id, backend=backend)
+    wanted = [p.paper_id for p in catalog.papers()] if ids is None else list(dict.fromkeys(map(paper_key, ids)))
+    for paper_id in wanted:
+        summary = catalog.load_summary(paper_id, backend=backend)
         if summary:
-            entries.append(SurveyEntry.build(summary, catalog.get(arxiv_id)))
+            entries.append(SurveyEntry.build(summary, catalog.get(paper_id)))
         elif ids is not None:
-            missing[arxiv_id] = _why_missing(catalog, arxiv_id, backend)
+            missing[paper_id] = _why_missing(catalog, paper_id, backend)
     return entries, missing
 
 
@@ -126,14 +126,14 @@ def export_catalog(
         asked = f" for {', '.join(missing)}" if missing else ""
         raise DigestError(f"no survey sheets to export{asked}: run `digest summarize` first")
     written = writer.write(entries, out, lang)
-    return ExportResult(written, [e.arxiv_id for e in entries], missing)
+    return ExportResult(written, [e.paper_id for e in entries], missing)
 
 
-def _why_missing(catalog: Catalog, arxiv_id: str, backend: str | None) -> str:
-    if catalog.get(arxiv_id) is None:
+def _why_missing(catalog: Catalog, paper_id: str, backend: str | None) -> str:
+    if catalog.get(paper_id) is None:
         return "not in the catalog (run `digest fetch` first)"
     made_by = f" from the {backend} backend" if backend else ""
-    return f"no survey sheet{made_by} yet (run `digest summarize {arxiv_id}`)"
+    return f"no survey sheet{made_by} yet (run `digest summarize {paper_id}`)"
 
 
 # The formats register themselves on import, in the order `--format` lists them.

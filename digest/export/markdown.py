@@ -1,7 +1,7 @@
 """Markdown sheets in the survey template's order, evidence as numbered footnotes.
 
 A sheet template (Jinja2; the bundled one is `digest/templates/sheet.md.j2`) gets (see `sheet.py`):
-- `sheet`: `title`, `arxiv_id`, `url`, `anchor`, `authors`, `published`, `metadata` (the catalog record),
+- `sheet`: `title`, `paper_id`, `url`, `anchor`, `authors`, `published`, `metadata` (the catalog record),
   `fields` (each: `key`, `label`, `found`, `is_list`, `items` (each: `text`, `notes`), `notes`),
   `benchmarks` (each: `benchmark`, `metric`, `setting`, `model`, `score`, `page`, `note`),
   `notes` (each: `n`, `page`, `section`, `quote`, `text` = `p. 3, §2.1 "quote"`);
@@ -60,7 +60,7 @@ class MarkdownExporter(Exporter):
     def write(self, entries: list[SurveyEntry], out: Path, lang: Lang) -> list[Path]:
         if not is_folder(out):
             return super().write(entries, out, lang)
-        files = {out / f"{_file_stem(e.arxiv_id)}.md": self.sheet(e, lang) for e in entries}
+        files = {out / f"{_file_stem(e.paper_id)}.md": self.sheet(e, lang) for e in entries}
         files[out / f"{SURVEY_STEM}.md"] = self.survey(entries, lang)  # all rendered before anything is written
         return [write_atomic(path, text.encode()) for path, text in files.items()]
 
@@ -148,5 +148,5 @@ def _refs(numbers: list[int]) -> str:
     return "".join(f"[^{n}]" for n in numbers)
 
 
-def _file_stem(arxiv_id: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", arxiv_id)
+def _file_stem(paper_id: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", paper_id)

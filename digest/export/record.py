@@ -26,7 +26,7 @@ UI: dict[str, tuple[str, str]] = {
     "contents": ("目录", "Contents"),
     "papers": ("篇论文", "papers"),
     "not_found": ("未找到", "not found"),
-    "arxiv_id": ("arXiv 编号", "arXiv ID"),
+    "paper_id": ("arXiv 编号", "arXiv ID"),
     "title": ("标题", "Title"),
     "authors": ("作者", "Authors"),
     "published": ("发表日期", "Published"),
@@ -80,7 +80,7 @@ SurveyFields = create_model(
 class SurveyEntry(BaseModel):
     """One paper as exported: catalog metadata, its survey fields with evidence, and its benchmark scores."""
 
-    arxiv_id: str
+    paper_id: str
     title: str = ""
     url: str | None = Field(None, description="the paper's arXiv abstract page, for arXiv papers")
     metadata: PaperRecord
@@ -94,11 +94,11 @@ class SurveyEntry(BaseModel):
     @classmethod
     def build(cls, summary: PaperSummary, paper: PaperRecord | None = None) -> SurveyEntry:
         """Join a survey sheet with its catalog record (a bare record when the catalog has none)."""
-        paper = paper or PaperRecord(arxiv_id=summary.arxiv_id, title=summary.title)
+        paper = paper or PaperRecord(paper_id=summary.paper_id, title=summary.title)
         return cls(
-            arxiv_id=summary.arxiv_id,
+            paper_id=summary.paper_id,
             title=paper.title or summary.title,
-            url=f"https://arxiv.org/abs/{summary.arxiv_id}" if paper.source == "arxiv" else None,
+            url=f"https://arxiv.org/abs/{summary.paper_id}" if paper.source == "arxiv" else None,
             metadata=paper,
             fields={key: summary.fields.get(key, FieldValue()) for key in FIELD_KEYS},
             benchmarks=summary.benchmarks,

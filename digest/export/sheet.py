@@ -78,11 +78,11 @@ class Sheet:
 
     @property
     def title(self) -> str:
-        return self.entry.title or self.entry.arxiv_id
+        return self.entry.title or self.entry.paper_id
 
     @property
-    def arxiv_id(self) -> str:
-        return self.entry.arxiv_id
+    def paper_id(self) -> str:
+        return self.entry.paper_id
 
     @property
     def url(self) -> str | None:
@@ -90,7 +90,7 @@ class Sheet:
 
     @property
     def anchor(self) -> str:
-        return "paper-" + re.sub(r"[^A-Za-z0-9]+", "-", self.entry.arxiv_id)
+        return "paper-" + re.sub(r"[^A-Za-z0-9]+", "-", self.entry.paper_id)
 
     @property
     def authors(self) -> list[str]:

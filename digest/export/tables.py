@@ -24,14 +24,14 @@ _NUMBER = re.compile(r"^-?\d+(?:\.(\d+))?$")
 
 def paper_columns(lang: Lang) -> list[str]:
     """Headings of the one-row-per-paper table."""
-    return [ui("arxiv_id", lang), ui("title", lang), ui("authors", lang), ui("published", lang)] + [
+    return [ui("paper_id", lang), ui("title", lang), ui("authors", lang), ui("published", lang)] + [
         field_label(key, lang) for key in SHEET_ORDER
     ]
 
 
 def paper_row(entry: SurveyEntry, lang: Lang) -> list[str]:
     meta = entry.metadata
-    return [entry.arxiv_id, entry.title, ", ".join(meta.authors), meta.published or ""] + [
+    return [entry.paper_id, entry.title, ", ".join(meta.authors), meta.published or ""] + [
         field_text(entry.field(key), lang) for key in SHEET_ORDER
     ]
 
@@ -96,11 +96,11 @@ class XlsxExporter(Exporter):
 
     def _benchmarks(self, sheet: Worksheet, entries: list[SurveyEntry], lang: Lang) -> None:
         columns, rows = benchmark_matrix(entries)
-        heads = [ui("arxiv_id", lang), ui("title", lang), ui("model", lang)] + [_column_title(c) for c in columns]
+        heads = [ui("paper_id", lang), ui("title", lang), ui("model", lang)] + [_column_title(c) for c in columns]
         _fill(
             sheet,
             heads,
-            [[e.arxiv_id, e.title, model] + [None] * len(columns) for e, model, _ in rows],
+            [[e.paper_id, e.title, model] + [None] * len(columns) for e, model, _ in rows],
             widths=[13, 30, 16] + [14] * len(columns),
             frozen="D2",
         )
@@ -116,9 +116,9 @@ class XlsxExporter(Exporter):
                     _score_cell(sheet.cell(r, col), cells[column], lang)
 
     def _evidence(self, sheet: Worksheet, entries: list[SurveyEntry], lang: Lang) -> None:
-        heads = [ui(k, lang) for k in ("arxiv_id", "field", "page", "section", "quote")]
+        heads = [ui(k, lang) for k in ("paper_id", "field", "page", "section", "quote")]
         rows = [
-            [e.arxiv_id, field_label(key, lang), ev.page, ev.section, ev.quote]
+            [e.paper_id, field_label(key, lang), ev.page, ev.section, ev.quote]
             for e in entries
             for key in SHEET_ORDER
             for ev in e.field(key).evidence

@@ -29,7 +29,7 @@ __all__ = ["PARSER_VERSION", "ParseError", "ParseResult", "load_parsed", "parse_
 
 @dataclass
 class ParseResult:
-    arxiv_id: str
+    paper_id: str
     status: Literal["parsed", "unchanged", "failed"]
     error: str | None = None
     seconds: float = 0.0
@@ -39,10 +39,10 @@ class ParseResult:
 
     def line(self) -> str:
         if self.status == "failed":
-            return f"{self.arxiv_id}: {self.error}"
+            return f"{self.paper_id}: {self.error}"
         if self.status == "unchanged":
-            return f"{self.arxiv_id}: unchanged"
-        return (f"{self.arxiv_id}: {self.sections} sections, {self.tables} tables "
+            return f"{self.paper_id}: unchanged"
+        return (f"{self.paper_id}: {self.sections} sections, {self.tables} tables "
                 f"(outline from {self.outline_source}, {self.seconds:.1f} s)")
 
 
@@ -63,7 +63,7 @@ def pdf_path(settings: Settings, paper: PaperRecord) -> Path:
     if paper.pdf_path:
         path = Path(paper.pdf_path)
         return path if path.is_absolute() else settings.workspace / path
-    return settings.pdf_dir / f"{parse_id(paper.arxiv_id).filename}.pdf"
+    return settings.pdf_dir / f"{parse_id(paper.paper_id).filename}.pdf"
 
 
 def parse_papers(settings: Settings, catalog: Catalog, ids: list[str] | None = None, force: bool = False,
@@ -71,7 +71,7 @@ def parse_papers(settings: Settings, catalog: Catalog, ids: list[str] | None = N
     """Parse the catalog's papers (all with status ok, or `ids`) whose PDF or parser version changed, or all
     with `force`; store each parse or failure in the catalog. One bad paper never stops the batch."""
     todo: list[PaperRecord | ParseResult] = []
-    for wanted in ids if ids is not None else [p.arxiv_id for p in catalog.papers(status="ok")]:
+    for wanted in ids if ids is not None else [p.paper_id for p in catalog.papers(status="ok")]:
         todo.append(_lookup(catalog, wanted))
     results: list[ParseResult] = []
     console = console or Console(stderr=True)
@@ -79,21 +79,21 @@ def parse_papers(settings: Settings, catalog: Catalog, ids: list[str] | None = N
                   console=console, transient=True) as progress:
         task = progress.add_task("", total=len(todo))
         for item in todo:
-            progress.update(task, description=getattr(item, "arxiv_id", ""))
+            progress.update(task, description=getattr(item, "paper_id", ""))
             results.append(item if isinstance(item, ParseResult) else _parse_one(settings, catalog, item, force))
             progress.advance(task)
     return results
 
 
-def load_parsed(settings: Settings, catalog: Catalog, arxiv_id: str) -> ParsedPaper:
+def load_parsed(settings: Settings, catalog: Catalog, paper_id: str) -> ParsedPaper:
     """A paper's stored parse, parsing it first when it is missing or stale; ParseError says why when it fails."""
-    paper = _lookup(catalog, arxiv_id)
+    paper = _lookup(catalog, paper_id)
     if isinstance(paper, ParseResult):
         raise ParseError(paper.error)
     result = _parse_one(settings, catalog, paper, force=False)
-    parsed = catalog.load_parse(paper.arxiv_id) if result.status != "failed" else None
+    parsed = catalog.load_parse(paper.paper_id) if result.status != "failed" else None
     if parsed is None:
-        raise ParseError(result.error or f"{paper.arxiv_id}: no parse stored; run `digest parse {paper.arxiv_id}`")
+        raise ParseError(result.error or f"{paper.paper_id}: no parse stored; run `digest parse {paper.paper_id}`")
     return parsed
 
 
@@ -107,7 +107,7 @@ def _lookup(catalog: Catalog, wanted: str) -> PaperRecord | ParseResult:
     if paper is None:
         return ParseResult(wanted, "failed", f"{wanted} is not in the catalog; run `digest fetch {wanted}` first")
     if paper.status != "ok":
-        return ParseResult(paper.arxiv_id, "failed", f"fetch failed ({paper.error}); run `digest fetch` again")
+        return ParseResult(paper.paper_id, "failed", f"fetch failed ({paper.error}); run `digest fetch` again")
     return paper
 
 
@@ -117,23 +117,23 @@ def _parse_one(settings: Settings, catalog: Catalog, paper: PaperRecord, force: 
     try:
         sha = paper.sha256 or sha256_file(path)
     except OSError as exc:
-        error = f"{path}: cannot read the PDF ({exc.strerror}); run `digest fetch {paper.arxiv_id}` again"
-        catalog.save_parse(paper.arxiv_id, "", PARSER_VERSION, None, error=error)
-        return ParseResult(paper.arxiv_id, "failed", error)
-    state = catalog.parse_state(paper.arxiv_id)
+        error = f"{path}: cannot read the PDF ({exc.strerror}); run `digest fetch {paper.paper_id}` again"
+        catalog.save_parse(paper.paper_id, "", PARSER_VERSION, None, error=error)
+        return ParseResult(paper.paper_id, "failed", error)
+    state = catalog.parse_state(paper.paper_id)
     if not force and state and state["sha256"] == sha and state["parser_version"] == PARSER_VERSION:
-        return ParseResult(paper.arxiv_id, "unchanged" if state["status"] == "ok" else "failed", state["error"])
+        return ParseResult(paper.paper_id, "unchanged" if state["status"] == "ok" else "failed", state["error"])
     try:
-        parsed = parse_pdf(path, paper.arxiv_id)
+        parsed = parse_pdf(path, paper.paper_id)
     except Exception as exc:  # ParseError, or a bug on an unusual file: either way the batch goes on
         error = str(exc) if isinstance(exc, ParseError) else f"{path}: parser error ({type(exc).__name__}: {exc})"
         error = " ".join(error.split())
         seconds = time.perf_counter() - start
-        catalog.save_parse(paper.arxiv_id, sha, PARSER_VERSION, None, error=error, seconds=seconds)
-        return ParseResult(paper.arxiv_id, "failed", error, seconds)
+        catalog.save_parse(paper.paper_id, sha, PARSER_VERSION, None, error=error, seconds=seconds)
+        return ParseResult(paper.paper_id, "failed", error, seconds)
     seconds = time.perf_counter() - start
-    catalog.save_parse(paper.arxiv_id, sha, PARSER_VERSION, parsed, seconds=seconds)
-    return ParseResult(paper.arxiv_id, "parsed", None, seconds, len(parsed.sections), len(parsed.tables),
+    catalog.save_parse(paper.paper_id, sha, PARSER_VERSION, parsed, seconds=seconds)
+    return ParseResult(paper.paper_id, "parsed", None, seconds, len(parsed.sections), len(parsed.tables),
                        parsed.outline_source)
 
 

@@ -32,7 +32,7 @@ class ParseError(DigestError):
     """A PDF that cannot be parsed: encrypted, empty, scanned or damaged."""
 
 
-def parse_pdf(path: Path, arxiv_id: str, use_outline: bool = True) -> ParsedPaper:
+def parse_pdf(path: Path, paper_id: str, use_outline: bool = True) -> ParsedPaper:
     """The structure of one paper's PDF; raises ParseError with the reason when it has no usable text.
     `use_outline=False` ignores the PDF's own outline (to measure the typographic heuristics)."""
     doc = _open(path)
@@ -43,7 +43,7 @@ def parse_pdf(path: Path, arxiv_id: str, use_outline: bool = True) -> ParsedPape
             problem = f"damaged PDF, page content unreadable ({one_line(exc)})"
             raise ParseError(f"{path}: {problem}; re-download it") from exc
         _check_text(doc, pages, path)
-        return _assemble(doc, pages, _annotation_links(doc), arxiv_id, use_outline)
+        return _assemble(doc, pages, _annotation_links(doc), paper_id, use_outline)
     finally:
         doc.close()
 
@@ -94,7 +94,7 @@ def _check_text(doc: pymupdf.Document, pages: list[Page], path: Path) -> None:
 
 
 def _assemble(doc: pymupdf.Document, pages: list[Page], annotations: list[tuple[str, int, pymupdf.Rect]],
-              arxiv_id: str, use_outline: bool) -> ParsedPaper:
+              paper_id: str, use_outline: bool) -> ParsedPaper:
     strip_margins(pages)
     lines = _in_reading_order(pages)
     body, family = body_size(lines), body_family(lines)
@@ -111,7 +111,7 @@ def _assemble(doc: pymupdf.Document, pages: list[Page], annotations: list[tuple[
         for line in lines[h.index : h.index + h.lines]:
             line.role = "heading"
 
-    paper = ParsedPaper(arxiv_id=arxiv_id, title=title, pages=len(pages),
+    paper = ParsedPaper(paper_id=paper_id, title=title, pages=len(pages),
                         authors=_authors(lines, headings, doc.metadata or {}),
                         outline_source="toc" if toc else ("typography" if headings else "none"),
                         parser_version=PARSER_VERSION)

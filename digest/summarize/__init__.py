@@ -38,7 +38,7 @@ EXTRACTIVE_VERSION = "2"
 
 @dataclass
 class SummarizeResult:
-    arxiv_id: str
+    paper_id: str
     status: Literal["summarized", "unchanged", "failed"]
     summary: PaperSummary | None = None
     error: str | None = None
@@ -106,8 +106,8 @@ def summarize_papers(
     lang = lang or settings.lang
     setup = _setup(settings, backend, llm, lang)
     return [
-        _summarize_one(settings, catalog, arxiv_id, backend, llm, setup, wanted, force, lang)
-        for arxiv_id in (ids if ids is not None else [p.arxiv_id for p in catalog.papers(status="ok")])
+        _summarize_one(settings, catalog, paper_id, backend, llm, setup, wanted, force, lang)
+        for paper_id in (ids if ids is not None else [p.paper_id for p in catalog.papers(status="ok")])
     ]
 
 
@@ -142,51 +142,51 @@ def _setup(settings: Settings, backend: str, llm: BaseChatModel | None, lang: st
     return setup
 
 
-def _summarize_one(settings, catalog, arxiv_id, backend, llm, setup, wanted, force, lang) -> SummarizeResult:
+def _summarize_one(settings, catalog, paper_id, backend, llm, setup, wanted, force, lang) -> SummarizeResult:
     from digest.llm import LLMUnavailableError
 
     try:
-        parsed, state = _parsed(settings, catalog, arxiv_id)
+        parsed, state = _parsed(settings, catalog, paper_id)
         key = summary_key(state, setup)
-        stored = None if force else catalog.load_summary(parsed.arxiv_id, backend, key)
+        stored = None if force else catalog.load_summary(parsed.paper_id, backend, key)
         todo = [f for f in wanted if stored is None or f not in stored.fields]
         if not todo:
-            return SummarizeResult(parsed.arxiv_id, "unchanged", _only(stored, wanted))
+            return SummarizeResult(parsed.paper_id, "unchanged", _only(stored, wanted))
         fresh = summarize_paper(parsed, settings, backend, FIELD_KEYS if backend == "extractive" else todo, llm, lang=lang)
         if stored is not None:
             fresh.fields = {k: fresh.fields.get(k) or stored.fields[k] for k in FIELD_KEYS if k in fresh.fields or k in stored.fields}
         catalog.save_summary(fresh, key)
-        return SummarizeResult(parsed.arxiv_id, "summarized", _only(fresh, wanted))
+        return SummarizeResult(parsed.paper_id, "summarized", _only(fresh, wanted))
     except LLMUnavailableError:
         raise  # the model is down or missing: every other paper would fail the same way
     except DigestError as exc:
-        return SummarizeResult(arxiv_id, "failed", error=str(exc))
+        return SummarizeResult(paper_id, "failed", error=str(exc))
     except Exception as exc:  # a bug or a malformed parse must not stop the batch; the report names it
-        return SummarizeResult(arxiv_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        return SummarizeResult(paper_id, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def _parsed(settings: Settings, catalog: Catalog, arxiv_id: str) -> tuple[ParsedPaper, dict]:
+def _parsed(settings: Settings, catalog: Catalog, paper_id: str) -> tuple[ParsedPaper, dict]:
     """The parse of a catalog paper, refreshed first when its PDF or the parser changed, and their fingerprint."""
     from rich.console import Console
 
     from digest.parse import parse_papers
 
-    paper = catalog.get(arxiv_id)
-    if paper is None and re.fullmatch(r".+v\d+", arxiv_id):
-        paper = catalog.get(re.sub(r"v\d+$", "", arxiv_id))  # a versioned id names the same catalog paper
+    paper = catalog.get(paper_id)
+    if paper is None and re.fullmatch(r".+v\d+", paper_id):
+        paper = catalog.get(re.sub(r"v\d+$", "", paper_id))  # a versioned id names the same catalog paper
     if paper is None:
-        raise DigestError(f"{arxiv_id} is not in the catalog; run `digest fetch {arxiv_id}` first")
-    result = parse_papers(settings, catalog, [paper.arxiv_id], console=Console(stderr=True, quiet=True))[0]
-    state, parsed = catalog.parse_state(paper.arxiv_id), catalog.load_parse(paper.arxiv_id)
+        raise DigestError(f"{paper_id} is not in the catalog; run `digest fetch {paper_id}` first")
+    result = parse_papers(settings, catalog, [paper.paper_id], console=Console(stderr=True, quiet=True))[0]
+    state, parsed = catalog.parse_state(paper.paper_id), catalog.load_parse(paper.paper_id)
     if result.status == "failed" or parsed is None:
-        raise DigestError(f"{paper.arxiv_id} could not be parsed: {result.error}")
+        raise DigestError(f"{paper.paper_id} could not be parsed: {result.error}")
     return parsed, {"sha256": state["sha256"], "parser_version": state["parser_version"]}
 
 
 def sheet_json(summary: PaperSummary) -> dict:
-    """A sheet as `--json` prints it: arxiv_id, title, fields {KEY: {value, evidence}}, benchmarks."""
+    """A sheet as `--json` prints it: paper_id, title, fields {KEY: {value, evidence}}, benchmarks."""
     return {
-        "arxiv_id": summary.arxiv_id,
+        "paper_id": summary.paper_id,
         "title": summary.title,
         "fields": {k: v.model_dump(include={"value", "evidence"}) for k, v in summary.fields.items()},
         "benchmarks": [b.model_dump() for b in summary.benchmarks],

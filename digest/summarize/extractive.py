@@ -127,7 +127,7 @@ def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText) -> Pape
     if "demo" in wanted:
         out["demo"] = demo_field(text)
     return PaperSummary(
-        arxiv_id=parsed.arxiv_id, title=" ".join(parsed.title.split()),
+        paper_id=parsed.paper_id, title=" ".join(parsed.title.split()),
         fields={k: out[k] for k in FIELD_KEYS if k in out}, benchmarks=scores, backend="extractive",
     )
 
@@ -136,7 +136,7 @@ def paper_url(parsed: ParsedPaper, text: PaperText) -> FieldValue:
     """The arXiv abstract page, shown by the arXiv id printed in the paper, or else by the title it was filed under.
     A local PDF that is not an arXiv paper ("local-<sha>") has none."""
     try:
-        base = parse_id(parsed.arxiv_id).base
+        base = parse_id(parsed.paper_id).base
     except InvalidId:
         return FieldValue()
     stamp = next((s for s in text.sentences if base in s.text), None)

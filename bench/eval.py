@@ -1,0 +1,356 @@
+"""Quality of search, answers and survey fields on every gold split, with baselines measured in the same run.
+
+    python bench/eval.py [--splits dev,more,litqa2,ours] [--parts retrieval,answers,fields] [--k 5]
+                         [--no-langchain] [--show] [--json OUT] [--cache bench/.cache]
+
+Splits (gold in ../shared/eval unless named otherwise; each question is asked over the split's whole corpus):
+- dev     eval/qa_dev.jsonl + eval/fields_dev.json, over the 28 + 25 LLM and NLP papers of corpus/pdf and
+          corpus/more/pdf (so the dev questions meet the distractors the new papers bring);
+- more    eval/more/qa_more.jsonl + eval/more/fields_more.json, same corpus (14 of its papers, gold written
+          independently of the code: the best stand-in here for unseen papers);
+- litqa2  eval/litqa2_dev/questions.jsonl over its 15 biology PDFs (out of domain);
+- ours    bench/qa_extra.jsonl + bench/qa_holdout.jsonl (questions earlier sessions wrote) and
+          bench/unanswerable.jsonl (for "does not say").
+
+Measures, per split and language:
+- retrieval recall@k by mode (dense, bm25, hybrid) and for the LangChain tutorial pipeline (PyPDFLoader ->
+  RecursiveCharacterTextSplitter(1000, 200) -> the same embedder -> FAISS) built over the same PDFs. A hit is a
+  top-k passage from the right paper that holds an evidence string (qa splits) or most (> half) of the words of
+  the key passage (litqa2), as the shared README defines it;
+- answers (extractive `ask`): the answer holds a gold answer; the first citation is from the right paper; the
+  unanswerable questions are answered "the corpus does not say";
+- fields (extractive `summarize`): recall of the gold items per field, code/model URL right of the papers that
+  state one, every dataset/benchmark name found in the paper text, own headline scores found.
+
+Workspaces are built once under --cache and reused; a build is incremental, so after a change to parsing or
+chunking only that work is redone. The LangChain stores are cached there too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, SHARED, load_questions  # noqa: E402
+from digest.catalog import Catalog  # noqa: E402
+from digest.files import sha256_file  # noqa: E402
+from digest.text import contains, normalize  # noqa: E402
+
+EVAL = SHARED / "eval"
+LLM_PDFS = (SHARED / "corpus" / "pdf", SHARED / "corpus" / "more" / "pdf")
+BIO_PDFS = (EVAL / "litqa2_dev" / "pdf",)
+MODES = ("dense", "bm25", "hybrid")
+TEXT_FIELDS = ("datasets", "benchmarks", "architecture", "training")
+KEY_SHARE = 0.5  # a litqa2 hit holds more than this share of its key passage's words
+
+
+@dataclass
+class Split:
+    name: str
+    corpus: str  # workspace name under --cache
+    pdfs: tuple[Path, ...]
+    questions: list[dict] = field(default_factory=list)
+    unanswerable: list[dict] = field(default_factory=list)
+    fields: list[dict] = field(default_factory=list)
+
+
+def splits() -> dict[str, Split]:
+    bench = ROOT / "bench"
+    litqa2 = [{**q, "lang": "en", "arxiv_id": q["pdf"].removesuffix(".pdf"), "answer": [q["ideal"]]}
+              for q in load_questions(EVAL / "litqa2_dev" / "questions.jsonl")]
+    return {
+        "dev": Split("dev", "llm", LLM_PDFS, load_questions(EVAL / "qa_dev.jsonl"),
+                     fields=json.loads((EVAL / "fields_dev.json").read_text())),
+        "more": Split("more", "llm", LLM_PDFS, load_questions(EVAL / "more" / "qa_more.jsonl"),
+                      fields=json.loads((EVAL / "more" / "fields_more.json").read_text())),
+        "litqa2": Split("litqa2", "bio", BIO_PDFS, litqa2),
+        "ours": Split("ours", "llm", LLM_PDFS, load_questions(bench / "qa_extra.jsonl") + load_questions(bench / "qa_holdout.jsonl"),
+                      unanswerable=load_questions(bench / "unanswerable.jsonl")),
+    }
+
+
+# ------------------------------------------------------------------ corpora
+
+
+@dataclass
+class Corpus:
+    """An indexed workspace over a split's PDFs, and the map from gold ids (file stems) to catalog ids."""
+
+    settings: object
+    index: object
+    ids: dict[str, str]  # gold id (PDF file stem) -> catalog paper id
+
+
+def open_corpus(name: str, pdfs: tuple[Path, ...], cache: Path) -> Corpus:
+    from digest.fetch import add_papers
+    from digest.index import Index, build_index
+    from digest.settings import Settings
+
+    settings = Settings.load(workspace=cache / name)
+    files = sorted(p for folder in pdfs for p in folder.glob("*.pdf"))
+    started = time.perf_counter()
+    with Catalog(settings.catalog_path) as catalog:
+        known = {p.sha256 for p in catalog.papers()}
+        new = [p for p in files if sha256_file(p) not in known]
+        if new:
+            add_papers(settings, catalog, new)
+        report = build_index(settings, catalog, progress=False)
+        by_sha = {p.sha256: p.paper_id for p in catalog.papers(status="ok")}
+    if report.added or report.updated or report.failed:
+        print(f"[{name}] indexed {len(report.added) + len(report.updated)} papers, {report.chunks} chunks in all, "
+              f"{time.perf_counter() - started:.0f} s{'; failed: ' + str(report.failed) if report.failed else ''}")
+    ids = {p.stem: by_sha[sha] for p in files if (sha := sha256_file(p)) in by_sha}
+    return Corpus(settings, Index.open(settings), ids)
+
+
+def langchain_store(name: str, pdfs: tuple[Path, ...], cache: Path, model_path: str):
+    """The LangChain tutorial pipeline over the same PDFs (built once, then loaded)."""
+    from langchain_community.vectorstores import FAISS
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    embeddings = HuggingFaceEmbeddings(model_name=model_path)
+    folder = cache / f"langchain-{name}"
+    if (folder / "index.faiss").exists():
+        return FAISS.load_local(str(folder), embeddings, allow_dangerous_deserialization=True)
+    from langchain_community.document_loaders import PyPDFLoader
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    started = time.perf_counter()
+    docs = [page for folder_ in pdfs for pdf in sorted(folder_.glob("*.pdf")) for page in PyPDFLoader(str(pdf)).load()]
+    splits_ = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
+    store = FAISS.from_documents(splits_, embeddings)
+    store.save_local(str(folder))
+    print(f"[{name}] LangChain store: {len(splits_)} chunks, {time.perf_counter() - started:.0f} s")
+    return store
+
+
+# ---------------------------------------------------------------- retrieval
+
+Search = Callable[[str, int], list[tuple[str, str]]]  # (question, k) -> [(gold id, passage text)]
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", normalize(text)))
+
+
+def is_hit(question: dict, passages: Iterable[tuple[str, str]]) -> bool:
+    """A passage from the right paper holding an evidence string, or most of the key passage's words."""
+    right = [text for gid, text in passages if gid == question["arxiv_id"]]
+    if "key_passage" in question:
+        key = words(question["key_passage"])
+        return any(len(key & words(text)) > KEY_SHARE * len(key) for text in right)
+    return any(contains(text, e) for text in right for e in question["evidence"])
+
+
+def recall(search: Search, questions: list[dict], k: int) -> dict:
+    hits = {q["id"]: is_hit(q, search(q["question"], k)) for q in questions}
+    out = {"all": _mean(hits.values()), "n": len(hits)}
+    for lang in sorted({q.get("lang", "en") for q in questions}):
+        out[lang] = _mean(hits[q["id"]] for q in questions if q.get("lang", "en") == lang)
+    out["misses"] = [qid for qid, ok in hits.items() if not ok]
+    return out
+
+
+def digest_search(corpus: Corpus, mode: str) -> Search:
+    gold = {v: k for k, v in corpus.ids.items()}
+    return lambda q, k: [(gold.get(h.chunk.paper_id, h.chunk.paper_id), h.chunk.text)
+                         for h in corpus.index.search(q, k=k, mode=mode)]
+
+
+def langchain_search(store) -> Search:
+    return lambda q, k: [(Path(d.metadata["source"]).stem, d.page_content) for d in store.similarity_search(q, k=k)]
+
+
+# ------------------------------------------------------------------ answers
+
+
+def answers(corpus: Corpus, questions: list[dict], unanswerable: list[dict], show: bool) -> dict:
+    """Extractive answers: gold answer held, first citation's paper, "does not say" on unanswerable questions."""
+    from digest.ask import ask_turn
+
+    gold = {v: k for k, v in corpus.ids.items()}
+    rows = []
+    started = time.perf_counter()
+    for q in questions + unanswerable:
+        turn = ask_turn(q["question"], corpus.index, corpus.settings)
+        a = turn.answer
+        first = gold.get(a.citations[0].paper_id) if a.citations else None
+        row = {"id": q["id"], "lang": q.get("lang", "en"), "answerable": "answer" in q, "said": a.answered,
+               "contains": a.answered and any(contains(a.answer, g) for g in q.get("answer", [])),
+               "paper": first == q.get("arxiv_id")}
+        rows.append(row)
+        if show:
+            mark = ("✓" if row["contains"] else "✗") + ("" if row["paper"] else " (other paper)") if row["answerable"] else (
+                "✓ not said" if not a.answered else "✗ said")
+            print(f"  {mark} {q['id']}: {q['question']}\n      {a.answer[:240]}")
+    good = [r for r in rows if r["answerable"]]
+    out = {"contains": _mean(r["contains"] for r in good), "paper": _mean(r["paper"] for r in good), "n": len(good)}
+    for lang in sorted({r["lang"] for r in good}):
+        out[f"contains_{lang}"] = _mean(r["contains"] for r in good if r["lang"] == lang)
+    if unanswerable:
+        out["not_said"] = _mean(not r["said"] for r in rows if not r["answerable"])
+    out["s_per_question"] = round((time.perf_counter() - started) / max(len(rows), 1), 2)
+    out["misses"] = [r["id"] for r in good if not r["contains"]]
+    return out
+
+
+# ------------------------------------------------------------------- fields
+
+
+def haystack(summary, key: str) -> str:
+    """The normalized text a gold alias is looked for in (benchmarks: the evaluation list and score table)."""
+    if key == "benchmarks":
+        value = summary.fields["evaluation"].value if "evaluation" in summary.fields else None
+        parts = list(value or []) + [f"{b.benchmark} {b.metric} {b.setting}" for b in summary.benchmarks]
+        return normalize(" | ".join(parts))
+    value = summary.fields[key].value if key in summary.fields else None
+    return normalize(" | ".join(value) if isinstance(value, list) else value or "")
+
+
+def name_of(item: str) -> str:
+    """A list item's name: "CommonCrawl (67.0%)" -> "CommonCrawl"."""
+    return re.sub(r"\s*\([^()]*\)$", "", item).strip()
+
+
+def url_right(value: str, expected: list[str]) -> bool:
+    found = normalize(value)
+    return any(normalize(e).removeprefix("https://").removeprefix("http://") in found for e in expected)
+
+
+def fields(corpus: Corpus, gold: list[dict], show: bool) -> dict:
+    """Extractive sheets of the gold papers against the gold items."""
+    from digest.summarize import summarize_paper
+    from digest.summarize.evidence import PaperText
+
+    hit = {k: [0, 0] for k in TEXT_FIELDS}
+    urls = {k: {"right": 0, "stated": 0, "given": 0, "wrong": 0} for k in ("code_url", "model_url")}
+    names = [0, 0]
+    scores = [0, 0]
+    started = time.perf_counter()
+    with Catalog(corpus.settings.catalog_path) as catalog:
+        for item in gold:
+            parsed = catalog.load_parse(corpus.ids[item["arxiv_id"]])
+            summary = summarize_paper(parsed, corpus.settings)
+            text = PaperText(parsed)
+            missed = {}
+            for key in TEXT_FIELDS:
+                found = haystack(summary, key)
+                misses = [aliases[0] for aliases in item.get(key, []) if not any(normalize(a) in found for a in aliases)]
+                hit[key][0] += len(item.get(key, [])) - len(misses)
+                hit[key][1] += len(item.get(key, []))
+                if misses:
+                    missed[key] = misses
+            for key, c in urls.items():
+                value = summary.fields[key].value or ""
+                expected = _stated_urls(item, key, parsed)
+                right = bool(value) and bool(expected) and url_right(value, expected)
+                c["right"] += right
+                c["stated"] += bool(expected)
+                c["given"] += bool(value)
+                c["wrong"] += bool(value) and not right
+                if bool(value) != bool(expected) or (value and not right):
+                    missed[key] = f"got {value or None}, expected {expected or None}"
+            for key in ("datasets", "evaluation"):
+                for entry in summary.fields[key].value or []:
+                    names[0] += bool(text.names(name_of(entry)) or normalize(name_of(entry)) in text.normalized)
+                    names[1] += 1
+            for s in item.get("scores", []):
+                scores[1] += 1
+                scores[0] += any(_same_score(s, b) for b in summary.benchmarks)
+            if show:
+                print(f"  {item['arxiv_id']}: " + ("; ".join(f"{k} missed {v}" for k, v in missed.items()) or "all found"))
+    out = {key: _ratio(*c) for key, c in hit.items()}
+    out["items"] = _ratio(sum(c[0] for c in hit.values()), sum(c[1] for c in hit.values()))
+    for key, c in urls.items():
+        out[key] = f"{c['right']}/{c['stated']} stated, {c['wrong']} wrong"
+    out["names_in_text"] = _ratio(*names)
+    if scores[1]:
+        out["own_scores"] = _ratio(*scores)
+    out["s_per_paper"] = round((time.perf_counter() - started) / max(len(gold), 1), 2)
+    return out
+
+
+def _stated_urls(item: dict, key: str, parsed) -> list[str]:
+    """The gold URLs that the paper itself states (text or link annotations); README-only ones are not asked for."""
+    text = normalize(" ".join([parsed.full_text(), parsed.references] + [link.uri for link in parsed.links]))
+    squeezed = re.sub(r"\s+", "", text)
+    return [u for u in item.get(key) or [] if normalize(u).removeprefix("https://") in squeezed]
+
+
+def _same_score(gold: dict, row) -> bool:
+    """A score row with the gold's value whose benchmark and model names hold the gold's (either way round)."""
+    value = lambda s: normalize(s).rstrip("%").strip()  # noqa: E731
+    named = lambda a, b: bool(a) and (normalize(a) in normalize(b) or normalize(b) in normalize(a))  # noqa: E731
+    return (value(row.score) == value(gold["score"]) and named(gold["benchmark"], f"{row.benchmark} {row.setting}")
+            and (not gold.get("model") or named(gold["model"].split()[0], row.model)))
+
+
+# --------------------------------------------------------------------- main
+
+
+def _mean(values: Iterable[bool]) -> float:
+    values = list(values)
+    return round(statistics.mean(values), 3) if values else float("nan")
+
+
+def _ratio(hit: int, total: int) -> str:
+    return f"{hit / total:.2f} ({hit}/{total})" if total else "n/a"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--splits", default="dev,more,litqa2,ours")
+    ap.add_argument("--parts", default="retrieval,answers,fields")
+    ap.add_argument("--k", type=int, default=5)
+    ap.add_argument("--no-langchain", action="store_true", help="skip the LangChain tutorial baseline")
+    ap.add_argument("--show", action="store_true", help="print every answer and field miss")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache")
+    args = ap.parse_args()
+
+    chosen = [splits()[name] for name in args.splits.split(",")]
+    parts = set(args.parts.split(","))
+    corpora: dict[str, Corpus] = {}
+    stores: dict[str, object] = {}
+    figures: dict = {}
+    for split in chosen:
+        if split.corpus not in corpora:
+            corpora[split.corpus] = open_corpus(split.corpus, split.pdfs, args.cache)
+        corpus = corpora[split.corpus]
+        row = figures[split.name] = {}
+        if "retrieval" in parts and split.questions:
+            row["recall"] = {m: recall(digest_search(corpus, m), split.questions, args.k) for m in MODES}
+            if not args.no_langchain:
+                if split.corpus not in stores:
+                    from digest.embed import model_location
+
+                    model = model_location(corpus.settings.embedder)
+                    stores[split.corpus] = langchain_store(split.corpus, split.pdfs, args.cache, model)
+                row["recall"]["langchain"] = recall(langchain_search(stores[split.corpus]), split.questions, args.k)
+            for name, r in row["recall"].items():
+                langs = "  ".join(f"{lang} {r[lang]:.2f}" for lang in ("en", "zh") if lang in r)
+                print(f"{split.name:<7} recall@{args.k} {name:<10} {r['all']:.3f}  ({langs}; n={r['n']})  misses: {r['misses']}")
+        if "answers" in parts and (split.questions or split.unanswerable):
+            row["answers"] = answers(corpus, split.questions, split.unanswerable, args.show)
+            print(f"{split.name:<7} answers  {json.dumps(row['answers'], ensure_ascii=False)}")
+        if "fields" in parts and split.fields:
+            row["fields"] = fields(corpus, split.fields, args.show)
+            print(f"{split.name:<7} fields   {json.dumps(row['fields'], ensure_ascii=False)}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
