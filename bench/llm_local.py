@@ -61,7 +61,7 @@ def main() -> int:
         text = PaperText(parsed)
         for backend in BACKENDS:
             t0 = time.perf_counter()
-            summary = summarize_paper(parsed, settings, backend, llm=llm if backend == "llm" else None, lang=args.lang)
+            summary = summarize_paper(parsed, settings, backend, llm=llm if backend == "llm" else None)
             seconds[backend] += time.perf_counter() - t0
             for key in TEXT_FIELDS:
                 found = haystack(summary, key)

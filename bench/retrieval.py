@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import PDF_DIR, QA_DEV, QA_EXTRA, QA_HOLDOUT, load_questions, percentiles, timed  # noqa: E402
 from digest.catalog import Catalog  # noqa: E402
 from digest.chunk import Tokenizer, passage_texts  # noqa: E402
+from digest.corpus import add_papers  # noqa: E402
 from digest.embed import model_location  # noqa: E402
-from digest.fetch import add_papers  # noqa: E402
 from digest.glossary import translate_terms  # noqa: E402
 from digest.index import CANDIDATES, DENSE_WEIGHT, Index, build_index, fuse  # noqa: E402
 from digest.settings import Settings  # noqa: E402
@@ -80,7 +80,7 @@ def ingest_digest(workspace: Path) -> tuple[Index, dict]:
     with Catalog(settings.catalog_path) as catalog:
         add_papers(settings, catalog, [PDF_DIR])
         with timed() as t:
-            report = build_index(settings, catalog, progress=False)
+            report = build_index(settings, catalog)
     if report.failed:
         print(f"  failed papers: {report.failed}")
     return Index.open(settings), {"cpu_s": round(t.cpu, 1), "wall_s": round(t.wall, 1), "papers": report.papers,

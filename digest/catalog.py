@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import DigestError, one_line
+from .ids import paper_key
 from .models import PaperRecord, PaperSummary, ParsedPaper
 
 MIGRATIONS: list[str] = [
@@ -148,8 +149,17 @@ class Catalog:
             db.execute(_UPSERT_PAPER, row)
 
     def get(self, paper_id: str) -> PaperRecord | None:
+        """The paper whose catalog key is exactly `paper_id`, if any (see `find` for ids as people write them)."""
         row = self.db.execute("SELECT * FROM papers WHERE paper_id=?", (paper_id,)).fetchone()
         return _paper(row) if row else None
+
+    def find(self, any_id: str) -> PaperRecord:
+        """The paper named by its id in any form (`arXiv:2302.13971v2`, an abs or pdf URL, `local-<sha>`);
+        DigestError when the catalog has no such paper."""
+        record = self.get(paper_key(any_id))
+        if record is None:
+            raise DigestError(f"{any_id!r} is not in the catalog; `digest list` shows what is")
+        return record
 
     def papers(self, status: str | None = None) -> list[PaperRecord]:
         sql, args = "SELECT * FROM papers", ()

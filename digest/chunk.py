@@ -8,23 +8,15 @@ The abstract, every figure caption and every table (with its caption) are chunks
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import groupby
 from dataclasses import dataclass
 
 from .models import Chunk, ParsedPaper, Section, Table
-from .text import row_cells
+from .text import page_of, row_cells, section_paths, sentence_spans
 
 CHUNKER_VERSION = "2"
 
-_SENTENCE_END = re.compile(r"[.!?][\"'\u201d)\]]*\s+|\n\s*\n")
-_WORD_BEFORE = re.compile(r"([A-Za-z]+)\.?[\"'\u201d)\]]*$")
-_ABBREVIATIONS = {
-    "al", "e.g", "eg", "i.e", "ie", "fig", "figs", "eq", "eqs", "sec", "secs", "tab", "vs", "cf", "approx", "resp",
-    "no", "nos", "vol", "pp", "ref", "refs", "app", "appx", "dr", "mr", "ms", "st", "etc", "incl", "def", "thm",
-}
 HEADING_TOKENS = 16  # word pieces of "<title> | <section>" put before each embedded chunk
 _HARD_CUT_MARGIN = 8  # word pieces kept free when a word must be cut, since its halves may re-tokenize longer
 
@@ -138,52 +130,6 @@ def _word_pieces_groups(pieces: list[tuple[int, int]], budget: int) -> list[tupl
         groups.append((a, b))
         a = b
     return groups
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentences of `text` as character spans (trailing whitespace excluded)."""
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.group().strip() and _is_abbreviation(text, m.start(), m.end()):
-            continue
-        end = m.start() + len(m.group().rstrip())
-        if end > start:
-            spans.append((start, end))
-        start = m.end()
-    if text[start:].strip():
-        spans.append((start, len(text.rstrip())))
-    return spans
-
-
-def _is_abbreviation(text: str, dot: int, after: int) -> bool:
-    """A period that ends "e.g.", "Fig.", "et al." or an initial, or is followed by a lower-case word."""
-    if text[dot] != ".":
-        return False
-    nxt = text[after : after + 1]
-    if nxt.islower():
-        return True
-    word = _WORD_BEFORE.search(text[max(0, dot - 12) : dot + 1])
-    if not word:
-        return False
-    token = word.group(1)
-    return token.lower() in _ABBREVIATIONS or (len(token) == 1 and token.isupper())
-
-
-def section_paths(sections: Sequence[Section]) -> list[str]:
-    """Each section's path of headings: "3 Results > 3.1 Common Sense Reasoning"."""
-    stack: list[tuple[int, str]] = []
-    paths = []
-    for section in sections:
-        while stack and stack[-1][0] >= section.level:
-            stack.pop()
-        stack.append((section.level, section.heading))
-        paths.append(" > ".join(heading for _, heading in stack))
-    return paths
-
-
-def page_of(section: Section, offset: int) -> int:
-    """The page holding character `offset` of the section's text."""
-    return min(section.page_start + bisect_right(section.page_breaks, offset), section.page_end)
 
 
 def section_at_page(sections: Sequence[Section], paths: Sequence[str], page: int) -> str:

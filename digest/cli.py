@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
+from typing import get_args
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from .errors import DigestError, one_line
+from .outcome import OnProgress, OnResult, Outcome
 from .settings import Settings
 
 
@@ -26,8 +31,21 @@ class Context:
     def print_json(self, data) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
+    def fold(self, **flags) -> Settings:
+        """Fold a command's flags into the settings, once (None leaves a setting as it is); the settings."""
+        try:
+            self.settings = self.settings.with_flags(**flags)
+        except ValidationError as exc:
+            raise DigestError(f"bad option: {one_line(exc)}") from exc
+        return self.settings
+
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def choice(setting: str) -> click.Choice:
+    """The values a `Literal` setting allows, as click choices."""
+    return click.Choice(get_args(Settings.model_fields[setting].annotation))
 
 
 class UserError(click.ClickException):
@@ -63,42 +81,60 @@ def cli(ctx: click.Context, workspace: Path | None, quiet: bool) -> None:
 
 
 @contextmanager
-def progress_bar(ctx: Context, total: int, label: str, enabled: bool = True):
-    """A progress bar on stderr for work on several items; yields `advance(item_name)`. Off with --quiet."""
+def progress_bars(ctx: Context, enabled: bool = True):
+    """Progress bars on stderr, one per step the library reports; yields the `on_progress(step, done, total)`
+    that draws them. Off with --quiet."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=ctx.err, disable=ctx.quiet or not enabled or total < 2, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda name="": bar.update(task, advance=1, description=f"{label} {name}".strip())
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=ctx.err, disable=ctx.quiet or not enabled, transient=True) as bars:
+        tasks: dict[str, int] = {}
+
+        def on_progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bars.add_task(step, total=total)
+            bars.update(tasks[step], completed=done, total=total)
+
+        yield on_progress
+
+
+def counted(on_progress: OnProgress, step: str, total: int) -> OnResult:
+    """An `on_result` that reports each outcome as one more of `total` done."""
+    done = itertools.count(1)
+    return lambda outcome: on_progress(step, next(done), total)
 
 
 @cli.command()
 @click.argument("ids", nargs=-1)
 @click.option("--list", "list_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A paper list: corpus/papers.toml, or plain text with one id per line.")
+@click.option("--bib", "bib_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A BibTeX file (Zotero, Better BibTeX, arXiv, Google Scholar): the arXiv papers its entries name.")
 @click.option("--query", help='An arXiv search, e.g. "ti:llama AND cat:cs.CL".')
 @click.option("--max", "max_results", type=click.IntRange(1, 2000), default=10, show_default=True,
               help="Most papers --query fetches.")
 @click.option("--update", is_flag=True, help="Also fetch newer arXiv versions of papers already present.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @pass_ctx
-def fetch(ctx: Context, ids: tuple[str, ...], list_file: Path | None, query: str | None, max_results: int,
-          update: bool, as_json: bool) -> None:
-    """Download arXiv papers (by id, list or search) into the corpus."""
+def fetch(ctx: Context, ids: tuple[str, ...], list_file: Path | None, bib_file: Path | None, query: str | None,
+          max_results: int, update: bool, as_json: bool) -> None:
+    """Download arXiv papers (by id, list, BibTeX file or search) into the corpus."""
+    from .bib import cited_papers
     from .catalog import Catalog
     from .fetch import Fetcher, Wanted
     from .paperlist import read_list
 
-    if not (ids or list_file or query):
-        raise DigestError("nothing to fetch: give arXiv ids, --list corpus/papers.toml or --query TEXT")
+    if not (ids or list_file or bib_file or query):
+        raise DigestError("nothing to fetch: give arXiv ids, --list corpus/papers.toml, --bib refs.bib or --query TEXT")
+    cited, uncited = cited_papers(bib_file) if bib_file else ([], [])
     wanted = [Wanted(i) for i in ids] + [Wanted.listed(p) for p in (read_list(list_file) if list_file else [])]
+    wanted += [Wanted(str(entry.arxiv_id), tags=entry.tags) for entry in cited]
     with Catalog(ctx.settings.catalog_path) as catalog, Fetcher(ctx.settings, catalog) as fetcher:
         if query:
             wanted += fetcher.search(query, max_results)
-        with progress_bar(ctx, len(wanted), "fetching", not as_json) as advance:
-            results = fetcher.fetch(wanted, update, on_result=lambda r: advance(r.paper_id))
-    _report_fetch(ctx, results, as_json)
+        with progress_bars(ctx, not as_json) as on_progress:
+            outcomes = fetcher.fetch(wanted, update, on_result=counted(on_progress, "fetch", len(wanted)))
+    _report_batch(ctx, outcomes + uncited, as_json, FETCHED)
 
 
 @cli.command()
@@ -106,39 +142,72 @@ def fetch(ctx: Context, ids: tuple[str, ...], list_file: Path | None, query: str
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @pass_ctx
 def add(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
-    """Import local PDFs, or folders of them, into the corpus."""
+    """Import local PDFs, folders of them, or Zotero exports (the folder or its .bib: each entry's PDF with its
+    arXiv id and metadata) into the corpus."""
+    from .bib import zotero_import
     from .catalog import Catalog
-    from .fetch import add_papers, local_pdfs
+    from .corpus import add_papers
 
-    files = local_pdfs(list(paths))
-    if not files:
+    found = zotero_import(paths)
+    if not (found.pdfs or found.missing):
         raise DigestError(f"no PDF files in {', '.join(map(str, paths))}")
-    with Catalog(ctx.settings.catalog_path) as catalog, progress_bar(ctx, len(files), "adding", not as_json) as advance:
-        results = add_papers(ctx.settings, catalog, files, on_result=lambda r: advance(r.paper_id))
-    _report_fetch(ctx, results, as_json)
+    with Catalog(ctx.settings.catalog_path) as catalog, progress_bars(ctx, not as_json) as on_progress:
+        outcomes = add_papers(ctx.settings, catalog, found.pdfs, counted(on_progress, "add", len(found.pdfs)),
+                              found.entries)
+    _report_batch(ctx, outcomes + found.missing, as_json, ADDED)
 
 
-def _report_fetch(ctx: Context, results: list, as_json: bool) -> None:
-    _report_batch(ctx, results, as_json, {"fetched": "fetched", "present": "already present", "failed": "failed"})
+# What each command calls the three outcomes, in its report: status -> words.
+FETCHED = {"done": "fetched", "unchanged": "already present", "failed": "failed"}
+ADDED = {"done": "added", "unchanged": "already present", "failed": "failed"}
+PARSED = {"done": "parsed", "unchanged": "unchanged", "failed": "failed"}
+SUMMARIZED = {"done": "summarized", "unchanged": "unchanged", "failed": "failed"}
+_MARKS = {"done": ("✓", "green"), "unchanged": ("=", "dim"), "failed": ("✗", "red")}
 
 
-def _report_batch(ctx: Context, results: list, as_json: bool, labels: dict[str, str]) -> None:
-    """Print what became of each paper and a count per status (`labels`: status -> words); exit 1 if any failed."""
-    from dataclasses import asdict
-
-    counts = {status: sum(r.status == status for r in results) for status in labels}
+def _report_batch(ctx: Context, outcomes: list[Outcome], as_json: bool, words: dict[str, str]) -> None:
+    """Print what became of each paper and a count per status; exit 1 if any failed. With --quiet only the
+    failures and the counts; with --json the outcomes and the counts."""
+    counts = _counts(outcomes)
     if as_json:
-        ctx.print_json({"results": [asdict(r) for r in results], **counts})
+        ctx.print_json({"results": [asdict(o) for o in outcomes], **counts})
     else:
-        marks = dict(zip(labels, [("✓", "green"), ("=", "dim"), ("✗", "red")]))
-        for r in results:
-            mark, style = marks[r.status]
-            if r.status == "failed" or not ctx.quiet:
-                ctx.out.print(f"{mark} {r.line()}", style=style, markup=False, highlight=False)
-        ctx.out.print(" · ".join(f"{words} {counts[status]}" for status, words in labels.items()),
-                      markup=False, highlight=False)
+        for o in outcomes:
+            mark, style = _MARKS[o.status]
+            if o.failed or not ctx.quiet:
+                ctx.out.print(f"{mark} {_outcome_line(o, words)}", style=style, markup=False, highlight=False)
+        ctx.out.print(_counts_line(counts, words), markup=False, highlight=False)
+    _exit_if_failed(counts)
+
+
+def _counts(outcomes: list[Outcome]) -> dict[str, int]:
+    return {status: sum(o.status == status for o in outcomes) for status in _MARKS}
+
+
+def _counts_line(counts: dict[str, int], words: dict[str, str]) -> str:
+    """`fetched 2 · already present 0 · failed 1`"""
+    return " · ".join(f"{words[status]} {n}" for status, n in counts.items())
+
+
+def _exit_if_failed(counts: dict[str, int]) -> None:
     if counts["failed"]:
         click.get_current_context().exit(1)
+
+
+def _outcome_line(o: Outcome, words: dict[str, str]) -> str:
+    """`2302.13971: fetched (v1, LLaMA: ...)`, `2310.06825: parsed (12 sections, ...)`, or `id: the error`."""
+    if o.failed:
+        return f"{o.paper_id}: {o.error}"
+    about = _about(o.detail)
+    return f"{o.paper_id}: {words[o.status]}" + (f" ({about})" if about else "")
+
+
+def _about(detail: dict) -> str:
+    if "sections" in detail:
+        return (f"{detail['sections']} sections, {detail['tables']} tables, outline from {detail['outline_source']}, "
+                f"{detail['seconds']:.1f} s")
+    version = f"v{detail['version']}" if detail.get("version") else ""
+    return ", ".join(part for part in (version, detail.get("title", "")) if part)
 
 
 @cli.command("list")
@@ -177,7 +246,7 @@ def list_papers(ctx: Context, as_json: bool) -> None:
 def remove(ctx: Context, ids: tuple[str, ...]) -> None:
     """Delete papers from the catalog, with their PDFs."""
     from .catalog import Catalog
-    from .fetch import remove_paper
+    from .corpus import remove_paper
 
     with Catalog(ctx.settings.catalog_path) as catalog:
         for paper_id in ids:
@@ -198,9 +267,9 @@ def parse(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) -> Non
     from .catalog import Catalog
     from .parse import parse_papers
 
-    with Catalog(ctx.settings.catalog_path) as catalog:
-        results = parse_papers(ctx.settings, catalog, list(ids) or None, force=force, console=ctx.err)
-    _report_batch(ctx, results, as_json, {"parsed": "parsed", "unchanged": "unchanged", "failed": "failed"})
+    with Catalog(ctx.settings.catalog_path) as catalog, progress_bars(ctx, not as_json) as on_progress:
+        outcomes = parse_papers(ctx.settings, catalog, list(ids) or None, force=force, on_progress=on_progress)
+    _report_batch(ctx, outcomes, as_json, PARSED)
 
 
 @cli.command()
@@ -244,13 +313,13 @@ def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) ->
     from .catalog import Catalog
     from .index import build_index
 
-    with Catalog(ctx.settings.catalog_path) as catalog:
-        report = build_index(ctx.settings, catalog, list(ids) or None, force=force, progress=not ctx.quiet)
+    with Catalog(ctx.settings.catalog_path) as catalog, progress_bars(ctx, not as_json) as on_progress:
+        report = build_index(ctx.settings, catalog, list(ids) or None, force=force, on_progress=on_progress)
     if as_json:
-        ctx.print_json(report.model_dump())
+        ctx.print_json(report.model_dump(mode="json"))
     else:
         for failure in report.failed:
-            ctx.out.print(f"✗ {failure['paper_id']}: {failure['error']}", style="red", markup=False, highlight=False)
+            ctx.out.print(f"✗ {failure.paper_id}: {failure.error}", style="red", markup=False, highlight=False)
         recall = f" (recall@10 {report.ann_recall_at_10:.3f})" if report.ann_recall_at_10 is not None else ""
         ctx.out.print(
             f"{report.papers} papers, {report.chunks} chunks ({report.ann}{recall}) · added {len(report.added)} · "
@@ -265,8 +334,8 @@ def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) ->
 @click.argument("query")
 @click.option("-k", "top_k", type=click.IntRange(1, 1000), help="How many passages (default: settings.top_k).")
 @click.option("--paper", "papers", multiple=True, help="Only search this paper (repeatable).")
-@click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid"]), help="Ranking (default: settings.search_mode).")
-@click.option("--fusion", type=click.Choice(["score", "rrf"]),
+@click.option("--mode", type=choice("search_mode"), help="Ranking (default: settings.search_mode).")
+@click.option("--fusion", type=choice("fusion"),
               help="How hybrid mode combines dense and BM25: scaled-score sum or reciprocal-rank fusion (default: settings.fusion).")
 @click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
 @pass_ctx
@@ -275,10 +344,9 @@ def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...],
     """Find the passages that best match QUERY, with paper, section, page and score."""
     from .index import Index
 
-    hits = Index.open(ctx.settings).search(
-        query, k=top_k or ctx.settings.top_k, mode=mode or ctx.settings.search_mode, papers=list(papers) or None,
-        fusion=fusion,
-    )
+    settings = ctx.fold(top_k=top_k, search_mode=mode, fusion=fusion)
+    hits = Index.open(settings).search(query, k=settings.top_k, mode=settings.search_mode, papers=list(papers) or None,
+                                       fusion=settings.fusion)
     if as_json:
         ctx.print_json([{"paper_id": h.chunk.paper_id, "title": h.chunk.title, "section": h.chunk.section,
                          "page": h.chunk.page_start, "text": h.chunk.text, "score": h.score} for h in hits])
@@ -295,14 +363,12 @@ def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...],
 
 # ------------------------------------------------------------------------- summarize
 
-BACKENDS = ("auto", "extractive", "llm")
-
 
 @cli.command()
 @click.argument("ids", nargs=-1)
-@click.option("--backend", type=click.Choice(BACKENDS), help="auto: llm when one is configured (default: settings).")
+@click.option("--backend", type=choice("backend"), help="auto: llm when one is configured (default: settings).")
 @click.option("--fields", help="Comma-separated fields to fill, e.g. code_url,datasets (default: all).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of labels (the llm backend also writes in it).")
+@click.option("--lang", type=choice("lang"), help="Language of labels (the llm backend also writes in it).")
 @click.option("--force", is_flag=True, help="Summarize again even when the paper and settings are unchanged.")
 @click.option("--json", "as_json", is_flag=True, help="Print the sheets as JSON.")
 @pass_ctx
@@ -313,23 +379,22 @@ def summarize(ctx: Context, ids: tuple[str, ...], backend: str | None, fields: s
     from .models import FIELD_LABELS
     from .summarize import sheet_json, summarize_papers
 
-    settings = ctx.settings
+    settings = ctx.fold(backend=backend, lang=lang)
     with Catalog(settings.catalog_path) as catalog:
-        results = summarize_papers(settings, catalog, list(ids) or None, backend or settings.backend,
-                                   fields.split(",") if fields else None, force, lang)
-    for r in results:
-        if r.status == "failed":
-            click.echo(f"✗ {r.paper_id}: {r.error}", err=True)
-    sheets = [r.summary for r in results if r.summary]
+        outcomes = summarize_papers(settings, catalog, list(ids) or None, fields.split(",") if fields else None, force)
+    for o in outcomes:
+        if o.failed:
+            click.echo(f"✗ {o.paper_id}: {o.error}", err=True)
+    sheets = [o.detail["sheet"] for o in outcomes if not o.failed]
     if as_json:
         ctx.print_json([sheet_json(s) for s in sheets])
     else:
-        label = 0 if (lang or settings.lang) == "zh" else 1
-        for r in results:
-            if not r.summary:
+        label = 0 if settings.lang == "zh" else 1
+        for o in outcomes:
+            if o.failed:
                 continue
-            s = r.summary
-            ctx.out.print(f"{s.paper_id}  {s.title}  [{s.backend}{' ' + s.model if s.model else ''}, {r.status}]",
+            s = o.detail["sheet"]
+            ctx.out.print(f"{s.paper_id}  {s.title}  [{s.backend}{' ' + s.model if s.model else ''}, {SUMMARIZED[o.status]}]",
                           style="bold", markup=False, highlight=False)
             for key, value in s.fields.items():
                 text = "; ".join(value.value) if isinstance(value.value, list) else value.value
@@ -338,20 +403,18 @@ def summarize(ctx: Context, ids: tuple[str, ...], backend: str | None, fields: s
                 ctx.out.print(f"  {FIELD_LABELS[key][label]}: {text or '—'}{where}", markup=False, highlight=False)
             if s.benchmarks:
                 ctx.out.print(f"  {len(s.benchmarks)} benchmark scores (see --json)", style="dim", markup=False)
-        counts = {status: sum(r.status == status for r in results) for status in ("summarized", "unchanged", "failed")}
-        ctx.out.print(" · ".join(f"{k} {v}" for k, v in counts.items()), markup=False, highlight=False)
-    if any(r.status == "failed" for r in results):
-        click.get_current_context().exit(1)
+        ctx.out.print(_counts_line(_counts(outcomes), SUMMARIZED), markup=False, highlight=False)
+    _exit_if_failed(_counts(outcomes))
 
 
-EXPORT_FORMATS = ("md", "csv", "xlsx", "json", "html")  # digest.export.EXPORTERS, listed without importing it
+EXPORT_FORMATS = ("md", "csv", "xlsx", "json", "html", "bib")  # digest.export.EXPORTERS, listed without importing it
 
 
 @cli.command("export")
 @click.argument("ids", nargs=-1)
 @click.option("-f", "--format", "fmt", type=click.Choice(EXPORT_FORMATS),
               help="Output format (default: from the -o suffix, else md).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of headings and labels (default: settings).")
+@click.option("--lang", type=choice("lang"), help="Language of headings and labels (default: settings).")
 @click.option("-o", "--out", type=click.Path(path_type=Path),
               help="A file, or a folder for survey.<format> (md: plus one sheet per paper). Default: <workspace>/out.")
 @click.option("--template", type=click.Path(path_type=Path), help="Your own Jinja2 template for each Markdown sheet.")
@@ -360,18 +423,18 @@ EXPORT_FORMATS = ("md", "csv", "xlsx", "json", "html")  # digest.export.EXPORTER
 @pass_ctx
 def export_cmd(ctx: Context, ids: tuple[str, ...], fmt: str | None, lang: str | None, out: Path | None,
                template: Path | None, backend: str | None, as_json: bool) -> None:
-    """Write the survey sheets (all summarized papers, or IDS) as Markdown, CSV, XLSX, JSON or HTML.
+    """Write the survey sheets (all summarized papers, or IDS) as Markdown, CSV, XLSX, JSON, HTML or BibTeX.
 
     Exit code 1 when a requested paper has no sheet (the others are still exported)."""
     from .catalog import Catalog
     from .export import export_catalog
 
-    settings = ctx.settings
+    settings = ctx.fold(lang=lang)
     if not settings.catalog_path.exists():
         raise DigestError(f"no catalog at {settings.catalog_path}: fetch and summarize papers first (or pass -w)")
     with Catalog(settings.catalog_path) as catalog:
-        result = export_catalog(catalog, list(ids) or None, fmt, out or settings.workspace / "out",
-                                lang or settings.lang, template, backend)
+        result = export_catalog(catalog, list(ids) or None, fmt, out or settings.workspace / "out", settings.lang,
+                                template, backend)
     for paper_id, reason in result.missing.items():
         click.echo(f"skipped {paper_id}: {reason}", err=True)
     if as_json:
@@ -389,7 +452,7 @@ def export_cmd(ctx: Context, ids: tuple[str, ...], fmt: str | None, lang: str | 
 def _asker(ctx: Context, backend: str | None, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None):
     from .ask import Asker
 
-    return Asker.open(ctx.settings, backend, papers, tags, k)
+    return Asker.open(ctx.fold(backend=backend, top_k=k), papers=papers, tags=tags)
 
 
 @cli.command("ask")
@@ -397,7 +460,7 @@ def _asker(ctx: Context, backend: str | None, papers: tuple[str, ...], tags: tup
 @click.option("--paper", "papers", multiple=True, help="Only this paper (its arXiv or local id, as `digest list` shows); repeatable.")
 @click.option("--tag", "tags", multiple=True, help="Only papers with this tag; repeatable.")
 @click.option("-k", "k", type=click.IntRange(1, 20), help="Passages the LLM reads (default: top_k setting).")
-@click.option("--backend", type=click.Choice(BACKENDS), help="extractive, llm, or auto (llm when one is configured).")
+@click.option("--backend", type=choice("backend"), help="extractive, llm, or auto (llm when one is configured).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
 @pass_ctx
 def ask_cmd(ctx: Context, question: str, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None,
@@ -417,7 +480,7 @@ def ask_cmd(ctx: Context, question: str, papers: tuple[str, ...], tags: tuple[st
 @click.option("--paper", "papers", multiple=True, help="Only this paper (its arXiv or local id, as `digest list` shows); repeatable.")
 @click.option("--tag", "tags", multiple=True, help="Only papers with this tag; repeatable.")
 @click.option("-k", "k", type=click.IntRange(1, 20), help="Passages the LLM reads (default: top_k setting).")
-@click.option("--backend", type=click.Choice(BACKENDS), help="extractive, llm, or auto (llm when one is configured).")
+@click.option("--backend", type=choice("backend"), help="extractive, llm, or auto (llm when one is configured).")
 @pass_ctx
 def chat_cmd(ctx: Context, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None, backend: str | None) -> None:
     """Ask questions in a conversation: follow-ups use what was asked before; `exit` ends."""
@@ -441,9 +504,9 @@ def _read_question() -> str:
 @click.option("--pdf-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Survey the PDFs in this folder instead of fetching from arXiv.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Folder for the sheets (default: <workspace>/out).")
-@click.option("--backend", type=click.Choice(BACKENDS),
+@click.option("--backend", type=choice("backend"),
               help="How the survey fields are filled (default: settings.backend, auto).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of the sheets (default: settings.lang).")
+@click.option("--lang", type=choice("lang"), help="Language of the sheets (default: settings.lang).")
 @pass_ctx
 def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | None, backend: str | None,
         lang: str | None) -> None:
@@ -453,7 +516,7 @@ def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | 
     from .paperlist import read_list
     from .pipeline import run_survey
 
-    settings = ctx.settings
+    settings = ctx.fold(backend=backend, lang=lang)
     if list_file and pdf_dir:
         raise DigestError(f"--list {list_file} and --pdf-dir {pdf_dir}: give one of them, not both")
     wanted = None
@@ -464,14 +527,11 @@ def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | 
         wanted = [Wanted.listed(p) for p in read_list(list_file)]
     out = out or settings.workspace / "out"
     stages = iter(range(1, 5))
-    with Catalog(settings.catalog_path) as catalog:
-        report = run_survey(
-            settings, catalog, out, wanted=wanted, pdfs=[pdf_dir] if pdf_dir else None, backend=backend or settings.backend,
-            lang=lang,
-            progress=not ctx.quiet, on_stage=lambda stage: ctx.err.rule(f"[{next(stages)}/4] {stage}"),
-        )
-    for pid, reason in report.failed.items():
-        ctx.out.print(f"✗ {pid}: {reason}", style="red", markup=False, highlight=False)
+    with Catalog(settings.catalog_path) as catalog, progress_bars(ctx) as on_progress:
+        report = run_survey(settings, catalog, out, wanted=wanted, pdfs=[pdf_dir] if pdf_dir else None,
+                            on_stage=lambda stage: ctx.err.rule(f"[{next(stages)}/4] {stage}"), on_progress=on_progress)
+    for o in report.failed.values():
+        ctx.out.print(f"✗ {o.paper_id}: {o.stage}: {o.error}", style="red", markup=False, highlight=False)
     ctx.out.print(f"surveyed {len(report.surveyed)} · failed {len(report.failed)}", markup=False, highlight=False)
     for path in report.written:
         ctx.out.print(f"wrote {path}", markup=False, highlight=False)

@@ -11,13 +11,14 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+from .text import CJK
+
 _LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-+_/%]*")
 
 
 def is_non_english(text: str) -> bool:
     """Whether `text` is written mostly in CJK script (Chinese, Japanese, Korean)."""
-    cjk = len(_CJK.findall(text))
+    cjk = len(CJK.findall(text))
     latin = sum(len(w) for w in _LATIN_WORD.findall(text))
     return cjk > 0 and cjk * 3 >= latin  # one CJK character carries about as much as a 3-letter word
 

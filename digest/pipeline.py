@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalog import Catalog
+from .corpus import add_papers
 from .errors import DigestError
 from .export import EXPORTERS, exporter, load_entries
-from .fetch import Wanted, add_papers, fetch_papers, local_pdfs
+from .fetch import Wanted, fetch_papers
 from .index import build_index
+from .outcome import OnProgress, Outcome, ignore_progress
 from .settings import Settings
 from .summarize import summarize_papers
 
@@ -23,7 +25,7 @@ from .summarize import summarize_papers
 @dataclass
 class RunReport:
     surveyed: list[str] = field(default_factory=list)  # ids with a sheet in the export
-    failed: dict[str, str] = field(default_factory=dict)  # id -> stage and reason
+    failed: dict[str, Outcome] = field(default_factory=dict)  # id -> the failure that left it out
     written: list[Path] = field(default_factory=list)
 
 
@@ -33,41 +35,40 @@ def run_survey(
     out: Path,
     wanted: list[Wanted] | None = None,
     pdfs: list[Path] | None = None,
-    backend: str = "auto",
-    lang: str | None = None,
     formats: tuple[str, ...] = tuple(EXPORTERS),
-    progress: bool = True,
     on_stage: Callable[[str], None] = lambda stage: None,
+    on_progress: OnProgress = ignore_progress,
 ) -> RunReport:
-    """Survey the `wanted` arXiv papers (or the local `pdfs`) into sheets under the folder `out`."""
+    """Survey the `wanted` arXiv papers (or the local `pdfs`, files or folders) into sheets under the folder
+    `out`, with `settings.backend` and `settings.lang`."""
     if not out.is_dir() and (out.exists() or out.suffix):  # a file, or a path naming one
         raise DigestError(f"-o {out} is not a folder: a run writes a sheet per paper and survey.<format> there; give a folder")
     report = RunReport()
 
     on_stage("fetch")
-    fetched = add_papers(settings, catalog, local_pdfs(pdfs)) if pdfs is not None else fetch_papers(settings, catalog, wanted or [])
-    ids = _survivors(report, "fetch", [(r.paper_id, r.error) for r in fetched])
+    fetched = add_papers(settings, catalog, pdfs) if pdfs is not None else fetch_papers(settings, catalog, wanted or [])
+    ids = _survivors(report, [o.paper_id for o in fetched], fetched)
 
     on_stage("index")
-    index = build_index(settings, catalog, ids=ids, progress=progress) if ids else None
-    if index:
-        ids = _survivors(report, "parse", [(i, None) for i in ids] + [(f["paper_id"], f["error"]) for f in index.failed])
+    if ids:
+        ids = _survivors(report, ids, build_index(settings, catalog, ids, on_progress=on_progress).failed)
 
     on_stage("summarize")
-    sheets = summarize_papers(settings, catalog, ids, backend=backend, lang=lang) if ids else []
-    report.surveyed = _survivors(report, "summarize", [(s.paper_id, s.error) for s in sheets])
+    sheets = summarize_papers(settings, catalog, ids) if ids else []
+    report.surveyed = _survivors(report, [o.paper_id for o in sheets], sheets)
 
     on_stage("export")
     if report.surveyed:
         entries, _ = load_entries(catalog, report.surveyed)
         for fmt in formats:
-            report.written += exporter(fmt).write(entries, out, lang or settings.lang)
+            report.written += exporter(fmt).write(entries, out, settings.lang)
     return report
 
 
-def _survivors(report: RunReport, stage: str, outcomes: list[tuple[str, str | None]]) -> list[str]:
-    """Record the failures of a stage; the ids that go on to the next one, in order, without repeats."""
-    failed = {pid: error for pid, error in outcomes if error}
-    for pid, error in failed.items():
-        report.failed.setdefault(pid, f"{stage}: {error}")
-    return list(dict.fromkeys(pid for pid, _ in outcomes if pid not in failed))
+def _survivors(report: RunReport, ids: list[str], outcomes: list[Outcome]) -> list[str]:
+    """Record the failures among a stage's outcomes; the `ids` that go on to the next stage, in order, without
+    repeats."""
+    failed = {o.paper_id: o for o in outcomes if o.failed}
+    for paper_id, outcome in failed.items():
+        report.failed.setdefault(paper_id, outcome)
+    return [i for i in dict.fromkeys(ids) if i not in failed]

@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 ARXIV_API_URL = "https://export.arxiv.org/api/query"
+PACKAGED_PROMPTS = Path(__file__).resolve().parent / "prompts"
 
 
 class Settings(BaseSettings):
@@ -67,7 +68,12 @@ class Settings(BaseSettings):
     @classmethod
     def load(cls, **flags: Any) -> "Settings":
         """Settings for a workspace; flags left as None do not override anything."""
-        return cls(**{k: v for k, v in flags.items() if v is not None})
+        return cls(**_given(flags))
+
+    def with_flags(self, **flags: Any) -> "Settings":
+        """These settings with a command's flags folded in (None leaves a setting as it is), validated;
+        pydantic's ValidationError names a bad one."""
+        return type(self).model_validate({**self.model_dump(), **_given(flags)})
 
     @classmethod
     def settings_customise_sources(
@@ -101,7 +107,12 @@ class Settings(BaseSettings):
 
     @property
     def prompts_path(self) -> Path:
+        """`prompts_dir`, else the workspace's own `prompts/`, else the copy packaged with digest."""
         if self.prompts_dir:
             return self.prompts_dir
         local = self.workspace / "prompts"
-        return local if local.is_dir() else Path(__file__).resolve().parent.parent / "prompts"
+        return local if local.is_dir() else PACKAGED_PROMPTS
+
+
+def _given(flags: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in flags.items() if v is not None}

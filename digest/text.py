@@ -1,11 +1,31 @@
-"""Text normalization shared by quote checks and evaluation: NFKC, case-folded, whitespace collapsed."""
+"""Text utilities shared across the pipeline: normalization for quote checks, sentence spans, section paths and
+pages, the BM25 tokens that index and ask both use, CJK script, and spelled-out numbers."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
+from collections.abc import Sequence
+from functools import lru_cache
+
+from .models import Section
 
 _WS = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d)\]]*\s+|\n\s*\n")
+_WORD_BEFORE = re.compile(r"([A-Za-z]+)\.?[\"'\u201d)\]]*$")
+_ABBREVIATIONS = {
+    "al", "e.g", "eg", "i.e", "ie", "fig", "figs", "eq", "eqs", "sec", "secs", "tab", "vs", "cf", "approx", "resp",
+    "no", "nos", "vol", "pp", "ref", "refs", "app", "appx", "dr", "mr", "ms", "st", "etc", "incl", "def", "thm",
+}
+_BM25_WORD = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")  # words and numbers (28.4 stays whole); "warmup_steps" is two words
+
+# CJK script: kana, CJK ideographs (extension A, unified, compatibility) and Hangul; a range list for character classes
+CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+CJK = re.compile(f"[{CJK_RANGES}]")
+
+# Numbers written as words, as papers and models write small counts ("two experts")
+NUMBER_WORDS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
 def normalize(text: str) -> str:
@@ -17,6 +37,91 @@ def contains(haystack: str, needle: str) -> bool:
     return bool(needle.strip()) and normalize(needle) in normalize(haystack)
 
 
+def single_line(text: str) -> str:
+    """`text` on one line: whitespace runs become one space, ends stripped."""
+    return " ".join(text.split())
+
+
 def row_cells(row: str) -> list[str]:
     """The cells of a Markdown table row, whitespace collapsed."""
     return [" ".join(c.split()) for c in row.strip().strip("|").split("|")]
+
+
+# ------------------------------------------------------------------ sentences
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentences of `text` as character spans (trailing whitespace excluded)."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.group().strip() and _is_abbreviation(text, m.start(), m.end()):
+            continue
+        end = m.start() + len(m.group().rstrip())
+        if end > start:
+            spans.append((start, end))
+        start = m.end()
+    if text[start:].strip():
+        spans.append((start, len(text.rstrip())))
+    return spans
+
+
+def _is_abbreviation(text: str, dot: int, after: int) -> bool:
+    """A period that ends "e.g.", "Fig.", "et al." or an initial, or is followed by a lower-case word."""
+    if text[dot] != ".":
+        return False
+    nxt = text[after : after + 1]
+    if nxt.islower():
+        return True
+    word = _WORD_BEFORE.search(text[max(0, dot - 12) : dot + 1])
+    if not word:
+        return False
+    token = word.group(1)
+    return token.lower() in _ABBREVIATIONS or (len(token) == 1 and token.isupper())
+
+
+# ------------------------------------------------------------------ sections
+
+
+def section_paths(sections: Sequence[Section]) -> list[str]:
+    """Each section's path of headings: "3 Results > 3.1 Common Sense Reasoning"."""
+    stack: list[tuple[int, str]] = []
+    paths = []
+    for section in sections:
+        while stack and stack[-1][0] >= section.level:
+            stack.pop()
+        stack.append((section.level, section.heading))
+        paths.append(" > ".join(heading for _, heading in stack))
+    return paths
+
+
+def page_of(section: Section, offset: int) -> int:
+    """The page holding character `offset` of the section's text."""
+    return min(section.page_start + bisect_right(section.page_breaks, offset), section.page_end)
+
+
+# ------------------------------------------------------------------ BM25 tokens
+
+
+def bm25_tokens(text: str) -> list[str]:
+    """Normalized, stemmed words without stop words; decimals such as 28.4 stay whole."""
+    stopwords = _stopwords()
+    return [_stem(w) for w in _BM25_WORD.findall(normalize(text)) if w not in stopwords and (len(w) > 1 or w.isdigit())]
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN  # imported on first use: bm25s takes half a second to import
+
+    return frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)

@@ -1,4 +1,8 @@
-"""Shared fixtures: the real papers in ../shared, and a fresh workspace per test."""
+"""Shared fixtures: the real papers in ../shared, and a fresh workspace per test.
+
+The shared folder is read only by the tests that use it (through `shared`, `shared_pdf` or `shared_path`), which
+fail with a clear message when it is missing; tests that need no paper run anywhere.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("DIGEST_SHARED", REPO.parent / "shared")).resolve()
-CORPUS = SHARED / "corpus"
-PDF_DIR = CORPUS / "pdf"
-EVAL_DIR = SHARED / "eval"
 
-if not PDF_DIR.is_dir():
-    raise pytest.UsageError(f"the shared corpus is missing at {SHARED}: set DIGEST_SHARED to the folder holding corpus/ and eval/")
+
+def shared_path(*parts: str) -> Path:
+    """A path inside the shared folder; fails the calling test when the folder is missing."""
+    if not (SHARED / "corpus" / "pdf").is_dir():
+        pytest.fail(f"the shared corpus is missing at {SHARED}: set DIGEST_SHARED to the folder holding corpus/ "
+                    "and eval/", pytrace=False)
+    return SHARED.joinpath(*parts)
 
 
 @pytest.fixture(autouse=True)
@@ -35,10 +41,16 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_pdf():
+def shared() -> Path:
+    """The shared folder (corpus/, eval/)."""
+    return shared_path()
+
+
+@pytest.fixture(scope="session")
+def shared_pdf(shared: Path):
     """Path of a real arXiv PDF in the shared corpus, by id."""
 
     def path(paper_id: str) -> Path:
-        return PDF_DIR / f"{paper_id}.pdf"
+        return shared / "corpus" / "pdf" / f"{paper_id}.pdf"
 
     return path

@@ -13,19 +13,19 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rich.console import Console
 
-from digest.ask import NOT_SAID, Asker, answer_span, ask, ask_turn, cited_answer, is_follow_up, standalone_query
+from digest.ask import NOT_SAID, Asker, answer_span, ask, ask_turn
+from digest.ask.citations import cited_answer
+from digest.ask.conversation import is_follow_up, standalone_query
 from digest.chat import render_answer
 from digest.catalog import Catalog
 from digest.cli import cli
+from digest.corpus import add_papers
 from digest.errors import DigestError
-from digest.fetch import add_papers
 from digest.index import Index, build_index
 from digest.llm import DOES_NOT_SAY
 from digest.models import Chunk
 from digest.settings import Settings
 from digest.text import contains
-
-from conftest import PDF_DIR
 
 TRANSFORMER, MISTRAL, MIXTRAL = "1706.03762", "2310.06825", "2401.04088"
 OFF_TOPIC = "What GDT score does AlphaFold2 reach on CASP14 protein structure prediction?"
@@ -34,15 +34,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def ask_settings(tmp_path_factory) -> Settings:
+def ask_settings(tmp_path_factory, shared_pdf) -> Settings:
     """A workspace with three real papers, Mixtral tagged `moe`, parsed and indexed once per session."""
     settings = Settings.load(workspace=tmp_path_factory.mktemp("ask-ws"))
     with Catalog(settings.catalog_path) as catalog:
-        results = add_papers(settings, catalog, [PDF_DIR / f"{i}.pdf" for i in (TRANSFORMER, MISTRAL, MIXTRAL)])
-        assert [r.status for r in results] == ["fetched"] * 3, [r.line() for r in results]
+        results = add_papers(settings, catalog, [shared_pdf(i) for i in (TRANSFORMER, MISTRAL, MIXTRAL)])
+        assert [r.status for r in results] == ["done"] * 3, results
         mixtral = catalog.get(MIXTRAL)
         catalog.upsert(mixtral.model_copy(update={"tags": ["MoE", "survey"]}))
-        report = build_index(settings, catalog, progress=False)
+        report = build_index(settings, catalog)
     assert report.papers == 3 and not report.failed, report
     return settings
 

@@ -33,6 +33,22 @@ def test_round_trip_and_update(tmp_path):
         assert catalog.get("0704.0001") is None
 
 
+def test_find_takes_an_id_in_any_form(tmp_path):
+    with Catalog(tmp_path / "c.sqlite") as catalog:
+        for paper_id in ("2302.13971", "hep-th/9901001", "local-0123456789ab"):
+            catalog.upsert(paper(paper_id))
+        for given, found in [
+            ("2302.13971", "2302.13971"), (" arXiv:2302.13971v2 ", "2302.13971"),
+            ("https://arxiv.org/pdf/2302.13971v1.pdf", "2302.13971"), ("HEP-TH/9901001v3", "hep-th/9901001"),
+            ("local-0123456789ab", "local-0123456789ab"),
+        ]:
+            assert catalog.find(given).paper_id == found, given
+        for unknown in ("2302.99999", "local-ffffffffffff", "not an id"):
+            with pytest.raises(DigestError) as caught:
+                catalog.find(unknown)
+            assert str(caught.value) == f"{unknown!r} is not in the catalog; `digest list` shows what is"
+
+
 def test_remove_takes_parses_and_summaries_along(tmp_path):
     with Catalog(tmp_path / "c.sqlite") as catalog:
         catalog.upsert(paper("2302.13971"))

@@ -9,10 +9,11 @@ import pymupdf
 import pytest
 from transformers import AutoTokenizer
 
-from digest.chunk import Tokenizer, chunk_paper, passage_texts, section_paths, sentence_spans, split_text
+from digest.chunk import Tokenizer, chunk_paper, passage_texts, split_text
 from digest.embed import model_location
 from digest.models import ParsedPaper, Section, Table
 from digest.parse import parse_pdf
+from digest.text import section_paths, sentence_spans
 
 PAPERS = ("2310.06825", "1706.03762")
 

@@ -645,11 +645,24 @@ def test_html_page_in_headless_chromium(tmp_path, entries):
         found = [int(text.split(" / ")[0]) for text in column(6)]
         assert found == sorted(found) and found[0] < found[-1]
         assert driver.find_element(By.ID, "paper-2302-13971").is_displayed()
+        scale = driver.execute_script("return window.devicePixelRatio")
+        box = "const r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];"
+        cells = [[driver.execute_script(box, cell) for cell in row.find_elements(By.TAG_NAME, "td")[:2]]
+                 for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        below = driver.execute_script(box, table)[3]
         shot = tmp_path / "survey.png"
         assert driver.save_screenshot(str(shot))
     finally:
         driver.quit()
     image = Image.open(shot).convert("L")
-    assert image.size[0] >= 1000 and image.size[1] >= 600
-    assert ImageStat.Stat(image).stddev[0] > 20  # text and table lines, not a blank page
-    assert len(image.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 16
+    tops = [row[0][1] for row in cells]
+    assert tops == sorted(tops) and len(set(tops)) == len(tops)  # one row under the other
+    shown = [row for row in cells if row[0][3] * scale <= image.size[1]]
+    assert len(shown) >= 2, cells  # at least two paper rows fit in the first screen
+    for row in shown:
+        for left, top, right, bottom in row:  # the id and title cells, inside their borders and padding
+            inside = image.crop((round((left + 4) * scale), round((top + 4) * scale),
+                                 round((right - 4) * scale), round((bottom - 4) * scale)))
+            assert sum(inside.histogram()[:128]) > 30, (left, top)  # dark glyph pixels: its text was drawn
+    gap = image.crop((0, round((below + 10) * scale), image.size[0], round((below + 20) * scale)))
+    assert ImageStat.Stat(gap).extrema[0][1] - ImageStat.Stat(gap).extrema[0][0] < 64  # nothing drawn under it

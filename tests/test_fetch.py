@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from functools import cache
 from pathlib import Path
 
 import arxiv
@@ -24,24 +25,36 @@ from click.testing import CliRunner
 from digest.catalog import Catalog
 from digest.cli import cli
 from digest.errors import DigestError
-from digest.fetch import ArxivApi, PoliteSession, identify_pdf
+from digest.fetch import ArxivApi, PoliteSession
 from digest.files import sha256_file
 from digest.ids import parse_id
 from digest.paperlist import read_list
+from digest.parse import identify_pdf
 from digest.settings import Settings
 from digest.testing.arxiv_server import ArxivServer
 from digest.text import normalize
 
-from conftest import CORPUS, REPO
+from conftest import REPO, shared_path
 
-MANIFEST = {row["arxiv_id"]: row for row in csv.DictReader((CORPUS / "manifest.tsv").open(), delimiter="\t")}
-METADATA = {item["arxiv_id"]: item for item in json.loads((CORPUS / "metadata.json").read_text())}
 RETRIES = 2
 
 
+@cache
+def manifest() -> dict[str, dict]:
+    """The shared corpus's manifest rows (pages, bytes, sha256) by arXiv id."""
+    with shared_path("corpus", "manifest.tsv").open() as fh:
+        return {row["arxiv_id"]: row for row in csv.DictReader(fh, delimiter="\t")}
+
+
+@cache
+def metadata() -> dict[str, dict]:
+    """Title, abstract and PDF of each shared paper, as printed in it, by arXiv id."""
+    return {item["arxiv_id"]: item for item in json.loads(shared_path("corpus", "metadata.json").read_text())}
+
+
 @pytest.fixture(scope="module")
-def server():
-    with ArxivServer(CORPUS) as srv:
+def server(shared):
+    with ArxivServer(shared / "corpus") as srv:
         yield srv
 
 
@@ -80,7 +93,7 @@ def pdf_files(ws: Path) -> list[str]:
 def assert_intact(ws: Path, paper_id: str, like: str | None = None) -> None:
     """The paper's row is ok and its file is byte-identical to the shared corpus copy of `like`."""
     row = rows(ws)[paper_id]
-    expected = MANIFEST[like or paper_id]
+    expected = manifest()[like or paper_id]
     assert row.status == "ok" and row.error is None
     assert row.sha256 == expected["sha256"] and row.bytes == int(expected["bytes"])
     assert sha256_file(ws / row.pdf_path) == expected["sha256"]
@@ -96,10 +109,10 @@ def error_of(payload: dict, paper_id: str) -> str:
 def test_fetch_ids_in_pasted_forms(arxiv_ws, server):
     code, out = fetch_json(arxiv_ws, "arXiv:1706.03762", "https://arxiv.org/pdf/2302.13971v1.pdf",
                            "https://arxiv.org/abs/2401.04088")
-    assert code == 0 and out["fetched"] == 3 and out["failed"] == 0
+    assert code == 0 and out["done"] == 3 and out["failed"] == 0
     for paper_id in ("1706.03762", "2302.13971", "2401.04088"):
         assert_intact(arxiv_ws, paper_id)
-        assert normalize(rows(arxiv_ws)[paper_id].title) == normalize(METADATA[paper_id]["title"])
+        assert normalize(rows(arxiv_ws)[paper_id].title) == normalize(metadata()[paper_id]["title"])
     assert rows(arxiv_ws)["1706.03762"].version == 7 and rows(arxiv_ws)["1706.03762"].categories == ["cs.CL"]
     assert pdf_files(arxiv_ws) == ["1706.03762.pdf", "2302.13971.pdf", "2401.04088.pdf"]
     assert len(server.requests("api")) == 1  # one batched metadata request
@@ -110,13 +123,13 @@ def test_rerun_downloads_nothing_and_repairs_a_damaged_file(arxiv_ws, server):
     assert fetch_json(arxiv_ws, "1706.03762", "2302.13971")[0] == 0
     server.reset()
     code, out = fetch_json(arxiv_ws, "1706.03762", "2302.13971")
-    assert code == 0 and out["present"] == 2 and out["fetched"] == 0
+    assert code == 0 and out["unchanged"] == 2 and out["done"] == 0
     assert server.requests() == []  # no PDF request, not even an API one
 
     damaged = arxiv_ws / "corpus" / "pdf" / "2302.13971.pdf"
     damaged.write_bytes(damaged.read_bytes()[:1000])
     code, out = fetch_json(arxiv_ws, "1706.03762", "2302.13971")
-    assert code == 0 and (out["present"], out["fetched"]) == (1, 1)
+    assert code == 0 and (out["unchanged"], out["done"]) == (1, 1)
     assert [s.path for s in server.requests("pdf")] == ["/pdf/2302.13971v1"]
     assert_intact(arxiv_ws, "2302.13971")
 
@@ -138,7 +151,7 @@ def test_query_fetches_the_matches(arxiv_ws, server):
     assert_intact(arxiv_ws, "2401.04088")
     server.seen.clear()
     code, out = fetch_json(arxiv_ws, "--query", 'ti:"Mixtral of Experts"', "--max", "5")
-    assert code == 0 and out["present"] == 1
+    assert code == 0 and out["unchanged"] == 1
     assert [s.target for s in server.requests()] == ["api"]  # the search itself, no PDF
 
 
@@ -147,7 +160,7 @@ def test_default_list_fetches_what_the_server_has_and_names_the_rest(arxiv_ws, s
     assert len(listed) == 22 and all(p.note and p.tags for p in listed)
     result = run(arxiv_ws, "fetch", "--list", str(REPO / "corpus" / "papers.toml"))
     assert result.exit_code == 1
-    served = {p.id for p in listed} & set(METADATA)
+    served = {p.id for p in listed} & set(metadata())
     missing = {p.id for p in listed} - served
     assert served and missing
     catalog = rows(arxiv_ws)
@@ -195,7 +208,7 @@ def test_429_waits_as_retry_after_asks(arxiv_ws, server):
 def test_persistent_5xx_fails_one_paper_not_the_batch(arxiv_ws, server):
     server.fault("status", "pdf", arxiv_id="2302.13971", times=None, status=502)
     code, out = fetch_json(arxiv_ws, "2302.13971", "1706.03762")
-    assert code == 1 and (out["fetched"], out["failed"]) == (1, 1)
+    assert code == 1 and (out["done"], out["failed"]) == (1, 1)
     assert error_of(out, "2302.13971") == f"HTTP 502 from {server.url}/pdf/2302.13971v1 after {RETRIES} retries"
     assert len([s for s in server.requests("pdf") if "2302.13971" in s.path]) == RETRIES + 1
     row = rows(arxiv_ws)["2302.13971"]
@@ -224,7 +237,7 @@ def test_connection_reset_every_time_leaves_nothing_partial(arxiv_ws, server):
 def test_truncated_pdf(arxiv_ws, server):
     server.fault("truncate", "pdf", times=None)
     code, out = fetch_json(arxiv_ws, "1706.03762")
-    half = int(MANIFEST["1706.03762"]["bytes"]) // 2
+    half = int(manifest()["1706.03762"]["bytes"]) // 2
     assert code == 1 and error_of(out, "1706.03762") == f"truncated PDF: no %%EOF end marker in its {half} bytes"
     row = rows(arxiv_ws)["1706.03762"]
     assert row.status == "failed" and row.sha256 is None
@@ -244,7 +257,7 @@ def test_lookups_are_batched_by_page_size_and_a_failed_batch_spares_the_others(a
     monkeypatch.setenv("DIGEST_PAGE_SIZE", "2")
     server.fault("status", "api", arxiv_id="2401.04088", times=None, status=500)
     code, out = fetch_json(arxiv_ws, "1706.03762", "2302.13971", "2401.04088")
-    assert code == 1 and (out["fetched"], out["failed"]) == (2, 1)
+    assert code == 1 and (out["done"], out["failed"]) == (2, 1)
     assert error_of(out, "2401.04088") == f"HTTP 500 from the arXiv API at {server.api_url} after {RETRIES} retries"
     assert len(server.requests("api")) == 1 + RETRIES + 1
     assert_intact(arxiv_ws, "1706.03762")
@@ -261,7 +274,7 @@ def test_unknown_id_is_asked_again_then_reported(arxiv_ws, server):
 
 def test_unknown_id_among_known_ones_costs_no_extra_request(arxiv_ws, server):
     code, out = fetch_json(arxiv_ws, "2312.99999", "2302.13971")
-    assert code == 1 and (out["fetched"], out["failed"]) == (1, 1)
+    assert code == 1 and (out["done"], out["failed"]) == (1, 1)
     assert len(server.requests("api")) == 1
     assert_intact(arxiv_ws, "2302.13971")
 
@@ -330,16 +343,16 @@ def test_update_fetches_a_newer_version_only_when_asked(arxiv_ws, server, shared
     server.publish("2302.13971", shared_pdf("2310.06825"))  # a v2, with other bytes
     server.seen.clear()
     code, out = fetch_json(arxiv_ws, "2302.13971")
-    assert code == 0 and out["present"] == 1 and server.requests() == []
+    assert code == 0 and out["unchanged"] == 1 and server.requests() == []
 
     code, out = fetch_json(arxiv_ws, "--update", "2302.13971")
-    assert code == 0 and out["fetched"] == 1 and out["results"][0]["version"] == 2
+    assert code == 0 and out["done"] == 1 and out["results"][0]["detail"]["version"] == 2
     assert_intact(arxiv_ws, "2302.13971", like="2310.06825")
     assert rows(arxiv_ws)["2302.13971"].version == 2
 
     server.seen.clear()
     code, out = fetch_json(arxiv_ws, "--update", "2302.13971")
-    assert code == 0 and out["present"] == 1
+    assert code == 0 and out["unchanged"] == 1
     assert [s.target for s in server.requests()] == ["api"]
 
 
@@ -373,7 +386,7 @@ def test_sigkill_mid_download_leaves_no_partial_pdf_and_next_run_completes(arxiv
     server.reset()  # the stalled answer goes; the next run gets the PDF
 
     code, out = fetch_json(arxiv_ws, "1706.03762")
-    assert code == 0 and out["fetched"] == 1
+    assert code == 0 and out["done"] == 1
     assert_intact(arxiv_ws, "1706.03762")
     assert pdf_files(arxiv_ws) == ["1706.03762.pdf"]  # the dead run's .part is gone
 
@@ -392,31 +405,31 @@ def test_add_local_pdfs(workspace, tmp_path, shared_pdf):
 
     result = run(workspace, "add", "--json", str(folder))
     out = json.loads(result.stdout)
-    assert result.exit_code == 1 and (out["fetched"], out["failed"]) == (3, 2)
+    assert result.exit_code == 1 and (out["done"], out["failed"]) == (3, 2)
     errors = {Path(r["paper_id"]).name: r["error"] for r in out["results"] if r["error"]}
     assert errors["broken.pdf"] == "truncated PDF: no %%EOF end marker in its 200000 bytes"
     assert errors["page.pdf"].startswith("not a PDF (it starts with '<html>")
 
-    local_id = "local-" + MANIFEST["2501.12948"]["sha256"][:12]
+    local_id = "local-" + manifest()["2501.12948"]["sha256"][:12]
     catalog = rows(workspace)
     assert set(catalog) == {"1706.03762", "2302.13971", local_id}
     for paper_id, like in (("1706.03762", "1706.03762"), ("2302.13971", "2302.13971"), (local_id, "2501.12948")):
         assert_intact(workspace, paper_id, like=like)
         assert catalog[paper_id].source == "local"
-        assert normalize(catalog[paper_id].title) == normalize(METADATA[like]["title"])
+        assert normalize(catalog[paper_id].title) == normalize(metadata()[like]["title"])
     assert catalog["1706.03762"].version == 7 and catalog["1706.03762"].categories == ["cs.CL"]
     assert catalog["2302.13971"].published == "2023-02-27"  # a v1 stamp's date is its publication date
     assert not any(n.endswith(".part") for n in pdf_files(workspace))
 
     again = json.loads(run(workspace, "add", "--json", str(folder / "sub")).stdout)
-    assert again["present"] == 1 and again["fetched"] == 0
+    assert again["unchanged"] == 1 and again["done"] == 0
 
 
 def test_titles_of_every_corpus_pdf():
     """The title `add` finds (PDF metadata, else page 1's largest text) for each real PDF."""
     wrong = {}
-    for paper_id, item in METADATA.items():
-        path = CORPUS / item["pdf"]["path"]
+    for paper_id, item in metadata().items():
+        path = shared_path("corpus", item["pdf"]["path"])
         title = identify_pdf(path, item["pdf"]["sha256"]).title
         if normalize(title) != normalize(item["title"]):
             wrong[paper_id] = title
@@ -495,12 +508,12 @@ def test_loopback_feed_has_todays_layout(server):
         return header, [tag for tag in entry if tag != "author"]
 
     server.reset()
-    real = (CORPUS / "atom" / "current_id_list_2104.12255v1.xml").read_bytes()
+    real = shared_path("corpus", "atom", "current_id_list_2104.12255v1.xml").read_bytes()
     ours = requests.get(server.api_url, params={"id_list": "2302.13971", "start": 0, "max_results": 100}, timeout=5)
     assert ours.headers["Content-Type"].startswith("application/atom+xml")
     assert layout(ours.content) == layout(real)
     assert ours.content.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<feed xmlns:opensearch=")
     empty = requests.get(server.api_url, params={"id_list": "2312.99999"}, timeout=5).content
-    real_empty = (CORPUS / "atom" / "current_id_list_0000.0000_invalid.xml").read_bytes()
+    real_empty = shared_path("corpus", "atom", "current_id_list_0000.0000_invalid.xml").read_bytes()
     assert layout(empty)[0] == layout(real_empty)[0] and b"<entry>" not in empty
     server.reset()

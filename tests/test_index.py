@@ -18,7 +18,7 @@ import digest.index as index_module
 from digest.catalog import Catalog
 from digest.cli import cli
 from digest.errors import DigestError
-from digest.fetch import add_papers, remove_paper
+from digest.corpus import add_papers, remove_paper
 from digest.index import RRF_K, Index, build_index, fuse, fuse_rrf
 from digest.settings import Settings
 from digest.text import contains
@@ -35,7 +35,7 @@ def built(tmp_path_factory, shared_pdf) -> tuple[Path, dict]:
     settings = Settings.load(workspace=ws)
     with Catalog(settings.catalog_path) as catalog:
         add_papers(settings, catalog, [shared_pdf(p) for p in PAPERS])
-        report = build_index(settings, catalog, progress=False)
+        report = build_index(settings, catalog)
     return ws, report.model_dump()
 
 
@@ -121,14 +121,32 @@ def test_bad_queries_are_refused(index):
 
 def test_second_build_embeds_nothing_and_a_changed_paper_is_embedded_again(copy):
     with Catalog(copy.catalog_path) as catalog:
-        again = build_index(copy, catalog, progress=False)
+        again = build_index(copy, catalog)
         assert again.embedded == 0 and again.unchanged == 3 and not again.added and not again.updated
         version = again.version
         record = catalog.get(MISTRAL)
         catalog.upsert(record.model_copy(update={"sha256": "0" * 64}))  # as if a new PDF had arrived
-        changed = build_index(copy, catalog, progress=False)
+        outcomes, steps = [], []
+        changed = build_index(copy, catalog, on_result=outcomes.append, on_progress=lambda *step: steps.append(step))
     assert changed.updated == [MISTRAL] and changed.unchanged == 2 and changed.version != version
     assert changed.embedded == _passages(Index.open(copy).chunks_for(MISTRAL)) > 0
+    papers = sorted(PAPERS)
+    assert [(o.stage, o.paper_id, o.status) for o in outcomes] == (
+        [("parse", p, "done" if p == MISTRAL else "unchanged") for p in papers]
+        + [("index", p, "done" if p == MISTRAL else "unchanged") for p in papers])
+    assert outcomes[-2].detail == {"chunks": len(Index.open(copy).chunks_for(MISTRAL))}
+    assert [s for s in steps if s[0] == "parse"] == [("parse", n, 3) for n in range(4)]
+    embed = [s for s in steps if s[0] == "embed"]
+    assert embed[0] == ("embed", 0, changed.embedded) and embed[-1] == ("embed", changed.embedded, changed.embedded)
+
+
+def test_an_unknown_id_is_reported_and_the_others_are_indexed(copy):
+    with Catalog(copy.catalog_path) as catalog:
+        report = build_index(copy, catalog, ids=["arXiv:2310.06825v1", "9999.99999"])
+    [failure] = report.failed
+    assert (failure.paper_id, failure.stage, failure.error) == (
+        "9999.99999", "parse", "'9999.99999' is not in the catalog; `digest list` shows what is")
+    assert report.unchanged == 1 and sorted(Index.open(copy).papers) == sorted(PAPERS)
 
 
 def test_remove_deletes_a_papers_vectors(copy):
@@ -153,7 +171,7 @@ def test_a_different_embedder_is_refused(copy):
     with pytest.raises(DigestError, match=r"built with embedder 'all-MiniLM-L6-v2'.*digest index --force"):
         Index.open(other)
     with Catalog(copy.catalog_path) as catalog, pytest.raises(DigestError, match="digest index --force"):
-        build_index(other, catalog, progress=False)
+        build_index(other, catalog)
     assert Index.open(copy.model_copy(update={"embedder": "sentence-transformers/all-MiniLM-L6-v2"}))  # same model
 
 
@@ -165,7 +183,7 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch
 
     monkeypatch.setattr(index_module, "_write_bm25", crash)
     with Catalog(copy.catalog_path) as catalog, pytest.raises(RuntimeError, match="disk full"):
-        build_index(copy, catalog, ids=[MISTRAL], force=True, progress=False)
+        build_index(copy, catalog, ids=[MISTRAL], force=True)
     after = Index.open(copy)
     assert after.path == before.path and len(after.chunks) == len(before.chunks)
     assert _found(after.search("how many experts process each token", k=5), MIXTRAL, "experts")
@@ -176,7 +194,7 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch
 def test_above_the_threshold_an_approximate_index_is_built_and_its_recall_checked(copy, kind):
     settings = copy.model_copy(update={"ann_threshold": 50, "ann_index": kind})
     with Catalog(copy.catalog_path) as catalog:
-        report = build_index(settings, catalog, progress=False)
+        report = build_index(settings, catalog)
     assert report.ann == kind and report.embedded == 0 and report.ann_recall_at_10 >= 0.95
     index = Index.open(settings)
     param, value = index.meta["search_param"]
@@ -196,7 +214,7 @@ def test_above_the_threshold_an_approximate_index_is_built_and_its_recall_checke
 def test_old_versions_are_cleaned_up(copy):
     with Catalog(copy.catalog_path) as catalog:
         for _ in range(2):
-            build_index(copy, catalog, ids=[MISTRAL], force=True, progress=False)
+            build_index(copy, catalog, ids=[MISTRAL], force=True)
     versions = sorted(p.name for p in copy.index_dir.glob("v*"))
     assert len(versions) == 2 and (copy.index_dir / "CURRENT").read_text().strip() == versions[-1]
     assert sorted(Index.open(copy).papers) == sorted(PAPERS)  # --force on one paper keeps the others

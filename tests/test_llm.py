@@ -22,11 +22,12 @@ from digest.llm import (
     chat_model,
     invoke_json,
     render_prompt,
+    resolve_backend,
 )
 from digest.models import Evidence, FieldValue, PaperSummary
 from digest.parse import parse_pdf
 from digest.settings import Settings
-from digest.summarize.llm import summarize_with_llm
+from digest.summarize.with_llm import summarize_with_llm
 from digest.text import contains
 
 LLAMA = "2302.13971"
@@ -362,6 +363,23 @@ def test_no_model_when_nothing_is_configured_or_installed(workspace, monkeypatch
     assert chat_model(Settings.load(workspace=workspace)) is None
     with pytest.raises(DigestError, match="llm_local_model .*missing.gguf does not exist"):
         chat_model(Settings.load(workspace=workspace, llm_local_model=workspace / "missing.gguf"))
+
+
+def test_summarize_and_ask_resolve_the_backend_in_one_place(workspace, monkeypatch):
+    import digest.llm
+
+    monkeypatch.setattr(digest.llm, "local_model_parts", lambda: None)
+    bare = Settings.load(workspace=workspace)
+    assert resolve_backend(bare, "auto") == resolve_backend(bare, "extractive") == ("extractive", None)
+    with pytest.raises(DigestError, match="no LLM is configured: .*or use --backend extractive") as err:
+        resolve_backend(bare, "llm")
+    assert "\n" not in str(err.value)
+    with pytest.raises(DigestError, match="unknown backend 'gpt': use auto, extractive or llm"):
+        resolve_backend(bare, "gpt")
+    endpoint = bare.model_copy(update={"llm_base_url": "http://127.0.0.1:11434/v1", "llm_model": "qwen2.5"})
+    backend, llm = resolve_backend(endpoint, "auto")
+    assert backend == "llm" and llm.openai_api_base == "http://127.0.0.1:11434/v1"
+    assert resolve_backend(endpoint, "extractive") == ("extractive", None)
 
 
 def fake_parts(tmp_path, sizes=(1000, 70_000, 5)):

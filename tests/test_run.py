@@ -12,16 +12,16 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 
-from conftest import CORPUS, REPO
+from conftest import REPO
 
 SERVED = ["2310.06825", "1409.0473"]  # Mistral 7B, Bahdanau attention: both in the shared corpus
 MISSING = "2303.08774"  # GPT-4: not served
 
 
-def _survey(tmp_path, list_file, out):
+def _survey(tmp_path, shared, list_file, out):
     env = {
         **os.environ,
-        "LOCAL_ARXIV": str(CORPUS),
+        "LOCAL_ARXIV": str(shared / "corpus"),
         "LIST": str(list_file),
         "OUT": str(out),
         "DIGEST_WORKSPACE": str(tmp_path / "ws"),
@@ -31,12 +31,12 @@ def _survey(tmp_path, list_file, out):
     return subprocess.run([str(REPO / "scripts/survey.sh")], env=env, capture_output=True, text=True, timeout=900)
 
 
-def test_main_job_surveys_every_served_paper_and_names_the_others(tmp_path):
+def test_main_job_surveys_every_served_paper_and_names_the_others(tmp_path, shared):
     list_file = tmp_path / "papers.toml"
     list_file.write_text("".join(f'[[paper]]\nid = "{i}"\n' for i in [*SERVED, MISSING]))
     out = tmp_path / "out"
 
-    first = _survey(tmp_path, list_file, out)
+    first = _survey(tmp_path, shared, list_file, out)
 
     assert first.returncode == 1, first.stderr[-2000:]
     assert f"{MISSING}: fetch: not found on arXiv" in first.stdout
@@ -56,7 +56,7 @@ def test_main_job_surveys_every_served_paper_and_names_the_others(tmp_path):
 
     # Resumable: a second run fetches, embeds and summarizes nothing again, and writes the same sheets.
     before = (out / "survey.json").read_text()
-    second = _survey(tmp_path, list_file, out)
+    second = _survey(tmp_path, shared, list_file, out)
     assert second.returncode == 1
     assert "surveyed 2 · failed 1" in second.stdout
     assert (out / "survey.json").read_text() == before

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
+import digest
 from digest.catalog import Catalog
 from digest.cli import cli
 from digest.models import PaperRecord
@@ -32,6 +35,23 @@ def test_toml_then_env_then_flags(workspace, monkeypatch):
 
     settings = Settings.load(workspace=workspace, arxiv_delay=0.0, arxiv_api_url=None)
     assert (settings.arxiv_delay, settings.max_retries, settings.arxiv_api_url) == (0.0, 7, "http://env/api")
+
+
+def test_flags_fold_into_the_settings_validated(workspace):
+    settings = Settings.load(workspace=workspace)
+    folded = settings.with_flags(backend="extractive", lang=None, top_k=9)
+    assert (folded.backend, folded.lang, folded.top_k, folded.workspace) == ("extractive", "zh", 9, workspace)
+    assert settings.backend == "auto"  # the settings folded into are left as they were
+    with pytest.raises(ValidationError, match="backend"):
+        settings.with_flags(backend="gpt")
+
+
+def test_prompts_come_from_the_workspace_else_the_package(workspace):
+    packaged = Settings.load(workspace=workspace).prompts_path
+    assert packaged == Path(digest.__file__).parent / "prompts" and (packaged / "system.md").is_file()
+    (workspace / "prompts").mkdir()
+    assert Settings.load(workspace=workspace).prompts_path == workspace / "prompts"
+    assert Settings.load(workspace=workspace, prompts_dir=packaged).prompts_path == packaged
 
 
 def test_workspace_from_the_environment(workspace, monkeypatch, tmp_path):

@@ -1,10 +1,10 @@
-"""Write survey sheets as Markdown, CSV, XLSX, JSON or HTML.
+"""Write survey sheets as Markdown, CSV, XLSX, JSON, HTML or BibTeX.
 
 Where the output goes (`out`):
 - an existing folder, or a path without a suffix, is a folder: the export is `<out>/survey.<ext>`, and the
   Markdown export also writes one `<out>/<arxiv id>.md` sheet per paper;
 - any other path is the file to write; its suffix must suit the format (`.md`, `.csv`, `.xlsx`, `.json`,
-  `.html`). A Markdown file holds one paper's sheet, or for several papers the combined survey with a
+  `.html`, `.bib`). A Markdown file holds one paper's sheet, or for several papers the combined survey with a
   table of contents.
 Every file is written to a temporary file beside it and renamed into place.
 """
@@ -18,7 +18,8 @@ from pathlib import Path
 from ..catalog import Catalog
 from ..errors import DigestError
 from ..files import write_atomic
-from ..ids import paper_key
+from ..models import PaperRecord
+from ..registry import Registry
 from .record import Lang, SurveyEntry
 
 SURVEY_STEM = "survey"
@@ -48,28 +49,18 @@ class Exporter(ABC):
         return out
 
 
-EXPORTERS: dict[str, type[Exporter]] = {}
-
-
-def register(name: str):
-    """Class decorator: make an exporter available as `--format name`."""
-
-    def add(cls: type[Exporter]) -> type[Exporter]:
-        EXPORTERS[name] = cls
-        return cls
-
-    return add
+EXPORTERS: Registry[type[Exporter]] = Registry("export format")
+register = EXPORTERS.register  # class decorator: make an exporter available as `--format name`
 
 
 def exporter(fmt: str, template: Path | None = None) -> Exporter:
     """The exporter for a format name; `template` (a Jinja2 sheet template) only suits Markdown."""
-    if fmt not in EXPORTERS:
-        raise DigestError(f"unknown export format {fmt!r}: use one of {', '.join(EXPORTERS)}")
+    cls = EXPORTERS.find(fmt)
     if template is not None:
         if fmt != "md":
             raise DigestError(f"--template {template}: templates apply to the md format only")
-        return EXPORTERS[fmt](template=template)
-    return EXPORTERS[fmt]()
+        return cls(template=template)
+    return cls()
 
 
 def format_for(out: Path, fmt: str | None) -> str:
@@ -97,17 +88,32 @@ class ExportResult:
 def load_entries(
     catalog: Catalog, ids: list[str] | None = None, backend: str | None = None
 ) -> tuple[list[SurveyEntry], dict[str, str]]:
-    """The survey entries of `ids` (default: every summarized paper), and why any requested id has none."""
+    """The survey entries of `ids` in any id form (default: every summarized paper), and why any requested id has
+    none."""
     entries: list[SurveyEntry] = []
     missing: dict[str, str] = {}
-    wanted = [p.paper_id for p in catalog.papers()] if ids is None else list(dict.fromkeys(map(paper_key, ids)))
-    for paper_id in wanted:
-        summary = catalog.load_summary(paper_id, backend=backend)
+    papers = catalog.papers() if ids is None else _find_all(catalog, ids, missing)
+    for paper in papers:
+        summary = catalog.load_summary(paper.paper_id, backend=backend)
         if summary:
-            entries.append(SurveyEntry.build(summary, catalog.get(paper_id)))
+            entries.append(SurveyEntry.build(summary, paper))
         elif ids is not None:
-            missing[paper_id] = _why_missing(catalog, paper_id, backend)
+            made_by = f" from the {backend} backend" if backend else ""
+            missing[paper.paper_id] = f"no survey sheet{made_by} yet (run `digest summarize {paper.paper_id}`)"
     return entries, missing
+
+
+def _find_all(catalog: Catalog, ids: list[str], missing: dict[str, str]) -> list[PaperRecord]:
+    """The catalog papers `ids` name, each once; the ids it has not go to `missing` with the reason."""
+    found: dict[str, PaperRecord] = {}
+    for any_id in ids:
+        try:
+            paper = catalog.find(any_id)
+        except DigestError as exc:
+            missing[any_id] = str(exc)
+        else:
+            found.setdefault(paper.paper_id, paper)
+    return list(found.values())
 
 
 def export_catalog(
@@ -129,15 +135,9 @@ def export_catalog(
     return ExportResult(written, [e.paper_id for e in entries], missing)
 
 
-def _why_missing(catalog: Catalog, paper_id: str, backend: str | None) -> str:
-    if catalog.get(paper_id) is None:
-        return "not in the catalog (run `digest fetch` first)"
-    made_by = f" from the {backend} backend" if backend else ""
-    return f"no survey sheet{made_by} yet (run `digest summarize {paper_id}`)"
-
-
 # The formats register themselves on import, in the order `--format` lists them.
 from . import markdown  # noqa: E402,F401,I001
 from . import tables  # noqa: E402,F401
 from . import jsondoc  # noqa: E402,F401
 from . import html  # noqa: E402,F401
+from . import bib  # noqa: E402,F401

@@ -15,6 +15,7 @@ from .layout import (
     Line, Page, body_family, body_size, clean, mark_contents, mark_figure_text, mark_footnotes, read_page,
     reading_order, strip_margins,
 )
+from .pdf import PdfError, open_pdf
 from .prose import URL, Vocabulary, join_lines, join_pair
 
 PARSER_VERSION = "2"
@@ -35,49 +36,17 @@ class ParseError(DigestError):
 def parse_pdf(path: Path, paper_id: str, use_outline: bool = True) -> ParsedPaper:
     """The structure of one paper's PDF; raises ParseError with the reason when it has no usable text.
     `use_outline=False` ignores the PDF's own outline (to measure the typographic heuristics)."""
-    doc = _open(path)
     try:
-        try:
-            pages = [read_page(page) for page in doc]
-        except Exception as exc:  # pymupdf raises plain RuntimeErrors on broken content streams
-            problem = f"damaged PDF, page content unreadable ({one_line(exc)})"
-            raise ParseError(f"{path}: {problem}; re-download it") from exc
-        _check_text(doc, pages, path)
-        return _assemble(doc, pages, _annotation_links(doc), paper_id, use_outline)
-    finally:
-        doc.close()
-
-
-def _open(path: Path) -> pymupdf.Document:
-    if not path.is_file():
-        raise ParseError(f"{path}: file not found; run `digest fetch` again")
-    with path.open("rb") as fh:
-        head = fh.read(1024)
-    if b"%PDF-" not in head:
-        what = "an empty file" if not head else f"starts with {head[:16]!r}"
-        raise ParseError(f"{path}: not a PDF ({what}); re-download it")
-    try:
-        doc = pymupdf.open(path, filetype="pdf")
-    except Exception as exc:
-        raise ParseError(f"{path}: damaged PDF ({one_line(exc)}); re-download it") from exc
-    problem = None
-    if doc.needs_pass:
-        problem = "encrypted PDF (password required); provide an unencrypted copy"
-    elif doc.is_repaired:
-        cut = "file truncated, " if not _ends_with_eof(path) else ""
-        problem = f"damaged PDF ({cut}broken cross-reference table); re-download it"
-    elif doc.page_count == 0:
-        problem = "PDF has zero pages; re-download it"
-    if problem:
-        doc.close()
-        raise ParseError(f"{path}: {problem}")
-    return doc
-
-
-def _ends_with_eof(path: Path) -> bool:
-    with path.open("rb") as fh:
-        fh.seek(max(0, path.stat().st_size - 1024))
-        return b"%%EOF" in fh.read()
+        with open_pdf(path) as doc:
+            try:
+                pages = [read_page(page) for page in doc]
+            except Exception as exc:  # pymupdf raises plain RuntimeErrors on broken content streams
+                problem = f"damaged PDF, page content unreadable ({one_line(exc)})"
+                raise ParseError(f"{path}: {problem}; re-download it") from exc
+            _check_text(doc, pages, path)
+            return _assemble(doc, pages, _annotation_links(doc), paper_id, use_outline)
+    except PdfError as exc:
+        raise ParseError(f"{path}: {exc}; {exc.remedy}") from exc
 
 
 def _check_text(doc: pymupdf.Document, pages: list[Page], path: Path) -> None:

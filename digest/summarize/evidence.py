@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from digest.chunk import page_of, section_paths, sentence_spans
 from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper, Table
-from digest.text import contains, normalize
+from digest.text import contains, normalize, page_of, section_paths, sentence_spans
 
 MAX_SENTENCE = 600
 

@@ -18,7 +18,7 @@ from digest.llm import LLMOutputError, invoke_json, model_name, render_prompt
 from digest.models import FIELD_LABELS, Evidence, FieldValue, PaperSummary, ParsedPaper
 from digest.settings import Settings
 from digest.summarize.evidence import PaperText, clip
-from digest.text import contains, normalize
+from digest.text import CJK, CJK_RANGES, NUMBER_WORDS, contains, normalize
 
 # Fields the model writes; the URL fields come from link annotations and stay extractive.
 LLM_FIELDS = ("summary", "datasets", "architecture", "training", "evaluation", "demo")
@@ -31,9 +31,7 @@ MIN_QUOTES = 4  # below this, sentences retrieved from the paper are added
 QUOTE_CHARS = 300
 
 LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
-_PLACEHOLDER = re.compile(r"<[a-z\u4e00-\u9fff][a-z ,\u4e00-\u9fff]{1,40}>")  # "<what it shows>": a small model may copy the reply format
-_NUMBER_WORDS = {w: float(n) for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_PLACEHOLDER = re.compile(rf"<[a-z{CJK_RANGES}][a-z ,{CJK_RANGES}]{{1,40}}>")  # "<what it shows>": a small model may copy the reply format
 _NOT_FOUND = {"", "none", "null", "n/a", "na", "not found", "not stated", "unknown", "未找到", "无", "未提及"}
 
 # Words that mark a sentence as evidence for a field, and the section titles where such sentences live.
@@ -204,7 +202,7 @@ def _ground(
     flat = " ".join(value) if isinstance(value, list) else value
     if _PLACEHOLDER.search(flat):
         problems.append("the value repeats a <placeholder> of the reply format: write what the quotes say instead")
-    if lang == "zh" and key in PROSE_FIELDS and not _CJK.search(flat):
+    if lang == "zh" and key in PROSE_FIELDS and not CJK.search(flat):
         problems.append("the value is in English, but it must be in Simplified Chinese: translate it (请把 value 翻译成简体中文)")
     numbers = _numbers(flat)
     evidence += _quotes_with_numbers(numbers, evidence, quotes)
@@ -261,7 +259,7 @@ def _numbers(text: str) -> set[float]:
     """The numbers written in `text`: "1,024", "1, 024" (as PDFs space it) and "1024" are the same, as are "67%"
     and "67.0%", and "eight" and "8"."""
     digits = {float(re.sub(r",\s?", "", n)) for n in re.findall(r"\d+(?:,\s?\d{3}(?!\d))*(?:\.\d+)?", text)}
-    return digits | {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS}
+    return digits | {float(NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in NUMBER_WORDS}
 
 
 def _correction(problems: list[str]) -> str:

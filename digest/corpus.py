@@ -1,0 +1,167 @@
+"""The corpus: PDFs in `corpus/pdf/` and their catalog rows. Storing a checked PDF, importing local ones, removing.
+
+A PDF is written to a hidden `.<name>.<pid>.part` file in `corpus/pdf/`, checked, hashed and renamed into place
+before its catalog row says `ok`, so a killed run leaves at most a `.part` file, which the next run deletes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from .catalog import Catalog
+from .errors import one_line
+from .files import sha256_file
+from .ids import ArxivId
+from .models import PaperRecord
+from .outcome import OnResult, Outcome, Stage, Status, ignore_result
+from .parse.identify import identify_pdf
+from .parse.pdf import PdfError
+from .settings import Settings
+
+_PART = re.compile(r"^\..+\.(?P<pid>\d+)\.part$")
+
+
+class Corpus:
+    """The PDFs in `corpus/pdf/` and their catalog rows."""
+
+    def __init__(self, settings: Settings, catalog: Catalog):
+        self.settings = settings
+        self.catalog = catalog
+        settings.pdf_dir.mkdir(parents=True, exist_ok=True)
+        self.sweep_partials()
+
+    def intact(self, record: PaperRecord | None) -> bool:
+        """Whether the catalog says `ok` and the file on disk is the one it recorded."""
+        if not record or record.status != "ok" or not record.pdf_path or not record.sha256:
+            return False
+        path = self.settings.workspace / record.pdf_path
+        return path.is_file() and path.stat().st_size == record.bytes and sha256_file(path) == record.sha256
+
+    def temp_path(self, filename: str) -> Path:
+        return self.settings.pdf_dir / f".{filename}.{os.getpid()}.part"
+
+    def install(self, tmp: Path, filename: str, sha: str) -> dict:
+        """Sync a checked PDF (`sha` its hash) and rename it into place; its catalog fields."""
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        final = self.settings.pdf_dir / f"{filename}.pdf"
+        os.replace(tmp, final)
+        return {"pdf_path": final.relative_to(self.settings.workspace).as_posix(), "sha256": sha,
+                "bytes": final.stat().st_size, "status": "ok", "error": None}
+
+    def sweep_partials(self) -> None:
+        """Delete the `.part` files of runs that died (their process is gone)."""
+        for path in self.settings.pdf_dir.glob(".*.part"):
+            m = _PART.match(path.name)
+            if m and not _alive(int(m.group("pid"))):
+                path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's
+        pass
+    return True
+
+
+def paper_outcome(record: PaperRecord, stage: Stage, status: Status, error: str | None = None) -> Outcome:
+    """The outcome of fetching or adding a paper, with what the catalog knows of it."""
+    detail = {"version": record.version, "title": record.title, "bytes": record.bytes, "source": record.source}
+    return Outcome(record.paper_id, stage, status, error, detail)
+
+
+# ------------------------------------------------------------------------------------------------ local PDFs
+
+
+def local_pdfs(paths: list[Path]) -> list[Path]:
+    """The PDFs named, with folders expanded to the `*.pdf` files inside them."""
+    files = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file())
+        else:
+            files.append(path)
+    return files
+
+
+class Description(Protocol):
+    """What a reference manager says about a local PDF (a Zotero export's entry, `digest.bib.BibEntry`)."""
+
+    arxiv_id: ArxivId | None  # the paper's id, when the entry names one
+
+    def describe(self, record: PaperRecord) -> PaperRecord:
+        """The record of the imported PDF, with the entry's metadata."""
+
+
+def add_papers(settings: Settings, catalog: Catalog, paths: list[Path], on_result: OnResult = ignore_result,
+               described: Mapping[Path, Description] | None = None) -> list[Outcome]:
+    """Import local PDFs (files, or folders searched recursively) into the corpus as `source=local`; one
+    outcome per file, a failed one named by its path. A file in `described` takes its entry's arXiv id and
+    metadata."""
+    corpus = Corpus(settings, catalog)
+    outcomes = []
+    for path in local_pdfs(paths):
+        outcomes.append(_add_one(corpus, path, (described or {}).get(path)))
+        on_result(outcomes[-1])
+    return outcomes
+
+
+def _add_one(corpus: Corpus, path: Path, described: Description | None) -> Outcome:
+    catalog = corpus.catalog
+    if not path.is_file():
+        return Outcome(str(path), "add", "failed", "no such file")
+    try:
+        sha = sha256_file(path)
+        who = identify_pdf(path, sha, described.arxiv_id if described else None)  # checks it too
+        record = catalog.get(who.paper_id)
+        if corpus.intact(record):
+            if record.sha256 == sha:
+                known = described.describe(record) if described else record
+                if known != record:
+                    catalog.upsert(known)
+                return paper_outcome(known, "add", "unchanged")
+            return Outcome(str(path), "add", "failed", f"{who.paper_id} is already in the corpus with other "
+                           f"content; run `digest remove {who.paper_id}` first to replace it")
+        tmp = corpus.temp_path(who.filename)
+        try:
+            shutil.copyfile(path, tmp)
+            fields = corpus.install(tmp, who.filename, sha)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except PdfError as exc:
+        return Outcome(str(path), "add", "failed", str(exc))
+    except OSError as exc:
+        return Outcome(str(path), "add", "failed", f"cannot copy it: {one_line(exc)}")
+    paper = PaperRecord(paper_id=who.paper_id, version=who.version, title=who.title, categories=who.categories,
+                        published=who.published, source="local", note=record.note if record else None,
+                        tags=record.tags if record else [], **fields)
+    if described:
+        paper = described.describe(paper)
+    catalog.upsert(paper)
+    return paper_outcome(paper, "add", "done")
+
+
+# ------------------------------------------------------------------------------------------------ removing
+
+
+def remove_paper(settings: Settings, catalog: Catalog, any_id: str) -> PaperRecord:
+    """Delete a paper (named by any form of its id) from the catalog (its parses and sheets go with it), its
+    vectors from the index and its PDF; the record it had."""
+    from .index import remove_from_index
+
+    record = catalog.find(any_id)
+    catalog.remove(record.paper_id)
+    remove_from_index(settings, [record.paper_id])
+    if record.pdf_path:
+        pdf = (settings.workspace / record.pdf_path).resolve()
+        if pdf.is_relative_to(settings.pdf_dir.resolve()):
+            pdf.unlink(missing_ok=True)
+    return record
