@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser survey test bench gpu
+.PHONY: setup browser llm-server survey test bench gpu
 setup: $(VENV)/.installed
 
 # torch is pinned to the CPU wheel: an unpinned torch pulls a multi-GB CUDA build.
@@ -17,15 +17,25 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
-# Headless Chromium (and CJK fonts) for the HTML export's screenshot test.
+# Headless Chromium (and CJK fonts) for the HTML export's screenshot test; tesseract for the OCR of scans.
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && [ -d /usr/share/fonts/opentype/noto ] || \
-	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver fonts-noto-cjk; }
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && [ -d /usr/share/fonts/opentype/noto ] && \
+	  command -v tesseract >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver fonts-noto-cjk tesseract-ocr; }
+
+# llama.cpp's OpenAI-compatible server and a 98 MB model, for the tests of the LLM backend over HTTP.
+# llama-cpp-python has no wheel on PyPI: it builds from source, once, into pip's cache. Not for the build
+# machine's own CPU (GGML_NATIVE): these Xeons announce AMX, which a native build uses and the VM then traps.
+LLAMA_CMAKE := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+llm-server: $(VENV)/.llm-server
+$(VENV)/.llm-server: $(VENV)/.installed
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip install -q -e '.[llm-test]'
+	touch $@
 
 survey: setup
 	scripts/survey.sh
 
-test: setup browser
+test: setup browser llm-server
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -1,6 +1,6 @@
 """Quality of search, answers and survey fields on every gold split, with baselines measured in the same run.
 
-    python bench/eval.py [--splits dev,more,litqa2,ours] [--parts retrieval,answers,fields] [--k 5]
+    python bench/eval.py [--splits dev,more,litqa2,ours] [--parts retrieval,fusion,answers,fields] [--k 5]
                          [--no-langchain] [--show] [--json OUT] [--cache bench/.cache]
 
 Splits (gold in ../shared/eval unless named otherwise; each question is asked over the split's whole corpus):
@@ -17,6 +17,8 @@ Measures, per split and language:
   RecursiveCharacterTextSplitter(1000, 200) -> the same embedder -> FAISS) built over the same PDFs. A hit is a
   top-k passage from the right paper that holds an evidence string (qa splits) or most (> half) of the words of
   the key passage (litqa2), as the shared README defines it;
+- fusion: recall@k of the hybrid under each fusion (z-scores, min-max, reciprocal rank) and dense weight, and
+  leave-one-split-out cross-validation of the choice;
 - answers (extractive `ask`): the answer holds a gold answer; the first citation is from the right paper; the
   unanswerable questions are answered "the corpus does not say";
 - fields (extractive `summarize`): recall of the gold items per field, code/model URL right of the papers that
@@ -176,6 +178,64 @@ def langchain_search(store) -> Search:
     return lambda q, k: [(Path(d.metadata["source"]).stem, d.page_content) for d in store.similarity_search(q, k=k)]
 
 
+# ------------------------------------------------------------------- fusion
+
+FUSION_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6)  # the dense share tried
+
+
+def rankings(corpus: Corpus, questions: list[dict]) -> list[tuple[dict, list, list, dict]]:
+    """Per question, the dense and BM25 candidates `Index.search` fuses, and which candidates are hits."""
+    from digest.glossary import is_non_english, translate_terms
+    from digest.index import CANDIDATES
+    from digest.mentions import resolve
+
+    index, gold = corpus.index, {v: k for k, v in corpus.ids.items()}
+    out = []
+    for q in questions:
+        rows = index._rows(resolve(q["question"], index.meta["names"]))
+        query = translate_terms(q["question"]) if is_non_english(q["question"]) else q["question"]
+        dense, bm25 = index._dense(query, CANDIDATES, rows), index._bm25(query, CANDIDATES, rows)
+        hit = {row: is_hit(q, [(gold.get(index.chunks[row].paper_id), index.chunks[row].text)]) for row, _ in dense + bm25}
+        out.append((q, dense, bm25, hit))
+    return out
+
+
+def fusion_study(ranked: dict[str, list], k: int) -> dict:
+    """recall@k of each fusion and dense weight per split, and leave-one-split-out: the fusion chosen on the
+    other splits (mean recall), scored on the one left out."""
+    from digest.index import dense_share, fuse, fuse_rrf
+
+    variants = {"dense": lambda d, b: [r for r, _ in d], "bm25": lambda d, b: [r for r, _ in b],
+                "z adaptive": lambda d, b: [r for r, _ in fuse([d, b], [dense_share(b), 1 - dense_share(b)])]}
+    for w in FUSION_WEIGHTS:
+        variants[f"z {w}"] = lambda d, b, w=w: [r for r, _ in fuse([d, b], [w, 1 - w])]
+        variants[f"minmax {w}"] = lambda d, b, w=w: [r for r, _ in _minmax_fuse([d, b], [w, 1 - w])]
+        variants[f"rrf {w}"] = lambda d, b, w=w: [r for r, _ in fuse_rrf([d, b], [w, 1 - w])]
+
+    def score(rows, variant):
+        return _mean(any(hit[r] for r in variants[variant](d, b)[:k]) for _, d, b, hit in rows)
+
+    table = {v: {split: score(rows, v) for split, rows in ranked.items()} for v in variants}
+    fused = [v for v in variants if v not in ("dense", "bm25")]
+    held_out = {}
+    for split in ranked:
+        others = [s for s in ranked if s != split]
+        best = max(fused, key=lambda v: statistics.mean(table[v][s] for s in others))
+        held_out[split] = {"chosen": best, "recall": table[best][split]}
+    return {"recall": table, "leave_one_split_out": held_out}
+
+
+def _minmax_fuse(rankings_: list[list[tuple[int, float]]], weights) -> list[tuple[int, float]]:
+    """Weighted sum of min-max scaled scores, absent counting 0: the fusion digest used before the z-scores."""
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings_, weights):
+        values = [v for _, v in ranking]
+        low, span = min(values, default=0.0), (max(values, default=0.0) - min(values, default=0.0))
+        for row, value in ranking:
+            scores[row] = scores.get(row, 0.0) + weight * ((value - low) / span if span else 1.0)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
 # ------------------------------------------------------------------ answers
 
 
@@ -325,6 +385,7 @@ def main() -> int:
 
     chosen = [splits()[name] for name in args.splits.split(",")]
     parts = set(args.parts.split(","))
+    ranked: dict[str, list] = {}
     corpora: dict[str, Corpus] = {}
     stores: dict[str, object] = {}
     figures: dict = {}
@@ -345,12 +406,21 @@ def main() -> int:
             for name, r in row["recall"].items():
                 langs = "  ".join(f"{lang} {r[lang]:.2f}" for lang in ("en", "zh") if lang in r)
                 print(f"{split.name:<7} recall@{args.k} {name:<10} {r['all']:.3f}  ({langs}; n={r['n']})  misses: {r['misses']}")
+        if "fusion" in parts and split.questions:
+            ranked[split.name] = rankings(corpus, split.questions)
         if "answers" in parts and (split.questions or split.unanswerable):
             row["answers"] = answers(corpus, split.questions, split.unanswerable, args.show)
             print(f"{split.name:<7} answers  {json.dumps(row['answers'], ensure_ascii=False)}")
         if "fields" in parts and split.fields:
             row["fields"] = fields(corpus, split.fields, args.show)
             print(f"{split.name:<7} fields   {json.dumps(row['fields'], ensure_ascii=False)}")
+    if ranked:
+        figures["fusion"] = study = fusion_study(ranked, args.k)
+        print(f"fusion recall@{args.k}: " + "  ".join(ranked))
+        for variant, row in study["recall"].items():
+            print(f"  {variant:<11} " + "  ".join(f"{row[s]:.3f}" for s in ranked))
+        for split, row in study["leave_one_split_out"].items():
+            print(f"  held out {split:<7} chose {row['chosen']:<11} -> {row['recall']:.3f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False))
     return 0

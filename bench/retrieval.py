@@ -42,7 +42,7 @@ from digest.chunk import Tokenizer, passage_texts  # noqa: E402
 from digest.corpus import add_papers  # noqa: E402
 from digest.embed import model_location  # noqa: E402
 from digest.glossary import translate_terms  # noqa: E402
-from digest.index import CANDIDATES, DENSE_WEIGHT, Index, build_index, fuse  # noqa: E402
+from digest.index import CANDIDATES, Index, build_index, dense_share, fuse  # noqa: E402
 from digest.settings import Settings  # noqa: E402
 from digest.text import contains  # noqa: E402
 
@@ -154,9 +154,10 @@ def multilingual(index: Index, questions: list[dict]) -> dict:
     rows = {}
 
     def ranked(rankings) -> list[tuple[str, str]]:
-        """Dense rankings (first) share DENSE_WEIGHT, BM25 (last) the rest, as in `Index.search`."""
+        """Dense rankings (first) share the dense weight, BM25 (last) the rest, as in `Index.search`."""
         dense = len(rankings) - 1
-        weights = [DENSE_WEIGHT / max(dense, 1)] * dense + [1 - DENSE_WEIGHT]
+        share = dense_share(rankings[-1])
+        weights = [share / max(dense, 1)] * dense + [1 - share]
         fused = rankings[0] if len(rankings) == 1 else fuse(rankings, weights)
         return [(index.chunks[r].paper_id, index.chunks[r].text) for r, _ in fused[:5]]
 

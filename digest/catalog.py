@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import DigestError, one_line
+from .errors import DigestError, one_line, shorten
 from .ids import paper_key
 from .models import PaperRecord, PaperSummary, ParsedPaper
 
@@ -89,21 +89,51 @@ _UPSERT_PAPER = (
 )
 
 
-class Catalog:
-    """Papers, their parses and their survey sheets. Use as a context manager or call `close()`."""
+REPAIR_HINT = "run `digest doctor --repair` to rebuild it from corpus/pdf and the stored parses"
 
-    def __init__(self, path: Path):
+
+class CatalogDamaged(DigestError):
+    """The catalog file is corrupt (SQLite's quick_check fails, or it is not a database at all)."""
+
+
+class Catalog:
+    """Papers, their parses and their survey sheets. Use as a context manager or call `close()`.
+
+    Opening runs SQLite's `quick_check` (about 3 ms on a 28-paper catalog of 3 MB, 60-80 ms at 114 MB), so a
+    damaged file is refused with one line saying how to repair it (CatalogDamaged) before any command uses it;
+    `check=False` skips that, for `digest doctor`, which reads what it can from a damaged file."""
+
+    def __init__(self, path: Path, check: bool = True):
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
             self.db.row_factory = sqlite3.Row
             _use_wal(self.db)
+            if check:
+                self._check()
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+        except CatalogDamaged:
+            self.db.close()
+            raise
         except (OSError, sqlite3.Error) as exc:
+            if _corrupt(exc):
+                raise CatalogDamaged(f"the catalog {path} is damaged ({one_line(exc)}): {REPAIR_HINT}") from exc
             raise DigestError(f"cannot open the catalog {path} ({one_line(exc)}); "
                               "check the path and its permissions, or move a damaged file aside") from exc
+
+    def _check(self) -> None:
+        problems = self.problems(quick=True)
+        if problems:
+            more = f" and {len(problems) - 1} more problems" if len(problems) > 1 else ""
+            raise CatalogDamaged(f"the catalog {self.path} is damaged ({problems[0]}{more}): {REPAIR_HINT}")
+
+    def problems(self, quick: bool = False) -> list[str]:
+        """What SQLite's integrity check (`quick`: its quick check, which skips index contents) finds wrong."""
+        rows = self.db.execute(f"PRAGMA {'quick_check' if quick else 'integrity_check'}").fetchall()
+        lines = (line.strip() for row in rows for line in row[0].splitlines())
+        return [line for line in lines if line and line != "ok" and not line.startswith("***")]
 
     def __enter__(self) -> "Catalog":
         return self
@@ -158,7 +188,7 @@ class Catalog:
         DigestError when the catalog has no such paper."""
         record = self.get(paper_key(any_id))
         if record is None:
-            raise DigestError(f"{any_id!r} is not in the catalog; `digest list` shows what is")
+            raise DigestError(f"{shorten(any_id)!r} is not in the catalog; `digest list` shows what is")
         return record
 
     def papers(self, status: str | None = None) -> list[PaperRecord]:
@@ -226,6 +256,11 @@ def _use_wal(db: sqlite3.Connection) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
+
+
+def _corrupt(exc: BaseException) -> bool:
+    """Whether a SQLite error says the file is damaged or is not a database (SQLITE_CORRUPT, SQLITE_NOTADB)."""
+    return isinstance(exc, sqlite3.DatabaseError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (11, 26)
 
 
 def _statements(script: str) -> list[str]:

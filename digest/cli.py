@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import DigestError, one_line
-from .outcome import OnProgress, OnResult, Outcome
+from .errors import DigestError, one_line, shorten
+from .outcome import OnProgress, OnResult, Outcome, is_message
 from .settings import Settings
 
 
@@ -82,8 +82,8 @@ def cli(ctx: click.Context, workspace: Path | None, quiet: bool) -> None:
 
 @contextmanager
 def progress_bars(ctx: Context, enabled: bool = True):
-    """Progress bars on stderr, one per step the library reports; yields the `on_progress(step, done, total)`
-    that draws them. Off with --quiet."""
+    """Progress bars on stderr, one per step the library reports, and a line for each message step (a retry, a
+    wait: `is_message`); yields the `on_progress(step, done, total)` that draws them. Off with --quiet."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -91,6 +91,10 @@ def progress_bars(ctx: Context, enabled: bool = True):
         tasks: dict[str, int] = {}
 
         def on_progress(step: str, done: int, total: int) -> None:
+            if is_message(step):
+                line = f"{step[:-1]} ({done}/{total})…" if total else step
+                ctx.err.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
+                return
             if step not in tasks:
                 tasks[step] = bars.add_task(step, total=total)
             bars.update(tasks[step], completed=done, total=total)
@@ -129,16 +133,16 @@ def fetch(ctx: Context, ids: tuple[str, ...], list_file: Path | None, bib_file: 
     cited, uncited = cited_papers(bib_file) if bib_file else ([], [])
     wanted = [Wanted(i) for i in ids] + [Wanted.listed(p) for p in (read_list(list_file) if list_file else [])]
     wanted += [Wanted(str(entry.arxiv_id), tags=entry.tags) for entry in cited]
-    with Catalog(ctx.settings.catalog_path) as catalog, Fetcher(ctx.settings, catalog) as fetcher:
+    with Catalog(ctx.settings.catalog_path) as catalog, progress_bars(ctx, not as_json) as on_progress, \
+            Fetcher(ctx.settings, catalog, on_progress) as fetcher:
         if query:
             wanted += fetcher.search(query, max_results)
-        with progress_bars(ctx, not as_json) as on_progress:
-            outcomes = fetcher.fetch(wanted, update, on_result=counted(on_progress, "fetch", len(wanted)))
+        outcomes = fetcher.fetch(wanted, update, on_result=counted(on_progress, "fetch", len(wanted)))
     _report_batch(ctx, outcomes + uncited, as_json, FETCHED)
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @pass_ctx
 def add(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
@@ -176,8 +180,15 @@ def _report_batch(ctx: Context, outcomes: list[Outcome], as_json: bool, words: d
             mark, style = _MARKS[o.status]
             if o.failed or not ctx.quiet:
                 ctx.out.print(f"{mark} {_outcome_line(o, words)}", style=style, markup=False, highlight=False)
+            _print_warnings(ctx, o)
         ctx.out.print(_counts_line(counts, words), markup=False, highlight=False)
     _exit_if_failed(counts)
+
+
+def _print_warnings(ctx: Context, o: Outcome) -> None:
+    """A paper's warnings, one line each (also with --quiet: they say something went differently than asked)."""
+    for warning in o.warnings:
+        ctx.out.print(f"! {shorten(o.paper_id)}: {warning}", style="yellow", markup=False, highlight=False)
 
 
 def _counts(outcomes: list[Outcome]) -> dict[str, int]:
@@ -197,7 +208,7 @@ def _exit_if_failed(counts: dict[str, int]) -> None:
 def _outcome_line(o: Outcome, words: dict[str, str]) -> str:
     """`2302.13971: fetched (v1, LLaMA: ...)`, `2310.06825: parsed (12 sections, ...)`, or `id: the error`."""
     if o.failed:
-        return f"{o.paper_id}: {o.error}"
+        return f"{shorten(o.paper_id)}: {o.error}"
     about = _about(o.detail)
     return f"{o.paper_id}: {words[o.status]}" + (f" ({about})" if about else "")
 
@@ -215,7 +226,7 @@ def _about(detail: dict) -> str:
 @pass_ctx
 def list_papers(ctx: Context, as_json: bool) -> None:
     """Show the papers in the catalog."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from .catalog import Catalog
 
@@ -229,7 +240,8 @@ def list_papers(ctx: Context, as_json: bool) -> None:
     if not papers:
         ctx.out.print("no papers yet: run `digest fetch --list corpus/papers.toml` or `digest add FOLDER`", markup=False)
         return
-    table = Table("id", "v", "title", "tags", "MB", "status")
+    widest = max(len(p.paper_id) for p in papers)
+    table = Table(Column("id", no_wrap=True, min_width=widest), "v", "title", "tags", "MB", "status")
     for p in papers:
         status = "ok" if p.status == "ok" else f"[red]failed: {escape(p.error or '')}[/red]"
         size = f"{p.bytes / 1e6:.1f}" if p.bytes else ""
@@ -244,14 +256,44 @@ def list_papers(ctx: Context, as_json: bool) -> None:
 @click.argument("ids", nargs=-1, required=True)
 @pass_ctx
 def remove(ctx: Context, ids: tuple[str, ...]) -> None:
-    """Delete papers from the catalog, with their PDFs."""
+    """Delete papers from the catalog, with their PDFs; exit 1 when some id is not in the catalog (each named)."""
     from .catalog import Catalog
     from .corpus import remove_paper
 
+    failed = 0
     with Catalog(ctx.settings.catalog_path) as catalog:
         for paper_id in ids:
-            record = remove_paper(ctx.settings, catalog, paper_id)
+            try:
+                record = remove_paper(ctx.settings, catalog, paper_id)
+            except DigestError as exc:  # not in the catalog; the others are still removed
+                failed += 1
+                ctx.out.print(f"✗ {exc}", style="red", markup=False, highlight=False)
+                continue
             ctx.out.print(f"removed {record.paper_id} ({record.title})", markup=False, highlight=False)
+    if failed:
+        click.get_current_context().exit(1)
+
+
+@cli.command()
+@click.option("--repair", is_flag=True,
+              help="Rebuild a damaged catalog from corpus/pdf and the stored parses (the PDFs are never touched).")
+@pass_ctx
+def doctor(ctx: Context, repair: bool) -> None:
+    """Check the catalog, the PDFs and the index; exit 1 when something is wrong (each problem on a line)."""
+    from .doctor import check_workspace, repair_catalog
+
+    checkup = check_workspace(ctx.settings)
+    if repair and checkup.damaged:
+        done = repair_catalog(ctx.settings)
+        ctx.out.print(f"rebuilt the catalog: {len(done.papers)} papers from readable rows, {len(done.from_pdfs)} "
+                      f"from their PDFs, {done.parses} parses and {done.sheets} sheets kept"
+                      + (f"; the damaged file is kept as {done.aside}" if done.aside else ""), markup=False, highlight=False)
+        checkup = check_workspace(ctx.settings)
+    for problem in checkup.problems:
+        ctx.out.print(f"✗ {problem}", style="red", markup=False, highlight=False)
+    if checkup.problems:
+        click.get_current_context().exit(1)
+    ctx.out.print("✓ the catalog, the PDFs it names and the index are intact", markup=False, highlight=False)
 
 
 # ------------------------------------------------------------------------- parse, show
@@ -319,12 +361,15 @@ def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) ->
         ctx.print_json(report.model_dump(mode="json"))
     else:
         for failure in report.failed:
-            ctx.out.print(f"✗ {failure.paper_id}: {failure.error}", style="red", markup=False, highlight=False)
+            ctx.out.print(f"✗ {shorten(failure.paper_id)}: {failure.error}", style="red", markup=False, highlight=False)
+        for warned in report.warned:
+            _print_warnings(ctx, warned)
+        reused = f" (and {report.reused} chunks saved by a build that stopped)" if report.reused else ""
         recall = f" (recall@10 {report.ann_recall_at_10:.3f})" if report.ann_recall_at_10 is not None else ""
         ctx.out.print(
             f"{report.papers} papers, {report.chunks} chunks ({report.ann}{recall}) · added {len(report.added)} · "
             f"updated {len(report.updated)} · unchanged {report.unchanged} · removed {len(report.removed)} · "
-            f"failed {len(report.failed)} · embedded {report.embedded} passages in {report.seconds.get('total', 0):.1f}s",
+            f"failed {len(report.failed)} · embedded {report.embedded} passages{reused} in {report.seconds.get('total', 0):.1f}s",
             markup=False, highlight=False)
     if report.failed:
         click.get_current_context().exit(1)
@@ -499,17 +544,21 @@ def _read_question() -> str:
 
 
 @cli.command()
-@click.option("--list", "list_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Paper list to survey (default: corpus/papers.toml in the workspace).")
+@click.option("--list", "list_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Paper list to survey (default: corpus/papers.toml in the workspace); repeatable.")
 @click.option("--pdf-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Survey the PDFs in this folder instead of fetching from arXiv.")
-@click.option("-o", "--out", type=click.Path(path_type=Path), help="Folder for the sheets (default: <workspace>/out).")
+@click.option("--skip-unknown", is_flag=True,
+              help="Papers the arXiv endpoint does not have are skipped, not failures (for a loopback server that "
+                   "holds part of the list).")
+@click.option("-o", "--out", type=click.Path(path_type=Path),
+              help="Folder for the sheets (default: <workspace>/out); it ends up holding this run's survey only.")
 @click.option("--backend", type=choice("backend"),
               help="How the survey fields are filled (default: settings.backend, auto).")
 @click.option("--lang", type=choice("lang"), help="Language of the sheets (default: settings.lang).")
 @pass_ctx
-def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | None, backend: str | None,
-        lang: str | None) -> None:
+def run(ctx: Context, list_files: tuple[Path, ...], pdf_dir: Path | None, skip_unknown: bool, out: Path | None,
+        backend: str | None, lang: str | None) -> None:
     """The whole survey in one resumable command: fetch, parse, index, summarize, export."""
     from .catalog import Catalog
     from .fetch import Wanted
@@ -517,26 +566,46 @@ def run(ctx: Context, list_file: Path | None, pdf_dir: Path | None, out: Path | 
     from .pipeline import run_survey
 
     settings = ctx.fold(backend=backend, lang=lang)
-    if list_file and pdf_dir:
-        raise DigestError(f"--list {list_file} and --pdf-dir {pdf_dir}: give one of them, not both")
+    if list_files and pdf_dir:
+        raise DigestError(f"--list {list_files[0]} and --pdf-dir {pdf_dir}: give one of them, not both")
     wanted = None
     if pdf_dir is None:
-        list_file = list_file or settings.corpus_dir / "papers.toml"
-        if not list_file.is_file():
-            raise DigestError(f"no paper list at {list_file}: give --list FILE or --pdf-dir DIR")
-        wanted = [Wanted.listed(p) for p in read_list(list_file)]
+        list_files = list_files or (settings.corpus_dir / "papers.toml",)
+        if not list_files[0].is_file():
+            raise DigestError(f"no paper list at {list_files[0]}: give --list FILE or --pdf-dir DIR")
+        wanted = [Wanted.listed(p) for list_file in list_files for p in read_list(list_file)]
     out = out or settings.workspace / "out"
     stages = iter(range(1, 5))
     with Catalog(settings.catalog_path) as catalog, progress_bars(ctx) as on_progress:
         report = run_survey(settings, catalog, out, wanted=wanted, pdfs=[pdf_dir] if pdf_dir else None,
-                            on_stage=lambda stage: ctx.err.rule(f"[{next(stages)}/4] {stage}"), on_progress=on_progress)
+                            on_stage=lambda stage: ctx.err.rule(f"[{next(stages)}/4] {stage}"), on_progress=on_progress,
+                            skip_unknown=skip_unknown)
     for o in report.failed.values():
-        ctx.out.print(f"✗ {o.paper_id}: {o.stage}: {o.error}", style="red", markup=False, highlight=False)
-    ctx.out.print(f"surveyed {len(report.surveyed)} · failed {len(report.failed)}", markup=False, highlight=False)
+        ctx.out.print(f"✗ {shorten(o.paper_id)}: {o.stage}: {o.error}", style="red", markup=False, highlight=False)
+    for o in report.warned:
+        _print_warnings(ctx, o)
+    for paper_id in report.skipped:
+        ctx.out.print(f"- {paper_id}: skipped (not on this server)", style="dim", markup=False, highlight=False)
+    skipped = f" · skipped {len(report.skipped)}" if skip_unknown else ""
+    ctx.out.print(f"surveyed {len(report.surveyed)}{skipped} · failed {len(report.failed)}", markup=False,
+                  highlight=False)
     for path in report.written:
         ctx.out.print(f"wrote {path}", markup=False, highlight=False)
     if report.failed:
         click.get_current_context().exit(1)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any but a loopback one needs --token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--token", envvar="DIGEST_SERVE_TOKEN", help="Secret every request must carry (env DIGEST_SERVE_TOKEN).")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, token: str | None) -> None:
+    """A local web app: the survey, each value opening its page with the quote highlighted; ask; compare; add."""
+    from .serve import serve as run_app
+
+    run_app(ctx.settings, host, port, token, echo=lambda line: click.echo(line, err=True))
 
 
 main = cli

@@ -20,7 +20,7 @@ from .ids import ArxivId
 from .models import PaperRecord
 from .outcome import OnResult, Outcome, Stage, Status, ignore_result
 from .parse.identify import identify_pdf
-from .parse.pdf import PdfError
+from .parse.pdf import NO_TEXT_LAYER, OCR_HINT, PdfError, ocr_available
 from .settings import Settings
 
 _PART = re.compile(r"^\..+\.(?P<pid>\d+)\.part$")
@@ -72,10 +72,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def paper_outcome(record: PaperRecord, stage: Stage, status: Status, error: str | None = None) -> Outcome:
+def paper_outcome(record: PaperRecord, stage: Stage, status: Status, error: str | None = None,
+                  warnings: list[str] | None = None) -> Outcome:
     """The outcome of fetching or adding a paper, with what the catalog knows of it."""
     detail = {"version": record.version, "title": record.title, "bytes": record.bytes, "source": record.source}
-    return Outcome(record.paper_id, stage, status, error, detail)
+    return Outcome(record.paper_id, stage, status, error, detail, tuple(warnings or ()))
 
 
 # ------------------------------------------------------------------------------------------------ local PDFs
@@ -104,12 +105,15 @@ class Description(Protocol):
 def add_papers(settings: Settings, catalog: Catalog, paths: list[Path], on_result: OnResult = ignore_result,
                described: Mapping[Path, Description] | None = None) -> list[Outcome]:
     """Import local PDFs (files, or folders searched recursively) into the corpus as `source=local`; one
-    outcome per file, a failed one named by its path. A file in `described` takes its entry's arXiv id and
-    metadata."""
+    outcome per file, a failed one named by its path; one bad file never stops the others. A file in `described`
+    takes its entry's arXiv id and metadata."""
     corpus = Corpus(settings, catalog)
     outcomes = []
     for path in local_pdfs(paths):
-        outcomes.append(_add_one(corpus, path, (described or {}).get(path)))
+        try:
+            outcomes.append(_add_one(corpus, path, (described or {}).get(path)))
+        except Exception as exc:  # a file pymupdf chokes on in a way open_pdf did not foresee
+            outcomes.append(Outcome(str(path), "add", "failed", f"cannot read it ({type(exc).__name__}: {one_line(exc)})"))
         on_result(outcomes[-1])
     return outcomes
 
@@ -121,15 +125,19 @@ def _add_one(corpus: Corpus, path: Path, described: Description | None) -> Outco
     try:
         sha = sha256_file(path)
         who = identify_pdf(path, sha, described.arxiv_id if described else None)  # checks it too
+        if who.scanned:
+            if not ocr_available():
+                return Outcome(str(path), "add", "failed", f"{NO_TEXT_LAYER}: {OCR_HINT}")
+            who.warnings.append(f"{NO_TEXT_LAYER}: its text will be read by OCR (tesseract), which takes a while")
         record = catalog.get(who.paper_id)
         if corpus.intact(record):
             if record.sha256 == sha:
                 known = described.describe(record) if described else record
                 if known != record:
                     catalog.upsert(known)
-                return paper_outcome(known, "add", "unchanged")
+                return paper_outcome(known, "add", "unchanged", warnings=who.warnings)
             return Outcome(str(path), "add", "failed", f"{who.paper_id} is already in the corpus with other "
-                           f"content; run `digest remove {who.paper_id}` first to replace it")
+                           f"content; run `digest remove {who.paper_id}` first to replace it", warnings=tuple(who.warnings))
         tmp = corpus.temp_path(who.filename)
         try:
             shutil.copyfile(path, tmp)
@@ -146,7 +154,7 @@ def _add_one(corpus: Corpus, path: Path, described: Description | None) -> Outco
     if described:
         paper = described.describe(paper)
     catalog.upsert(paper)
-    return paper_outcome(paper, "add", "done")
+    return paper_outcome(paper, "add", "done", warnings=who.warnings)
 
 
 # ------------------------------------------------------------------------------------------------ removing

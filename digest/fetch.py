@@ -3,7 +3,8 @@ touches the `arxiv` package.
 
 Every request (API and PDF) goes through one `PoliteSession`: one connection at a time, `arxiv_delay` seconds
 apart, retried with jittered exponential backoff on timeouts, connection errors, 429 and 5xx (honouring
-Retry-After). A PDF is streamed into a `.part` file, checked and installed by the `Corpus`.
+Retry-After), each retry reported to `on_progress`, and given up when `fetch_deadline` seconds have passed since
+its first try. A PDF is streamed into a `.part` file, checked and installed by the `Corpus`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import arxiv
@@ -28,7 +29,7 @@ from .errors import DigestError, one_line
 from .files import sha256_file
 from .ids import ArxivId, InvalidId, parse_id
 from .models import PaperRecord
-from .outcome import OnResult, Outcome, ignore_result
+from .outcome import OnProgress, OnResult, Outcome, ignore_progress, ignore_result
 from .paperlist import ListedPaper
 from .parse.pdf import HEAD, PdfError, check_pdf, describe_start, starts_like_pdf
 from .settings import Settings
@@ -37,6 +38,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = f"digest/{__version__} (paper survey tool; polite arXiv client)"
 CHUNK = 1 << 16
 _WITHDRAWN = re.compile(r"\bwithdrawn\b", re.I)
+UNKNOWN = "unknown"  # in a failed outcome's detail: the endpoint answered, and has no such paper
 
 
 class FetchError(DigestError):
@@ -66,25 +68,29 @@ class RequestFailed(FetchError):
 
 
 class PoliteSession(requests.Session):
-    """A requests session that paces, times out and retries every request it sends."""
+    """A requests session that paces, times out and retries every request it sends; each retry is reported to
+    `on_progress` as a message step ("… timed out (30 s); retrying…", n, max_retries)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, on_progress: OnProgress = ignore_progress):
         super().__init__()
         self.settings = settings
+        self.on_progress = on_progress
         self.headers["User-Agent"] = USER_AGENT
         self._lock = threading.Lock()
         self._next_start = 0.0
 
     def request(self, method, url, **kwargs):  # type: ignore[override]
-        kwargs.setdefault("timeout", self.settings.http_timeout)
+        timeout = kwargs.pop("timeout", None) or self.settings.http_timeout
         with self._lock:  # one connection at a time
+            deadline = time.monotonic() + self.settings.fetch_deadline
             for attempt in itertools.count():
                 self._wait_turn()
                 retry_after = None
                 try:
-                    response = super().request(method, url, **kwargs)
+                    left = max(0.1, deadline - time.monotonic())
+                    response = super().request(method, url, timeout=min(timeout, left), **kwargs)
                 except (requests.Timeout, requests.ConnectionError) as exc:
-                    problem = _network_problem(exc, self.describe(url), self.settings.http_timeout)
+                    problem = _network_problem(exc, self.describe(url), round(min(timeout, left), 1))
                 else:
                     if response.status_code not in RETRY_STATUSES:
                         self._check_api_answer(url, response)
@@ -98,13 +104,22 @@ class PoliteSession(requests.Session):
                 if retry_after is not None and retry_after > self.settings.backoff_max:
                     raise RequestFailed(f"{problem}, which asks to wait {retry_after:.0f} s (more than "
                                         f"backoff_max, {self.settings.backoff_max:g} s); try again later")
-                self.pause(attempt, retry_after)
+                wait = self.backoff(attempt, retry_after)
+                if time.monotonic() + wait >= deadline:
+                    raise RequestFailed(f"{problem}; gave up after {self.settings.fetch_deadline:g} s (fetch_deadline) "
+                                        f"and {_retries(attempt)}; check the network or raise fetch_deadline")
+                self.on_progress(f"{problem}; retrying…", attempt + 1, self.settings.max_retries)
+                time.sleep(wait)
         raise AssertionError("unreachable")
 
-    def pause(self, attempt: int, retry_after: float | None = None) -> None:
-        """Sleep before retry `attempt` (0-based): jittered exponential backoff, and at least Retry-After."""
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry `attempt` (0-based): jittered exponential backoff, at least Retry-After."""
         backoff = min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt)
-        time.sleep(max(backoff * random.uniform(0.5, 1.0), retry_after or 0.0))
+        return max(backoff * random.uniform(0.5, 1.0), retry_after or 0.0)
+
+    def pause(self, attempt: int) -> None:
+        """Sleep before retry `attempt` (0-based) of a step that retries by itself (a cut-short download)."""
+        time.sleep(self.backoff(attempt))
 
     def describe(self, url: str) -> str:
         api = self.settings.arxiv_api_url
@@ -206,11 +221,11 @@ class ArxivApi:
 class Fetcher:
     """Fetches papers into the corpus. One per run: it holds the paced session. A context manager."""
 
-    def __init__(self, settings: Settings, catalog: Catalog):
+    def __init__(self, settings: Settings, catalog: Catalog, on_progress: OnProgress = ignore_progress):
         self.settings = settings
         self.catalog = catalog
         self.corpus = Corpus(settings, catalog)
-        self.session = PoliteSession(settings)
+        self.session = PoliteSession(settings, on_progress)
         self.api = ArxivApi(settings, self.session)
 
     def __enter__(self) -> "Fetcher":
@@ -227,7 +242,7 @@ class Fetcher:
     def fetch(self, wanted: Iterable[Wanted], update: bool = False,
               on_result: OnResult = ignore_result) -> list[Outcome]:
         """Fetch every paper asked for, in order, each once; one outcome each (`unchanged`: present and
-        intact). Present papers cost no request (with `update`, one API request for all of them); a paper
+        intact; a failure's detail holds UNKNOWN when arXiv answered but has no such paper). Present papers cost no request (with `update`, one API request for all of them); a paper
         that fails is reported and recorded, never fatal."""
         results: dict[str, Outcome] = {}
         todo: dict[str, tuple[ArxivId, Wanted]] = {}
@@ -237,11 +252,11 @@ class Fetcher:
                 aid = parse_id(item.text)
             except InvalidId as exc:
                 order.append(item.text)
-                results[item.text] = Outcome(item.text, "fetch", "failed", str(exc))
+                results[item.text] = Outcome(item.text, "fetch", "failed", exc.reason)
                 on_result(results[item.text])
             else:
                 order.append(aid.base)
-                todo[aid.base] = (aid, item)
+                todo.setdefault(aid.base, (aid, item))  # a paper listed twice: its first mention counts
 
         jobs: dict[str, _Job] = {}
         lookup: list[ArxivId] = []
@@ -268,9 +283,11 @@ class Fetcher:
             if base in results:
                 continue
             meta = job.item.meta or found.get(base)
-            if meta is None:
-                error = errors.get(base, f"not found on arXiv (the API at {self.settings.arxiv_api_url} has no such id)")
-                results[base] = self._fail(job, error)
+            if meta is None and base in errors:
+                results[base] = self._fail(job, errors[base])
+            elif meta is None:
+                error = f"not found on arXiv (the API at {self.settings.arxiv_api_url} has no such id)"
+                results[base] = replace(self._fail(job, error), detail={UNKNOWN: True})
             else:
                 results[base] = self._fetch_one(job, meta)
             on_result(results[base])
@@ -395,7 +412,7 @@ def _record_from_meta(meta: arxiv.Result, aid: ArxivId) -> PaperRecord:
 
 
 def fetch_papers(settings: Settings, catalog: Catalog, wanted: list[Wanted], update: bool = False,
-                 on_result: OnResult = ignore_result) -> list[Outcome]:
-    """Fetch papers by id into the corpus (see `Fetcher.fetch`)."""
-    with Fetcher(settings, catalog) as fetcher:
+                 on_result: OnResult = ignore_result, on_progress: OnProgress = ignore_progress) -> list[Outcome]:
+    """Fetch papers by id into the corpus (see `Fetcher.fetch`); retries are reported to `on_progress`."""
+    with Fetcher(settings, catalog, on_progress) as fetcher:
         return fetcher.fetch(wanted, update, on_result)

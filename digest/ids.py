@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import shorten
+
 _NEW = r"(?P<new>\d{4}\.\d{4,5})"
 _OLD = r"(?P<old>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
 _ID = re.compile(rf"^(?:{_NEW}|{_OLD})(?:v(?P<version>\d+))?$", re.IGNORECASE)
@@ -18,7 +20,11 @@ _URL = re.compile(
 
 
 class InvalidId(ValueError):
-    pass
+    """Text that is not an arXiv id; `reason` says why without repeating the text (for lines that name it)."""
+
+    def __init__(self, text: str, reason: str):
+        super().__init__(f"{shorten(text)!r} is {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -46,10 +52,10 @@ def parse_id(text: str) -> ArxivId:
     s = re.sub(r"^arxiv:\s*", "", s, flags=re.I)
     m = _ID.match(s)
     if not m:
-        raise InvalidId(f"{text!r} is not an arXiv id (expected e.g. 2302.13971, arXiv:2302.13971v2 or hep-th/9901001)")
+        raise InvalidId(text, "not an arXiv id (expected e.g. 2302.13971, arXiv:2302.13971v2 or hep-th/9901001)")
     base = m.group("new") or m.group("old")
     if m.group("new") and not _plausible_new_id(base):
-        raise InvalidId(f"{text!r} is not an arXiv id: YYMM.NNNN until 1412, YYMM.NNNNN from 1501 (e.g. 2302.13971)")
+        raise InvalidId(text, "not an arXiv id: YYMM.NNNN until 1412, YYMM.NNNNN from 1501 (e.g. 2302.13971)")
     if m.group("old"):
         archive, number = base.split("/")
         area, _, subject = archive.partition(".")

@@ -14,10 +14,13 @@ Exact inner-product search up to `settings.ann_threshold` vectors, HNSW or IVF a
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
 import time
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,13 +49,16 @@ from .text import bm25_tokens
 
 FORMAT = 2  # 2: chunks carry `paper_id`; meta holds each paper's `names` (mentions.corpus_names)
 MODES = ("dense", "bm25", "hybrid")
-DENSE_WEIGHT = 0.4  # share of the dense score in hybrid ranking, BM25 has the rest (bench/README.md: flat 0.3..0.5)
+DENSE_WEIGHT = 0.4  # share of the dense score in hybrid ranking, BM25 has the rest (bench/README.md, fusion study)
+DENSE_WEIGHT_CLEAR = 0.2  # ... when BM25's best passage leads its second by CLEAR_LEAD standard deviations or more
+CLEAR_LEAD = 0.5
 CANDIDATES = 50  # per ranking, before fusion
 RRF_K = 60  # reciprocal-rank fusion constant, as in Cormack et al. (2009)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 RECALL_TARGET = 0.95  # recall@10 of the approximate index against exact search, checked at build
 POINTER = "CURRENT"
+PARTS = ".parts"  # each paper's chunks and vectors, saved as soon as embedded, until a version holds them
 
 
 class IndexReport(BaseModel):
@@ -67,7 +73,9 @@ class IndexReport(BaseModel):
     unchanged: int = 0
     removed: list[str] = Field(default_factory=list)
     failed: list[Outcome] = Field(default_factory=list)  # papers left out: unknown, unparsable, without text
+    warned: list[Outcome] = Field(default_factory=list)  # papers indexed with a warning (e.g. no headings found)
     embedded: int = 0  # distinct passages embedded (the pieces of a table share one)
+    reused: int = 0  # chunks taken from the saved parts of a build that died before writing its version
     ann: str = "flat"
     ann_recall_at_10: float | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
@@ -187,7 +195,11 @@ class Index:
             rankings.append(self._dense(query, depth, rows))
         if mode in ("bm25", "hybrid"):
             rankings.append(self._bm25(query, depth, rows))
-        ranked = rankings[0] if len(rankings) == 1 else combine(rankings, [DENSE_WEIGHT, 1 - DENSE_WEIGHT])
+        if len(rankings) == 1:
+            ranked = rankings[0]
+        else:
+            share = dense_share(rankings[1])
+            ranked = combine(rankings, [share, 1 - share])
         return [Hit(chunk=self.chunks[row], score=round(score, 6)) for row, score in ranked[:k]]
 
     def _rows(self, papers: list[str] | None) -> np.ndarray | None:
@@ -245,21 +257,34 @@ def remove_from_index(settings: Settings, ids: Sequence[str]) -> int:
     return Index.load(settings, path).remove(ids) if path else 0
 
 
-def fuse(rankings: list[list[tuple[int, float]]], weights: Sequence[float]) -> list[tuple[int, float]]:
-    """Weighted sum of each ranking's scores, min-max scaled to 0..1 over its candidates (absent counts 0).
+def dense_share(bm25: list[tuple[int, float]]) -> float:
+    """The dense ranking's weight in a hybrid: less when BM25 has a clear winner (a passage whose words match
+    far better than the next one's), as for a question naming a rare term or number."""
+    z = sorted(_zscores(bm25).values(), reverse=True)
+    return DENSE_WEIGHT_CLEAR if len(z) > 1 and z[0] - z[1] >= CLEAR_LEAD else DENSE_WEIGHT
 
-    Unlike reciprocal-rank fusion this keeps how far apart the scores are: a passage BM25 finds far ahead of
-    the rest stays ahead (bench/README.md has both measured).
+
+def fuse(rankings: list[list[tuple[int, float]]], weights: Sequence[float]) -> list[tuple[int, float]]:
+    """Weighted sum of each ranking's scores as z-scores over its candidates; a passage a ranking did not return
+    gets that ranking's lowest z-score (it ranked below all of them).
+
+    Standardizing puts dense cosines and BM25 scores on one scale while keeping how far apart they are: a
+    passage BM25 finds far ahead of the rest stays ahead, which reciprocal-rank fusion forgets. Chosen over
+    min-max scaling and RRF by leave-one-split-out cross-validation (bench/README.md).
     """
-    scores: dict[int, float] = defaultdict(float)
-    for ranking, weight in zip(rankings, weights):
-        if not ranking:
-            continue
-        values = np.array([score for _, score in ranking])
-        low, span = values.min(), values.max() - values.min()
-        for (row, _), value in zip(ranking, values):
-            scores[row] += weight * ((value - low) / span if span > 0 else 1.0)
+    scaled = [_zscores(ranking) for ranking in rankings]
+    rows = {row for ranking in rankings for row, _ in ranking}
+    floors = [min(z.values(), default=0.0) for z in scaled]
+    scores = {row: sum(w * z.get(row, floor) for w, z, floor in zip(weights, scaled, floors)) for row in rows}
     return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def _zscores(ranking: list[tuple[int, float]]) -> dict[int, float]:
+    if not ranking:
+        return {}
+    values = np.array([score for _, score in ranking])
+    spread = values.std() or 1.0
+    return {row: float((value - values.mean()) / spread) for (row, _), value in zip(ranking, values)}
 
 
 def fuse_rrf(rankings: list[list[tuple[int, float]]], weights: Sequence[float]) -> list[tuple[int, float]]:
@@ -314,12 +339,15 @@ def build_index(
 ) -> IndexReport:
     """Parse what is new or changed (all fetched papers, or `ids` in any id form), chunk and embed it, and switch
     to a new index version that holds it. Reports each paper's parse and index outcome to `on_result`, and the
-    parse and embed steps to `on_progress`."""
+    parse and embed steps (and a wait for another build) to `on_progress`. Resumable: papers embedded by a build
+    that died are taken from their saved parts (`report.reused`), not embedded again; `force` embeds all anew."""
     from .parse import parse_papers
 
     started = time.perf_counter()
     report = IndexReport(index_dir=str(settings.index_dir))
-    with _locked(settings.index_dir):
+    with _locked(settings.index_dir, on_progress):
+        if force:
+            shutil.rmtree(settings.index_dir / PARTS, ignore_errors=True)
         current = _current(settings.index_dir)
         try:
             previous = Index.load(settings, current) if current else None
@@ -335,6 +363,7 @@ def build_index(
         clock = time.perf_counter()
         parses = parse_papers(settings, catalog, ids, on_result=on_result, on_progress=on_progress)
         report.failed += [o for o in parses if o.failed]
+        report.warned += [o for o in parses if o.warnings]
         wanted = list(dict.fromkeys(o.paper_id for o in parses if not o.failed))
         fresh: dict[str, tuple[ParsedPaper, str]] = {}
         kept: set[str] = set()
@@ -367,6 +396,9 @@ def build_index(
                 (report.updated if pid in old else report.added).append(pid)
         clock = time.perf_counter()
         path, meta = _write_version(settings, settings.embedder, embedder.dim, parts)
+        for pid in fresh:
+            for saved in (settings.index_dir / PARTS).glob(f"{_part_name(pid)}-{'?' * 16}.npz"):
+                saved.unlink()
         report.seconds["index"] = time.perf_counter() - clock
         chunks = {pid: len(part[0]) for pid, part in parts.items()}
         for outcome in _index_outcomes(wanted, fresh, chunks, report.failed):
@@ -396,41 +428,81 @@ def _parsed(settings: Settings, catalog: Catalog, pid: str) -> tuple[ParsedPaper
 
 
 def _embed(settings, embedder, fresh, report, on_progress) -> dict[str, tuple[list[Chunk], np.ndarray, str]]:
-    """Chunk and embed new or changed papers, all in one sorted-by-length pass."""
+    """Chunk and embed new or changed papers one at a time (each length-sorted), saving each paper's chunks and
+    vectors under `.parts/` as soon as they are done; a paper whose part a dead build saved is taken from it."""
     clock = time.perf_counter()
     tokenizer = Tokenizer(embedder.tokenizer, embedder.max_tokens)
-    chunked = {}
+    parts, todo = {}, {}
     for pid, (parsed, key) in fresh.items():
+        path = settings.index_dir / PARTS / f"{_part_name(pid)}-{_part_tag(key, settings.embedder)}.npz"
+        saved = _load_part(path)
+        if saved:
+            parts[pid] = (*saved, key)
+            report.reused += len(saved[0])
+            continue
         chunks = chunk_paper(parsed, tokenizer, settings.chunk_tokens, settings.chunk_overlap)
         if chunks:
-            chunked[pid] = (chunks, key)
+            todo[pid] = (chunks, passage_texts(chunks, tokenizer), key, path)
         else:
             report.failed.append(Outcome(pid, "index", "failed", "no text to index (the parse found none)"))
-    everything = [c for chunks, _ in chunked.values() for c in chunks]
-    texts = passage_texts(everything, tokenizer)
     report.seconds["chunk"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    distinct = list(dict.fromkeys(texts))  # the pieces of a table share one text
+    total = sum(len(set(texts)) for _, texts, _, _ in todo.values())
     done = 0
 
     def progress(n: int) -> None:
         nonlocal done
         done += n
-        on_progress("embed", done, len(distinct))
+        on_progress("embed", done, total)
 
-    on_progress("embed", 0, len(distinct))
-    vectors = embedder.embed(distinct, progress=progress)
-    row = {text: i for i, text in enumerate(distinct)}
-    vectors = vectors[[row[text] for text in texts]]
-    report.embedded = len(distinct)
+    on_progress("embed", 0, total)
+    for pid, (chunks, texts, key, path) in todo.items():
+        distinct = list(dict.fromkeys(texts))  # the pieces of a table share one text
+        vectors = embedder.embed(distinct, progress=progress)
+        row = {text: i for i, text in enumerate(distinct)}
+        vectors = vectors[[row[text] for text in texts]]
+        _save_part(path, chunks, vectors)
+        parts[pid] = (chunks, vectors, key)
+        report.embedded += len(distinct)
     report.seconds["embed"] = time.perf_counter() - clock
-
-    parts, start = {}, 0
-    for pid, (chunks, key) in chunked.items():
-        parts[pid] = (chunks, vectors[start : start + len(chunks)], key)
-        start += len(chunks)
     return parts
+
+
+def _part_name(pid: str) -> str:
+    """A paper id as a file name (`hep-th/9901001` -> `hep-th_9901001`)."""
+    return re.sub(r"[^\w.-]", "_", pid)
+
+
+def _part_tag(key: str, embedder: str) -> str:
+    """16 hex digits naming what a part's vectors depend on: the paper's index key and the embedder."""
+    return hashlib.sha256(f"{key}|{embedder}".encode()).hexdigest()[:16]
+
+
+def _save_part(path: Path, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """A paper's chunks and vectors, written to a temporary file and renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, vectors=vectors, chunks=np.array([c.model_dump_json() for c in chunks]))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _load_part(path: Path) -> tuple[list[Chunk], np.ndarray] | None:
+    """A saved part's chunks and vectors; None when there is none (an unreadable one is deleted)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return [Chunk.model_validate_json(text) for text in data["chunks"]], data["vectors"]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        path.unlink(missing_ok=True)
+        return None
 
 
 def _write_version(settings: Settings, embedder: str, dim: int,
@@ -557,11 +629,21 @@ def _clean_old_versions(root: Path, keep: set[str]) -> None:
 
 
 @contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """One writer at a time per index folder; stale half-built folders are swept once we hold the lock."""
+def _locked(root: Path, on_progress: OnProgress = ignore_progress) -> Iterator[None]:
+    """One writer at a time per index folder: the holder's pid is in `.lock`, and a second writer says whom it
+    waits for (a message step to `on_progress`); stale half-built folders are swept once we hold the lock."""
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    with open(root / ".lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            on_progress(f"waiting for another digest process (pid {holder}) to finish indexing…", 0, 0)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.truncate(0)
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
         for stale in root.glob(".build-*"):
             shutil.rmtree(stale, ignore_errors=True)
         try:

@@ -113,8 +113,9 @@ def endpoint_model(settings: Settings) -> BaseChatModel | None:
         api_key=key,
         temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens,
-        timeout=settings.llm_timeout,
+        timeout=settings.llm_timeout,  # streamed, so this bounds each silence, not a long answer that keeps coming
         max_retries=settings.max_retries,
+        streaming=True,
     )
 
 

@@ -1,7 +1,7 @@
 """Which papers a question is about: the model and paper names it mentions, resolved against each paper's own.
 
 A paper's names are read from the paper itself, never from a list: the short name before the colon of its
-title ("LLaMA", "MoBA"), title words the body writes as names (capitalised mid-sentence: "Mistral 7B",
+title ("LLaMA", "MoBA"), the title itself, title words the body writes as names (capitalised mid-sentence: "Mistral 7B",
 "Qwen"), acronyms it defines ("Direct Preference Optimization (DPO)"), and the names in the abstract's
 "we introduce / present / propose ..." sentences ("Mixtral 8x7B", "DeepSeek-R1"). A question goes to the
 papers whose names it mentions exactly; failing that, to the papers of one model family it names
@@ -15,10 +15,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from .models import Chunk
+from .text import normalize
 
 MAX_TITLE_NAME_WORDS = 5  # a title's part before the colon longer than this is a phrase, not a name
 NAME_SHARE = 0.8  # of a word's mid-sentence uses in the body, the share written capitalised for it to be a name
 MIN_NAME_USES = 3
+MIN_TITLE_WORDS = 3  # a question quoting a title this long (or longer) is about that paper
 MAX_FAMILY = 3  # a mention that is a prefix of more papers' names than this says too little to route by
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-]*[A-Za-z0-9+]|[A-Za-z0-9]")
@@ -41,7 +43,7 @@ def paper_names(chunks: Sequence[Chunk]) -> tuple[list[str], list[str]]:
     title = chunks[0].title.strip()
     abstract = " ".join(c.text for c in chunks if c.kind == "abstract")
     styled = _body_style(" ".join(c.text for c in chunks if c.kind in ("text", "abstract")))
-    strong: list[str] = []
+    strong: list[str] = [title] if len(title.split()) >= MIN_TITLE_WORDS else []
     head, colon, _ = title.partition(":")
     if colon and len(head.split()) <= MAX_TITLE_NAME_WORDS:
         strong.append(head.strip())
@@ -68,12 +70,14 @@ def corpus_names(papers: dict[str, Sequence[Chunk]]) -> dict[str, list[list[str]
     lower = Counter(w for body in bodies.values() for w in set(re.findall(r"\b[a-z]+\b", body)))
     common = max(MAX_FAMILY, len(papers) // 10)
 
-    def own(pid: str, name: str) -> bool:
+    def own(pid: str, name: str, strong: bool) -> bool:
         if claimed[key(name)] > MAX_FAMILY or (_plain(name) and lower[name.lower()] >= common):
             return False
+        if not strong and sum(n > 0 for n in uses[name].values()) >= common:
+            return False  # a name many papers use (a benchmark: "GSM8K") says which paper only in a title
         return uses[name][pid] >= max((n for q, n in uses[name].items() if q != pid), default=0)
 
-    return {pid: [[n for n in strong if own(pid, n)], [n for n in weak if own(pid, n)]]
+    return {pid: [[n for n in strong if own(pid, n, True)], [n for n in weak if own(pid, n, False)]]
             for pid, (strong, weak) in named.items()}
 
 
@@ -86,11 +90,13 @@ def resolve(question: str, names: dict[str, Sequence[Sequence[str]]]) -> list[st
         if exact:
             return exact
     family = [pid for pid, tiers in names.items()
-              if any(k.startswith(m) and _continues_name(k[len(m):]) for m in mentioned for t in tiers for k in map(key, t))]
+              if any(_of_family(question, mentioned, n) for t in tiers for n in t if len(n.split()) < MIN_TITLE_WORDS)]
     return family if 0 < len(family) <= MAX_FAMILY else None
 
 
 def _mentions(question: str, mentioned: set[str], name: str) -> bool:
+    if len(name.split()) >= MIN_TITLE_WORDS:
+        return re.search(rf"\b{re.escape(normalize(name))}\b", normalize(question)) is not None
     if key(name) not in mentioned:
         return False
     return not _plain(name) or any(m.group()[0].isupper() for m in re.finditer(rf"\b{re.escape(name)}\b", question, re.I))
@@ -159,9 +165,18 @@ def _initials_match(long: str, short: str) -> bool:
     return initials.endswith(re.sub(r"[^a-z]", "", short.lower())[: len(initials)]) and len(short) >= 2
 
 
+def _of_family(question: str, mentioned: set[str], name: str) -> bool:
+    """Whether the question names the family of `name`: a mention followed in the name by a version
+    ("DeepSeek" for "DeepSeek-V3"); a plain-word family ("Mistral") only when capitalised."""
+    k = key(name)
+    stems = [m for m in mentioned if k.startswith(m) and _continues_name(k[len(m):])]
+    head = re.match(r"[A-Za-z]+", name)
+    return bool(stems) and (head is None or _mentions(question, {key(head.group())}, head.group()))
+
+
 def _continues_name(rest: str) -> bool:
-    """What follows a family's name in a member's: a version or variant ("v3", "3", "coder"), not nothing."""
-    return bool(rest) and (rest[0].isdigit() or rest[0] in "v.")
+    """What follows a family's name in a member's: a version ("3", "v2", ".5"), not nothing or other words."""
+    return re.match(r"v?\.?\d", rest) is not None
 
 
 def _usable(names: Iterable[str]) -> list[str]:

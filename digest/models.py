@@ -86,6 +86,7 @@ class ParsedPaper(BaseModel):
     captions: list[Caption] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
     outline_source: Literal["toc", "typography", "none"] = "none"
+    ocr_pages: int = 0  # pages without a text layer, read by OCR
     parser_version: str = ""
 
     def full_text(self) -> str:
@@ -119,29 +120,8 @@ class Hit(BaseModel):
 
 # ------------------------------------------------------------------- summarize
 
-FIELD_KEYS = (
-    "paper_url",
-    "code_url",
-    "model_url",
-    "summary",
-    "datasets",
-    "architecture",
-    "training",
-    "evaluation",
-    "demo",
-)
-
-FIELD_LABELS = {
-    "paper_url": ("论文地址", "Paper URL"),
-    "code_url": ("git地址", "Code URL"),
-    "model_url": ("模型地址", "Model URL"),
-    "summary": ("论文简介", "Summary"),
-    "datasets": ("所用数据集", "Datasets"),
-    "architecture": ("算法结构", "Architecture"),
-    "training": ("训练方法", "Training method"),
-    "evaluation": ("评估报告（多个benchmark）", "Evaluation (benchmarks)"),
-    "demo": ("效果展示", "Demo / results"),
-}
+# The fields' keys and labels live in the one table of field specifications (digest/fields.py).
+from digest.fields import FIELD_KEYS, FIELD_LABELS  # noqa: E402, F401
 
 
 class Evidence(BaseModel):
@@ -170,6 +150,7 @@ class BenchmarkScore(BaseModel):
     score: str
     page: int | None = None
     quote: str = ""
+    own: bool = False  # the model is one the paper introduces
 
 
 class PaperSummary(BaseModel):

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     arxiv_delay: float = Field(3.0, ge=0, description="seconds between requests to arXiv (its terms ask for 3)")
     http_timeout: float = Field(30.0, gt=0, description="seconds before a request times out")
     max_retries: int = Field(5, ge=0, description="retries on timeouts, connection errors, 429 and 5xx")
+    fetch_deadline: float = Field(
+        120.0, gt=0, description="most seconds one request to arXiv may take, its retries included, before it fails"
+    )
     backoff_base: float = Field(1.0, ge=0, description="first retry delay in seconds, doubled each retry")
     backoff_max: float = Field(60.0, ge=0, description="longest retry delay in seconds")
     page_size: int = Field(100, ge=1, le=2000, description="results per arXiv API page")
@@ -58,7 +61,9 @@ class Settings(BaseSettings):
     llm_local_model: Path | None = Field(None, description="GGUF file for the embedded llama.cpp model")
     llm_temperature: float = 0.0
     llm_max_tokens: int = 512
-    llm_timeout: float = Field(300.0, gt=0, description="seconds before an LLM request times out")
+    llm_timeout: float = Field(
+        300.0, gt=0, description="seconds an LLM endpoint may stay silent (answers are streamed) before it has failed"
+    )
     lang: Literal["zh", "en"] = "zh"
     answer_threshold: float = Field(
         0.5, description="evidence score below which `ask` says the corpus does not say (calibrated by bench/ask.py)"

@@ -96,8 +96,8 @@ def test_a_file_that_is_not_a_catalog_is_one_clear_error(tmp_path):
     path.write_text("not a database\n" * 100)
     with pytest.raises(DigestError) as caught:
         Catalog(path)
-    assert str(caught.value) == (f"cannot open the catalog {path} (file is not a database); "
-                                 "check the path and its permissions, or move a damaged file aside")
+    assert str(caught.value) == (f"the catalog {path} is damaged (file is not a database): run `digest doctor "
+                                 "--repair` to rebuild it from corpus/pdf and the stored parses")
 
 
 WRITER = textwrap.dedent(

@@ -6,7 +6,6 @@ import csv
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import jsonschema
@@ -21,10 +20,10 @@ from digest.export import EXPORTERS, export_catalog, exporter, load_entries
 from digest.export.record import SHEET_ORDER, SurveyDocument, SurveyEntry, field_label, survey_schema, ui
 from digest.files import write_atomic
 from digest.models import BenchmarkScore, Evidence, FieldValue, PaperRecord, PaperSummary
+from digest.testing.browser import CHROMIUM, headless_chromium
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "schema" / "survey.schema.json"
-CHROMIUM = Path("/usr/bin/chromium")
 NASTY = 'A | B, "C" <script>alert(1)</script>\nnext line'
 
 
@@ -591,29 +590,6 @@ def test_html_page_is_self_contained_and_escaped(tmp_path, entries):
     assert '<a href="https://github.com/tensorflow/tensor2tensor">github.com/tensorflow/tensor2tensor</a>' in page
 
 
-def _browser(tmp_path: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    return webdriver.Chrome(options=options, service=Service(driver_path))
-
-
 def test_html_page_in_headless_chromium(tmp_path, entries):
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
@@ -623,7 +599,7 @@ def test_html_page_in_headless_chromium(tmp_path, entries):
     from selenium.webdriver.common.by import By
 
     [page] = exporter("html").write(entries, tmp_path / "survey.html", "en")
-    driver = _browser(tmp_path)
+    driver = headless_chromium(tmp_path / "chromium-profile")
     try:
         driver.get(page.as_uri())
         table = driver.find_element(By.ID, "papers")

@@ -103,6 +103,14 @@ def test_paper_filter_keeps_to_the_paper(index):
         index.search("attention", papers=["2302.13971"])
 
 
+def test_a_question_naming_a_paper_is_searched_in_it(index):
+    assert index.meta["names"][MIXTRAL][0][:2] == ["Mixtral of Experts", "Mixtral"]
+    question = "Which attention mechanism does Mistral 7B use to handle longer sequences?"
+    assert {h.chunk.paper_id for h in index.search(question, k=10)} == {MISTRAL}
+    assert {h.chunk.paper_id for h in index.search(question, k=10, route=False)} != {MISTRAL}  # Mixtral shares it
+    assert len({h.chunk.paper_id for h in index.search("sliding window attention", k=10)}) > 1  # names no paper
+
+
 def test_chinese_question_finds_the_english_answer(index):
     hits = index.search("Mixtral 每个 token 使用几个专家？", k=5)
     assert _found(hits, MIXTRAL, "2 of the 8 experts") or _found(hits, MIXTRAL, "two experts")

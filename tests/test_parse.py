@@ -273,7 +273,7 @@ def _broken(tmp_path: Path, kind: str) -> Path:
 
 
 @pytest.mark.parametrize("kind, reason", [
-    ("encrypted", "encrypted PDF"),
+    ("encrypted", "encrypted: remove the password"),
     ("zero-pages", "zero pages"),
     ("scan", "no text layer"),
     ("bad-xref", "broken cross-reference table"),

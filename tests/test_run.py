@@ -14,14 +14,24 @@ from digest.cli import cli
 
 from conftest import REPO
 
-SERVED = ["2310.06825", "1409.0473"]  # Mistral 7B, Bahdanau attention: both in the shared corpus
+SERVED = ["2310.06825", "1409.0473"]  # Mistral 7B, Bahdanau attention: what the test's loopback server holds
 MISSING = "2303.08774"  # GPT-4: not served
 
 
-def _survey(tmp_path, shared, list_file, out):
+def _served_corpus(shared, folder):
+    """A corpus folder for the loopback server holding only the SERVED papers of the shared corpus."""
+    items = [item for item in json.loads((shared / "corpus/metadata.json").read_text()) if item["arxiv_id"] in SERVED]
+    for item in items:
+        item["pdf"]["path"] = str(shared / "corpus" / item["pdf"]["path"])
+    folder.mkdir()
+    (folder / "metadata.json").write_text(json.dumps(items))
+    return folder
+
+
+def _survey(tmp_path, corpus, list_file, out):
     env = {
         **os.environ,
-        "LOCAL_ARXIV": str(shared / "corpus"),
+        "LOCAL_ARXIV": str(corpus),
         "LIST": str(list_file),
         "OUT": str(out),
         "DIGEST_WORKSPACE": str(tmp_path / "ws"),
@@ -31,16 +41,16 @@ def _survey(tmp_path, shared, list_file, out):
     return subprocess.run([str(REPO / "scripts/survey.sh")], env=env, capture_output=True, text=True, timeout=900)
 
 
-def test_main_job_surveys_every_served_paper_and_names_the_others(tmp_path, shared):
+def test_main_job_surveys_every_served_paper_and_skips_the_others(tmp_path, shared):
     list_file = tmp_path / "papers.toml"
-    list_file.write_text("".join(f'[[paper]]\nid = "{i}"\n' for i in [*SERVED, MISSING]))
-    out = tmp_path / "out"
+    list_file.write_text("".join(f'[[paper]]\nid = "{i}"\n' for i in [SERVED[0], MISSING]))  # one served, one not
+    corpus, out = _served_corpus(shared, tmp_path / "corpus"), tmp_path / "out"
 
-    first = _survey(tmp_path, shared, list_file, out)
+    first = _survey(tmp_path, corpus, list_file, out)
 
-    assert first.returncode == 1, first.stderr[-2000:]
-    assert f"{MISSING}: fetch: not found on arXiv" in first.stdout
-    assert "surveyed 2 · failed 1" in first.stdout
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert f"- {MISSING}: skipped (not on this server)" in first.stdout
+    assert "surveyed 2 · skipped 1 · failed 0" in first.stdout  # the served paper the list lacks is surveyed too
     papers = json.loads((out / "survey.json").read_text())["papers"]
     assert sorted(p["paper_id"] for p in papers) == sorted(SERVED)
     mistral = next(p for p in papers if p["paper_id"] == "2310.06825")
@@ -56,9 +66,9 @@ def test_main_job_surveys_every_served_paper_and_names_the_others(tmp_path, shar
 
     # Resumable: a second run fetches, embeds and summarizes nothing again, and writes the same sheets.
     before = (out / "survey.json").read_text()
-    second = _survey(tmp_path, shared, list_file, out)
-    assert second.returncode == 1
-    assert "surveyed 2 · failed 1" in second.stdout
+    second = _survey(tmp_path, corpus, list_file, out)
+    assert second.returncode == 0
+    assert "surveyed 2 · skipped 1 · failed 0" in second.stdout
     assert (out / "survey.json").read_text() == before
 
 

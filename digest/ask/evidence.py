@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from digest.glossary import glossary, is_non_english, translate_terms
+from digest.glossary import CJK_RUN, english, glossary, is_non_english, segment, translate_terms
 from digest.index import Index
 from digest.models import Chunk
-from digest.text import CJK, normalize, sentence_spans
+from digest.text import normalize, sentence_spans
 
 from .terms import NUMBER, NUMERIC_QUESTION, WORD, is_name, is_value, names, query_terms, tokens, without_references
 
@@ -27,7 +27,6 @@ W_TERMS, W_CONTEXT, W_NAMES, W_EMBED, W_KIND = 0.5, 0.15, 0.15, 0.5, 0.1
 
 _WHICH_QUESTION = re.compile(r"\b(?:which|what)\b|什么|哪", re.I)
 _LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]*")
-_ZH_FUNCTION_CHARS = frozenset("的了是在时于和与及或其这那哪个些种么什吗呢吧啊对被把从到为以用中上下里每多少几有没不也都就还而并且请问能可来比至做需要将会道")
 
 
 @dataclass
@@ -78,7 +77,7 @@ def gather_candidates(query: str, index: Index, papers: list[str] | None, lang: 
         return Candidates(query, lang, passages, [], np.zeros((0, 1), np.float32))
     vectors = index.embedder.embed([s.text for s in sentences])
     similarity = vectors @ index.embedder.embed_query(english)
-    coverage = glossary_coverage(query) if is_non_english(query) else 1.0
+    coverage = translated_share(query) if is_non_english(query) else 1.0
     for sentence, words, sim in zip(sentences, lexical[keep], similarity):
         sentence.score = float(coverage * (words + W_EMBED * sim))
     order = sorted(range(len(sentences)), key=lambda i: -sentences[i].score)
@@ -101,16 +100,13 @@ def _squeezed(text: str) -> str:
     return re.sub(r"[\W_]+", "", normalize(text))
 
 
-def glossary_coverage(query: str) -> float:
-    """The share of a CJK question that its Latin words and glossary terms account for (function words
-    aside): a question about things the glossary cannot name is not answered from its few known words."""
-    covered = [False] * len(query)
-    for term in glossary():
-        for m in re.finditer(re.escape(term), query):
-            covered[m.start() : m.end()] = [True] * len(term)
-    content = [done for c, done in zip(query, covered) if CJK.match(c) and c not in _ZH_FUNCTION_CHARS]
-    known = 2 * len(_LATIN.findall(query)) + sum(content)  # a Latin word weighs as a two-character word
-    unknown = len(content) - sum(content)
+def translated_share(query: str) -> float:
+    """The share of a CJK question that its Latin words and translated Chinese words account for (single
+    characters aside: alone, most are function words): a question about things the dictionaries cannot name is
+    not answered from its few known words."""
+    words = [w for run in CJK_RUN.findall(query) for w in segment(run) if len(w) > 1 or w in glossary()]
+    known = 2 * len(_LATIN.findall(query)) + sum(len(w) for w in words if english(w))  # a Latin word weighs two
+    unknown = sum(len(w) for w in words if not english(w))
     return known / (known + unknown) if known + unknown else 1.0
 
 

@@ -10,14 +10,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..models import FIELD_KEYS, FIELD_LABELS, BenchmarkScore, FieldValue, PaperRecord, PaperSummary
+from ..fields import FIELD_KEYS, SHEET_ORDER, SPECS
+from ..models import BenchmarkScore, FieldValue, PaperRecord, PaperSummary
 
 Lang = Literal["zh", "en"]
 
-# The survey template's order, which differs from FIELD_KEYS: the summary comes before the model URL.
-SHEET_ORDER: tuple[str, ...] = ("paper_url", "code_url", "summary", "model_url") + tuple(
-    k for k in FIELD_KEYS if k not in ("paper_url", "code_url", "summary", "model_url")
-)
 
 LIST_SEPARATOR = "; "
 
@@ -60,8 +57,7 @@ def wording(lang: Lang) -> dict[str, str]:
 
 
 def field_label(key: str, lang: Lang) -> str:
-    zh, en = FIELD_LABELS[key]
-    return zh if lang == "zh" else en
+    return SPECS[key].label(lang)
 
 
 def labels(lang: Lang) -> dict[str, str]:

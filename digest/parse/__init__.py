@@ -26,6 +26,9 @@ __all__ = ["PARSER_VERSION", "ParseError", "PdfError", "check_pdf", "identify_pd
            "parse_papers", "parse_pdf", "pdf_path", "section_recall"]
 
 
+NO_OUTLINE = "no heading structure found: the whole text is kept, in one section per page"
+
+
 def section_recall(paper: ParsedPaper, titles: list[str]) -> tuple[float, list[str]]:
     """Share of expected section titles found among the parsed ones (case, numbering and whitespace ignored),
     and the titles missed."""
@@ -105,4 +108,10 @@ def _parse_one(settings: Settings, catalog: Catalog, paper: PaperRecord, force: 
     catalog.save_parse(paper.paper_id, sha, PARSER_VERSION, parsed, seconds=seconds)
     return Outcome(paper.paper_id, "parse", "done", detail={
         "sections": len(parsed.sections), "tables": len(parsed.tables), "outline_source": parsed.outline_source,
-        "seconds": round(seconds, 3)})
+        "seconds": round(seconds, 3)}, warnings=_warnings(parsed))
+
+
+def _warnings(parsed: ParsedPaper) -> tuple[str, ...]:
+    """What the user should know about a parse that worked."""
+    ocr = [f"{parsed.ocr_pages} of {parsed.pages} pages have no text layer and were read by OCR (tesseract)"]
+    return tuple((ocr if parsed.ocr_pages else []) + ([NO_OUTLINE] if parsed.outline_source == "none" else []))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import groupby
 from pathlib import Path
 
 import pymupdf
@@ -12,14 +13,13 @@ from ..models import Caption, Link, ParsedPaper, Section, Table
 from ..text import normalize
 from . import floats, outline
 from .layout import (
-    Line, Page, body_family, body_size, clean, mark_contents, mark_figure_text, mark_footnotes, read_page,
-    reading_order, strip_margins,
+    TEXT_FLAGS, Line, Page, body_family, body_size, clean, mark_contents, mark_figure_text, mark_footnotes,
+    read_page, reading_order, strip_margins,
 )
-from .pdf import PdfError, open_pdf
+from .pdf import MIN_PAGE_TEXT, NO_TEXT_LAYER, OCR_HINT, PdfError, ocr_available, ocr_textpage, open_pdf
 from .prose import URL, Vocabulary, join_lines, join_pair
 
-PARSER_VERSION = "2"
-_MIN_CHARS_PER_PAGE = 40
+PARSER_VERSION = "3"  # 3: a paper without headings is kept whole, page by page
 _NO_VOCABULARY = Vocabulary([])
 _AFFILIATION = re.compile(
     r"universit|institut|\binc\b|\blabs?\b|laborator|research|department|school|college|cent(?:er|re)|\bteam\b"
@@ -40,22 +40,36 @@ def parse_pdf(path: Path, paper_id: str, use_outline: bool = True) -> ParsedPape
         with open_pdf(path) as doc:
             try:
                 pages = [read_page(page) for page in doc]
+                ocr = _ocr_scanned_pages(doc, pages)
             except Exception as exc:  # pymupdf raises plain RuntimeErrors on broken content streams
                 problem = f"damaged PDF, page content unreadable ({one_line(exc)})"
                 raise ParseError(f"{path}: {problem}; re-download it") from exc
             _check_text(doc, pages, path)
-            return _assemble(doc, pages, _annotation_links(doc), paper_id, use_outline)
+            paper = _assemble(doc, pages, _annotation_links(doc), paper_id, use_outline)
+            paper.ocr_pages = ocr
+            return paper
     except PdfError as exc:
         raise ParseError(f"{path}: {exc}; {exc.remedy}") from exc
 
 
+def _ocr_scanned_pages(doc: pymupdf.Document, pages: list[Page]) -> int:
+    """Read the pages that have no text but an image by OCR, when tesseract is there; how many were."""
+    scanned = [n for n, p in enumerate(pages) if not p.blocks and doc[n].get_images()]
+    if not scanned or not ocr_available():
+        return 0
+    for n in scanned:
+        page = doc[n]  # held: the OCR text page refers to it weakly
+        pages[n] = read_page(page, ocr_textpage(page, TEXT_FLAGS))
+    return len(scanned)
+
+
 def _check_text(doc: pymupdf.Document, pages: list[Page], path: Path) -> None:
     """At least a quarter of the pages must carry text; otherwise say why there is none."""
-    with_text = sum(sum(len(l.text) for b in p.blocks for l in b.lines) >= _MIN_CHARS_PER_PAGE for p in pages)
+    with_text = sum(sum(len(l.text) for b in p.blocks for l in b.lines) >= MIN_PAGE_TEXT for p in pages)
     if with_text >= max(1, 0.25 * len(pages)):
         return
     if any(page.get_images() for page in doc):
-        raise ParseError(f"{path}: no text layer (scanned images only); run OCR on it first, e.g. `ocrmypdf`")
+        raise ParseError(f"{path}: {NO_TEXT_LAYER}; {OCR_HINT}")
     raise ParseError(f"{path}: no extractable text in {len(pages)} page(s); check the file")
 
 
@@ -168,6 +182,8 @@ def _fill_sections(paper: ParsedPaper, lines: list[Line], headings: list[outline
                                 page_end=max(head_page, last_page), text=text, kind=kind,
                                 page_breaks=_page_breaks(members, text, head_page)))
         starts.append((h.index, sections[-1].heading))
+    if not headings:
+        sections, paragraphs = _page_sections(lines, vocab, uris)
     paper.sections = sections
     if not paper.abstract:
         paper.abstract = _runin_abstract(lines, headings, vocab, uris)
@@ -181,6 +197,19 @@ def _fill_sections(paper: ParsedPaper, lines: list[Line], headings: list[outline
         return name
 
     return section_of, paragraphs
+
+
+def _page_sections(lines: list[Line], vocab: Vocabulary, uris: list[str]) -> tuple[list[Section], list[tuple[int, str]]]:
+    """With no heading found, the body page by page ("Page 3"), so that no text is dropped; and its paragraphs."""
+    sections, paragraphs = [], []
+    for page, members in groupby(lines, key=lambda line: line.page):
+        members = list(members)
+        parts = join_lines([l for l in members if l.role == "body"], vocab, uris) + _footnotes(members, vocab, uris)
+        text = "\n\n".join(t for _, t in parts)
+        if text.strip():
+            sections.append(Section(title=f"Page {page + 1}", page_start=page + 1, page_end=page + 1, text=text))
+            paragraphs += parts
+    return sections, paragraphs
 
 
 def _page_breaks(lines: list[Line], text: str, first_page: int) -> list[int]:

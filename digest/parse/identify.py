@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..ids import ArxivId, InvalidId, id_from_filename, parse_id
-from .pdf import open_pdf
+from .pdf import has_text_layer, open_pdf
 
 _STAMP = re.compile(r"arXiv:\s*(?P<id>\S+?)\s+\[(?P<category>[\w.\-]+)\]\s+(?P<date>\d{1,2}\s+[A-Z][a-z]{2}\s+\d{4})")
 _NOT_A_TITLE = re.compile(r"^(untitled|title|microsoft word\b.*|.*\.(pdf|dvi|tex|docx?)|.*[/\\].*)$", re.I)
@@ -25,30 +25,36 @@ class LocalIdentity:
     title: str = ""
     categories: list[str] = field(default_factory=list)
     published: str | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. a file name that names another paper than its stamp
+    scanned: bool = False  # no text layer: only OCR can read it
 
 
 def identify_pdf(path: Path, sha256: str, claimed: ArxivId | None = None) -> LocalIdentity:
-    """The id of a local PDF: `claimed` (the arXiv id its reference manager gives it), else from an arXiv-style
-    file name, else the arXiv stamp on page 1 (`arXiv:1706.03762v7 [cs.CL] 2 Aug 2023`), else
-    `local-<first 12 hex of its sha256>`; and its title. PdfError (see `open_pdf`) when it is not a usable PDF."""
+    """The id of a local PDF: the arXiv stamp on page 1 (`arXiv:1706.03762v7 [cs.CL] 2 Aug 2023`), else `claimed`
+    (the arXiv id its reference manager gives it), else an arXiv-style file name, else `local-<first 12 hex of its
+    sha256>`; its title, and whether it is a scan. A claim or file name naming another paper than the stamp is a
+    warning: the stamp, printed by arXiv on the paper itself, wins. PdfError (see `open_pdf`) when it is not a
+    usable PDF."""
     with open_pdf(path) as doc:
         page = doc[0]
         stamp = _STAMP.search(page.get_text())
         title = _metadata_title(doc.metadata or {}) or _largest_text(page)
-    aid = claimed or id_from_filename(path.name)
+        scanned = not has_text_layer(doc)
+    said, source = (claimed, "its reference manager entry") if claimed else (id_from_filename(path.name), "the file name")
     stamped = _stamp_id(stamp)
-    if stamped and (aid is None or aid.base == stamped.base):
-        aid = ArxivId(stamped.base, (aid and aid.version) or stamped.version)
-    else:
-        stamp = None  # the stamp (if any) is not this file's
+    warnings = []
+    if stamped and said and said.base != stamped.base:
+        warnings.append(f"{source} says {said} but the arXiv stamp on page 1 says {stamped}: stored as {stamped.base}")
+        said = None
+    aid = ArxivId(stamped.base, (said and said.version) or stamped.version) if stamped else said
     if aid is None:
         local = f"local-{sha256[:12]}"
-        return LocalIdentity(local, local, title=title)
+        return LocalIdentity(local, local, title=title, scanned=scanned)
     published = None
     if stamp and aid.version == 1:
         published = time.strftime("%Y-%m-%d", time.strptime(" ".join(stamp.group("date").split()), "%d %b %Y"))
     return LocalIdentity(aid.base, aid.filename, aid.version, title,
-                         [stamp.group("category")] if stamp else [], published)
+                         [stamp.group("category")] if stamp else [], published, warnings, scanned)
 
 
 def _stamp_id(stamp: re.Match | None) -> ArxivId | None:

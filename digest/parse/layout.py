@@ -135,9 +135,10 @@ def clean(text: str) -> str:
     return _JUNK.sub("", text)
 
 
-def read_page(page: pymupdf.Page) -> Page:
-    """A page's horizontal text blocks; rotated text (the arXiv stamp, axis labels) is left out."""
-    data = page.get_text("dict", flags=TEXT_FLAGS)
+def read_page(page: pymupdf.Page, textpage: pymupdf.TextPage | None = None) -> Page:
+    """A page's horizontal text blocks (from `textpage` when given, e.g. an OCR one); rotated text (the arXiv
+    stamp, axis labels) is left out."""
+    data = page.get_text("dict", flags=TEXT_FLAGS, textpage=textpage)
     blocks = []
     for raw in data["blocks"]:
         lines = _visual_lines(page.number, raw.get("lines", ()))

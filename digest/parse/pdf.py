@@ -12,6 +12,10 @@ from ..errors import DigestError, one_line
 
 HEAD = 1024  # a PDF's `%PDF-` header must lie within its first 1024 bytes
 TAIL = 1024  # and its `%%EOF` marker within its last 1024
+MIN_PAGE_TEXT = 40  # characters a page with a text layer carries at least
+NO_TEXT_LAYER = "no text layer (a scan)"
+OCR_HINT = ("install Debian's tesseract-ocr (apt-get install tesseract-ocr) and digest reads it by OCR, "
+            "or OCR it yourself, e.g. ocrmypdf in.pdf out.pdf")
 
 
 class PdfError(DigestError):
@@ -21,7 +25,9 @@ class PdfError(DigestError):
 
 
 class EncryptedPdf(PdfError):
-    remedy = "provide an unencrypted copy"
+    """A PDF that needs a password to open (one whose user password is empty opens without asking)."""
+
+    remedy = "then add the decrypted copy"
 
 
 def starts_like_pdf(head: bytes) -> bool:
@@ -45,13 +51,36 @@ def open_pdf(path: Path) -> Iterator[pymupdf.Document]:
     except Exception as exc:  # pymupdf raises FileDataError, RuntimeError and its own error types
         raise PdfError(f"damaged PDF: pymupdf cannot open it ({one_line(exc)})") from exc
     with doc:
-        if doc.needs_pass:
-            raise EncryptedPdf("encrypted PDF (password required)")
+        if doc.needs_pass and not doc.authenticate(""):
+            raise EncryptedPdf("encrypted: remove the password, e.g. qpdf --decrypt in.pdf out.pdf")
         if doc.is_repaired:
             raise PdfError("damaged PDF: broken cross-reference table")
         if doc.page_count < 1:
             raise PdfError("damaged PDF: zero pages")
         yield doc
+
+
+def has_text_layer(doc: pymupdf.Document) -> bool:
+    """Whether at least a quarter of the pages carry text (MIN_PAGE_TEXT characters): a scan has none."""
+    needed, found = max(1, doc.page_count // 4), 0
+    for page in doc:
+        found += len(page.get_text().strip()) >= MIN_PAGE_TEXT
+        if found >= needed:
+            return True
+    return False
+
+
+def ocr_available() -> bool:
+    """Whether pymupdf can OCR (Debian's `tesseract-ocr`, with its English data, where pymupdf finds it)."""
+    try:
+        return (Path(pymupdf.get_tessdata()) / "eng.traineddata").is_file()
+    except RuntimeError:  # "Tesseract is not installed"
+        return False
+
+
+def ocr_textpage(page: pymupdf.Page, flags: int) -> pymupdf.TextPage:
+    """The text of a page without a text layer, read from its image by tesseract (see `ocr_available`)."""
+    return page.get_textpage_ocr(flags=flags, language="eng", dpi=300, full=True)
 
 
 def check_pdf(path: Path) -> None:

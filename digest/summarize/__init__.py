@@ -17,7 +17,8 @@ from langchain_core.language_models import BaseChatModel
 from digest.catalog import Catalog
 from digest.errors import DigestError
 from digest.files import sha256_file
-from digest.models import FIELD_KEYS, FieldValue, PaperSummary, ParsedPaper
+from digest.fields import FIELD_KEYS, NAMED_FIELDS
+from digest.models import FieldValue, PaperSummary, ParsedPaper
 from digest.outcome import OnResult, Outcome, ignore_result
 from digest.settings import Settings
 
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 # Bump when the extractive backend or its gazetteer changes what it outputs: stored sheets are then recomputed.
-EXTRACTIVE_VERSION = "2"
+EXTRACTIVE_VERSION = "3"
 
 
 def check_fields(fields: Iterable[str] | None) -> list[str]:
@@ -71,7 +72,7 @@ def summarize_paper(
     # The model may translate prose, so its values are not matched to quotes; its quotes must be in the paper, and
     # its dataset and benchmark names in the paper and not names of models or methods.
     result.fields = {k: validate_field(v, text, check_items=False) for k, v in result.fields.items()}
-    for key in ("datasets", "evaluation"):
+    for key in NAMED_FIELDS:
         if key in result.fields and isinstance(result.fields[key].value, list):
             names = [item for item in result.fields[key].value if named_entity(item, text)]
             result.fields[key] = result.fields[key].model_copy(update={"value": names}) if names else FieldValue()

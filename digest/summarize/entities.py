@@ -61,7 +61,7 @@ _STOP = re.compile(
 )
 _NAME = r"[A-Z][A-Za-z0-9]*(?:[-.+][A-Za-z0-9]+)*"
 _NAMED_BENCHMARK = re.compile(rf"\b(?:the\s+)?({_NAME})\s+(?:benchmark|test\s+set|evaluation\s+set|suite|leaderboard)s?\b")
-_NAMED_DATASET = re.compile(rf"\b(?:the\s+)?({_NAME})\s+(?:dataset|corpus|corpora)s?\b")
+_NAMED_DATASET = re.compile(rf"\b(?:the\s+)?({_NAME}(?:\s\d+(?:\.\d+)*)?)\s+(?:dataset|corpus|corpora)s?\b")
 
 
 @dataclass(frozen=True)
@@ -199,36 +199,109 @@ def datasets_field(text: PaperText, mentions: list[Mention]) -> FieldValue:
         detail, where = _detail(group)
         items.append(f"{(where and _surface_in(where, group)) or surface} ({detail})" if detail else surface)
         evidence.append((where or group[0].sentence).evidence())
-    for name, sentence in unseen_datasets(text):
-        if not any(name in item for item in items):
+    for name, sentence in unseen_datasets(text) + listed_datasets(text) + data_table_names(text) + hub_datasets(text):
+        if not any(_same_name(name, name_of(item)) for item in items):
             items.append(name)
             evidence.append(sentence.evidence())
-    size = corpus_size(text)
-    if size:
-        items.append(size[0])
-        evidence.append(size[1].evidence())
     return FieldValue(value=items or None, evidence=evidence)
 
 
-_TOKENS = re.compile(r"\d+(?:\.\d+)?\s?(?:T|B|trillion|billion)\b(?:\s+(?!on\b)[a-z-]+){0,3}?\s+tokens", re.I)
+def name_of(item: str) -> str:
+    """A list item's name: "C4 (15%)" -> "C4"."""
+    return re.split(r"\s*[(（]", item.strip())[0].strip()
 
 
-def corpus_size(text: PaperText) -> tuple[str, Sentence] | None:
-    """The size of the training corpus in tokens ("14.8T tokens"): the count the paper repeats most (larger on ties)."""
-    found: list[tuple[float, str, Sentence]] = []
-    for s in text.sentences:
-        if s.kind in ("abstract", "body") and not _skipped(s) and re.search(r"train|corpus|data", s.text, re.I):
-            found += [(_tokens_value(m.group(0)), m.group(0), s) for m in _TOKENS.finditer(s.text)]
-    if not found:
-        return None
-    counts = Counter(value for value, _, _ in found)
-    best = max(counts, key=lambda value: (counts[value], value))
-    return next((phrase, s) for value, phrase, s in found if value == best)
+def _same_name(a: str, b: str) -> bool:
+    """Whether two names are one ("OpenWeb-Math" ~ "OpenWebMath"; "The Stack" ~ "the Stack", not "the Stack v2")."""
+    squash = lambda n: re.sub(r"[\W_]+", "", n.lower()).removeprefix("the")  # noqa: E731
+    return squash(a) == squash(b)
 
 
-def _tokens_value(phrase: str) -> float:
-    number = float(re.match(r"[\d.]+", phrase).group(0))
-    return number * (1e12 if re.match(r"[\d.]+\s?(?:T|trillion)", phrase, re.I) else 1e9)
+# Training data named in a list after a data cue: "datasets such as A, B and C", "sourced from A and B", "Data: A, B".
+_LIST_CUE = re.compile(
+    r"\b(?:data(?:sets?)?|corpus|corpora|sources?|collections?|library)\b[^.;:]{0,40}?\b(?:such\s+as|like|including|includes?|namely|from)\b"
+    r"|\b(?:sourced|collected|crawled|curated|drawn|gathered|obtained|recalled|downloaded|aggregates?|supplemented|utiliz\w+|us(?:e|es|ed|ing))"
+    r"\b[^.;:]{0,60}?\b(?:from|by|with|in)\b"
+    r"|\b(?:data(?:sets?)?|corpus|corpora|sources?)\s*:",
+    re.I,
+)
+_DATA_WORD = re.compile(r"\b(?:data(?:sets?)?|corpus|corpora|collections?|problems|theorems|samples|instructions|pairs)\b", re.I)
+_CITATION = re.compile(r"\s*(?:\([^()]*\b(?:19|20)\d\d[a-z]?\)|\[\d+(?:\s*[,–-]\s*\d+)*\])")
+_ITEM_SPLIT = re.compile(r",|;|\band\b|\bor\b|\(\d+\)|\(|\)|•")
+_NAME_RUN = re.compile(
+    r"(?<![\w-])(?:(?:[Tt]he\s+)(?=[A-Z][a-z]+\b))?(?:[A-Z][\w.+-]*|[a-z]+[A-Z][\w.+-]*)"
+    r"(?:\s+(?:of\s+(?=[A-Z])|v?\d[\w.]*(?![\w-])|[A-Z][\w.+-]*))*"
+)
+
+
+def listed_datasets(text: PaperText) -> list[tuple[str, Sentence]]:
+    """Names listed after a data cue in a sentence about the paper's own training data ("sourced from A (Author,
+    2023), B and C"): each distinctive (GSM8K, OpenHermes-2.5), known, or marked as a name by a citation or acronym."""
+    out = []
+    for s in _prose(text):
+        if not (_DATA_WORD.search(s.text) and (_own_training(s, text) or _data_section(s) or s.kind == "appendix")):
+            continue
+        if _EVAL_SECTION.search(s.path) and not _TRAIN_CUE.search(s.text):
+            continue
+        for cue in _LIST_CUE.finditer(s.text):
+            tail = _CITATION.sub(_CITED, _AUTHOR_YEAR.sub("", s.text[cue.end():]))
+            for m in _NAME_RUN.finditer(tail):
+                name, after = m.group(0).strip(" ."), tail[m.end():]
+                marked = after.startswith(_CITED) or not tail[: m.start()].strip()  # cited, or first after the cue
+                if _dataset_name(name) and not _MODEL_AFTER.match(after) and (marked or _distinctive(name) or _known(name)):
+                    out.append((name, s))
+    return out
+
+
+def data_table_names(text: PaperText) -> list[tuple[str, Sentence]]:
+    """The first column of tables that list training data ("Table 1: List of datasets used ... in SFT stage")."""
+    out = []
+    for table in text.parsed.tables:
+        if not (_DATA_TABLE.search(table.caption) or _TRAINING_DATA_CAPTION.search(table.caption)) or _RESULT_CAPTION.search(table.caption):
+            continue
+        for row in text.table_rows(table)[1:]:
+            cells = [c for c in row_cells(row.text) if c]
+            name = _CITATION.sub("", cells[0]).strip(" *†‡") if cells else ""
+            if _dataset_name(name) and (_CITATION.search(cells[0]) or _distinctive(name) or _known(name)):
+                out.append((name, row))
+    return out
+
+
+_TRAINING_DATA_CAPTION = re.compile(r"\bdatasets?\b[^.]*\b(?:train\w*|SFT|fine-?tun\w*|pre-?train\w*|epochs?)\b", re.I)
+_RESULT_CAPTION = re.compile(r"result|performance|accuracy|score|comparison", re.I)
+_HUB_DATASET = re.compile(r"(?:huggingface\.co|modelscope\.cn)/datasets/[\w.-]+/([\w.-]+)", re.I)
+
+
+def hub_datasets(text: PaperText) -> list[tuple[str, Sentence]]:
+    """Data sets the paper links on a model hub (huggingface.co/datasets/org/NAME), named as in the link."""
+    out = []
+    for s in _prose(text):
+        for m in _HUB_DATASET.finditer(re.sub(r"\s+", "", s.text)):
+            out.append((m.group(1).rstrip("."), s))
+    return out
+
+
+def _dataset_name(name: str) -> bool:
+    """A name a list item or table cell can stand for: short, capitalized, not a date, size, model or method."""
+    if not 2 <= len(name) <= 40 or len(name.split()) > 5 or _STOP.match(name) or not re.search(r"[A-Z]", name):
+        return False
+    if not re.search(r"[A-Za-z]{2}", name) or re.search(r"(\w{3,})\1", name):  # "S28"; "StageStageStage"
+        return False
+    if re.fullmatch(r"[A-Z]+s", name) or re.search(r"\s(?:We|Our|This|These|It|In|For|To)$", name):  # "PDFs"; "PDFs We"
+        return False
+    return not (_MONTH.match(name) or _MODEL_LIKE.search(name) or re.search(r"[^\w\s.+-]", name))
+
+
+def _distinctive(name: str) -> bool:
+    """Written as no ordinary word is: inner capitals or letters with digits (WenetSpeech, miniF2F, Mathlib4)."""
+    return bool(re.search(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]", name))
+
+
+_CITED = "\u2020cite "  # stands where a citation was cut from a list
+_AUTHOR_YEAR = re.compile(r"[A-Z][\w'-]+(?:\s+(?:et\s+al\.?|and\s+[A-Z][\w'-]+))?\s*\((?:19|20)\d\d[a-z]?\)")  # "Zhang (2024)"
+_MODEL_AFTER = re.compile(r"\s*(?:-\s*)?(?:models?|LLMs?|series|family|et\s+al)\b")
+_MONTH = re.compile(r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
+_MODEL_LIKE = re.compile(r"(?:LLM|LM|GPT|BERT)s?$|\b\d+(?:\.\d+)?[BMK]\b|\d+(?:st|nd|rd|th)\b")
 
 
 def evaluation_names(text: PaperText, mentions: list[Mention]) -> tuple[list[str], list[Sentence]]:

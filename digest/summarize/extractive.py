@@ -10,74 +10,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from digest.fields import FIELD_KEYS, SPECS
 from digest.ids import InvalidId, parse_id
-from digest.models import FIELD_KEYS, Evidence, FieldValue, PaperSummary, ParsedPaper
+from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper
 from digest.text import row_cells
 
 from . import benchmarks, entities, links
 from .evidence import PaperText, Sentence, clip
 
-MAX_SENTENCES = {"summary": 4, "architecture": 8, "training": 9}
 MIN_SCORE = 3.0
 MAX_DEMOS = 6
 CAPTION_CHARS = 220
 
 
-@dataclass(frozen=True)
-class Profile:
-    """What evidence for a prose field looks like."""
-
-    aspects: dict[str, str]  # aspect -> cue regex; the best sentence of each aspect is taken first
-    sections: str  # headings where such sentences live
-    components: str = ""  # headings whose sub-headings name the parts (architecture, training stages)
-
-
-PROFILES = {
-    "summary": Profile(
-        aspects={
-            "contribution": r"\bwe\s+(?:introduce|present|propose|release|develop|describe|train|build)\b|\bin\s+this\s+(?:paper|work|report)\b|\bthis\s+(?:paper|work|report)\s+(?:introduces|presents|proposes)",
-            "result": r"\boutperform\w*|\bstate[- ]of[- ]the[- ]art\b|\bachiev\w*|\bsurpass\w*|\bmatch\w*|\bcompetitive\b|\bbetter\b",
-            "release": r"\b(?:release|open-?sourc\w*|publicly\s+available|available\s+at)\b",
-        },
-        sections=r"^abstract$|introduction|conclusion",
-    ),
-    "architecture": Profile(
-        aspects={
-            "backbone": r"\b(?:transformer|decoder-only|encoder-decoder|encoder\s+and\s+decoder|autoregressive|mixture-of-experts|dense\s+model)\b",
-            "attention": r"(?:multi-head|multi-query|grouped-query|sliding[- ]window|latent|dot-product|sparse|linear|self-)\s*attention|\b(?:GQA|MQA|MLA|SWA|NSA)\b",
-            "heads": r"\battention\s+heads?\b|\bheads?\b.*\bdimension|\bquery\s+heads?\b|\bkey-value\b",
-            "norm": r"RMSNorm|LayerNorm|layer\s+normali[sz]ation|pre-?normali[sz]ation|QK-?norm|residual",
-            "ffn": r"SwiGLU|GeGLU|GeLU|ReLU|feed-?forward|\bFFN\b|position-wise|activation\s+function",
-            "position": r"rotary|\bRoPE\b|positional\s+(?:encoding|embedding)|ALiBi|position\s+embedding",
-            "experts": r"\bexperts?\b|\brout(?:er|ing)\b|load\s+balanc|auxiliary[- ]loss|\bMoE\b",
-            "size": r"\b\d+(?:\.\d+)?\s?[BM]\b[^.]{0,40}param|\b\d+\s+layers\b|hidden\s+(?:size|dimension)|d_?model|\bdimension(?:ality)?\s+of\b|total\s+parameters|activated",
-            "context": r"context\s+(?:length|window)|sequence\s+length|\bcache\b|\bwindow\s+size\b",
-            "tokenizer": r"tokeni[sz]er|vocabulary|byte-level|\bBPE\b|SentencePiece",
-            "extra": r"multi-token\s+prediction|\bMTP\b|speculative|weight\s+tying|embedding",
-        },
-        sections=r"architect|\bmodel\b|approach|method|design|attention|layer|transformer|\bmoe\b|expert|tokeni",
-        components=r"architect|model\s+(?:design|structure)|^model$",
-    ),
-    "training": Profile(
-        aspects={
-            "optimizer": r"\b(?:Adam|AdamW|Adafactor|SGD|LAMB|Muon|Lion)\b|optimi[sz]er",
-            "schedule": r"learning\s+rate|warm-?up|cosine|linear\s+decay|inverse\s+square\s+root|\bschedule",
-            "regularization": r"dropout|label\s+smoothing|weight\s+decay|gradient\s+clipping|\bclip\w*",
-            "batch": r"batch\s+size|\btokens?\s+per\s+batch|sequence\s+length\s+of|\bepochs?\b|training\s+steps|\d\s+steps\b",
-            "hardware": r"\b(?:GPUs?|TPUs?|A100|H100|H800|H20|V100|P100|TPUv\d|NPU)s?\b|accelerators?|\bclusters?\b",
-            "cost": r"GPU[- ]hours|TPU[- ]hours|training\s+costs?|\bdays\b|wall-?clock|\$\s?\d",
-            "precision": r"\bFP8\b|\bBF16\b|bfloat16|mixed\s+precision|FP16|quantiz",
-            "parallelism": r"pipeline\s+parallel|tensor\s+parallel|data\s+parallel|expert\s+parallel|ZeRO|sharding|activation\s+checkpoint",
-            "data_scale": r"\btrained\s+on\b[^.]{0,40}\btokens\b|\b\d+(?:\.\d+)?\s?[TB]\s+tokens\b|trillion\s+tokens|billion\s+tokens",
-            "stages": r"supervised\s+fine-?tuning|\bSFT\b|\bRLHF\b|reinforcement\s+learning|\bRL\b|\bPPO\b|\bDPO\b|\bGRPO\b|reward\s+model|preference\s+(?:data|optimi[sz]ation|pairs)|instruction[- ](?:tuning|fine-?tuning|data)|fine-?tun\w+|distill\w*|post-?training|pre-?training\s+stage|annealing|long[- ]context\s+extension",
-        },
-        sections=r"train|optimi[sz]|hyper-?param|fine-?tun|\bsft\b|reinforcement|\brl\b|rlhf|alignment|infrastructure|schedule|hardware|implementation|distill|setup|reward|preference|regulari",
-        components=r"^(?:model\s+)?(?:pre-?|post-?)?training\b|\btraining\s+(?:details|setup|procedure|recipe|methods?|strategy)$"
-        r"|^(?:supervised\s+)?fine-?tuning|^alignment|^infrastructures?$|^optimi[sz]ation$",
-    ),
-}
 MAX_COMPONENTS = 12
 _NOT_COMPONENT = re.compile(
     r"\bdata\b|result|evaluat|discussion|ablation|analysis|benchmark|setting|overview|inference|deploy|suggestion|future|limitation", re.I
@@ -151,7 +97,7 @@ def paper_url(parsed: ParsedPaper, text: PaperText) -> FieldValue:
 
 def prose_field(key: str, text: PaperText) -> FieldValue:
     """The best sentence for each aspect of the field, topped up by overall score, in reading order."""
-    profile = PROFILES[key]
+    profile = SPECS[key]
     own = text.own
     pool = [s for s in text.sentences if _eligible(key, s) and (key != "summary" or own.search(s.text))]
     aspects = {name: re.compile(cue, re.I) for name, cue in profile.aspects.items()}
@@ -169,7 +115,7 @@ def prose_field(key: str, text: PaperText) -> FieldValue:
     chosen: dict[int, Sentence] = {}
     covered: set[str] = set()
     said: set[str] = set()
-    while len(chosen) < MAX_SENTENCES[key]:
+    while len(chosen) < profile.max_sentences:
         # greedy: a new aspect beats a new term for a covered aspect, which beats repeating what is already said
         best = max(
             ((score + (1.0 if matched - covered else 0.0 if terms - said else -1.0), s, matched, terms)
@@ -251,7 +197,7 @@ def _length_penalty(sentence: str) -> float:
 
 def component_headings(key: str, text: PaperText) -> list[Sentence]:
     """Sub-headings of the section that describes the model (or its training): "Multi-Head Latent Attention", ..."""
-    pattern = PROFILES[key].components
+    pattern = SPECS[key].components
     if not pattern:
         return []
     out, inside, level = [], False, 0

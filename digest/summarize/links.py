@@ -31,11 +31,13 @@ _URL = re.compile(
 _STRONG = re.compile(
     r"\bour\s+(?:[\w-]+\s+){0,3}(?:code|codes|implementation|models?|weights|checkpoints|data|dataset|repository|package|toolkit|framework)\b"
     r"|\bwe\s+(?:also\s+)?(?:publicly\s+)?(?:release|open-?source|make[^.]{0,30}available|provide)"
-    r"|\b(?:code|codes|implementations?|(?:pre-?trained\s+)?models?|weights|checkpoints|repository)\b[^.]{0,60}\b(?:is|are)\s+(?:now\s+|publicly\s+|freely\s+|also\s+)?(?:available|released|open-?sourced)"
+    r"|\b(?:code|codes|implementations?|(?:pre-?trained\s+)?models?|weights|checkpoints|repository)\b[^.]{0,60}"
+    r"\b(?:is|are|has\s+been|have\s+been|can\s+be)\s+(?:now\s+|publicly\s+|freely\s+|also\s+)?"
+    r"(?:available|released|open-?sourced|built|created|accessed|downloaded|found)"
     r"|(?<![a-z])(?:code|github|project\s+page|repository|models?|weights)\s*:",
     re.I,
 )
-_WEAK = re.compile(r"can\s+be\s+found\s+at|accessible\s+(?:here|at)|available\s+(?:at|on|online|here)|open-?source[ds]?\b", re.I)
+_WEAK = re.compile(r"can\s+be\s+(?:found|accessed|downloaded)\s+(?:at|in|from|here)|accessible\s+(?:here|at)|available\s+(?:at|on|online|here)|open-?source[ds]?\b", re.I)
 _USAGE = re.compile(
     r"\bwe\s+(?:used|use|adopt|adopted|employ|employed|follow|followed|utilize|utilized)\b|implementation\s+(?:of|from)\b"
     r"|\bbased\s+on\b|\bprovided\s+by\b|\bconcurrent\s+work|\boriginal\s+implementation|\bet\s+al\.",
@@ -99,6 +101,8 @@ def canonical(url: str) -> tuple[str, str, bool] | None:
     if host in MODEL_HOSTS:
         if host == "modelscope.cn" and segments[:1] in (["organization"], ["models"]):
             segments = segments[1:]
+        if segments[:1] == ["collections"] and len(segments) >= 3:  # a collection of the paper's model family
+            return f"https://{host}/{'/'.join(segments[:3])}", "model", deep
         if not segments or segments[0].lower() in _NOT_MODELS:
             return None
         return f"https://{host}/{'/'.join(segments[:2])}", "model", deep
@@ -156,7 +160,7 @@ def _score(c: _Candidate, title_tokens: set[str]) -> float:
     elif _USAGE.search(context):
         score -= 2
     if c.page <= 2:
-        score += 2
+        score += 3 if c.where == "front" else 2  # a link in the title block, outside the text, is the paper's own
     segments = urlsplit(c.url).path.split("/")[1:]
     owner_tokens = _tokens(segments[0])
     name_tokens = _tokens(" ".join(segments[1:])) if len(segments) > 1 else owner_tokens  # huggingface.co/mistralai

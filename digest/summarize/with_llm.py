@@ -15,15 +15,13 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, field_validator
 
 from digest.llm import LLMOutputError, invoke_json, model_name, render_prompt
-from digest.models import FIELD_LABELS, Evidence, FieldValue, PaperSummary, ParsedPaper
+from digest.fields import FIELD_KEYS, LIST_FIELDS, LLM_FIELDS, NAMED_FIELDS, SPECS
+from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper
 from digest.settings import Settings
 from digest.summarize.evidence import PaperText, clip
 from digest.text import CJK, CJK_RANGES, NUMBER_WORDS, contains, normalize
 
-# Fields the model writes; the URL fields come from link annotations and stay extractive.
-LLM_FIELDS = ("summary", "datasets", "architecture", "training", "evaluation", "demo")
-LIST_FIELDS = frozenset({"datasets", "evaluation", "demo"})
-NAMED_ENTITY_FIELDS = frozenset({"datasets", "evaluation"})  # each item must be named in the paper
+# Fields the model writes (those with a prompt); the URL fields come from link annotations and stay extractive.
 PROSE_FIELDS = frozenset({"summary"})  # sentences, so a Chinese sheet needs Chinese; other fields may be all names
 
 MAX_QUOTES = 8  # quotes shown per field: the prompt is the cost on a CPU model
@@ -33,17 +31,6 @@ QUOTE_CHARS = 300
 LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
 _PLACEHOLDER = re.compile(rf"<[a-z{CJK_RANGES}][a-z ,{CJK_RANGES}]{{1,40}}>")  # "<what it shows>": a small model may copy the reply format
 _NOT_FOUND = {"", "none", "null", "n/a", "na", "not found", "not stated", "unknown", "未找到", "无", "未提及"}
-
-# Words that mark a sentence as evidence for a field, and the section titles where such sentences live.
-_CUES = {
-    "summary": (r"we (propose|present|introduce|show)|our (contribution|approach|method|model)s?|in this (paper|work)", r"abstract|introduction|conclusion"),
-    "datasets": (r"datasets?|corpus|corpora|training data|pre-?training data|tokens|mixture|collected|sampled", r"data"),
-    "architecture": (r"architecture|layers?|attention|transformer|encoder|decoder|hidden|heads|embedding|normali[sz]ation|activation|experts?", r"architecture|model"),
-    "training": (r"optimi[sz]er|adam|learning rate|batch size|warm-?up|schedule|steps|epochs|gpus?|tpu|fine-?tun|reward|reinforcement", r"training|optimi[sz]ation|setup|fine-tuning"),
-    "evaluation": (r"benchmarks?|evaluat|accuracy|outperform|state-of-the-art|\d+-shot|pass@", r"evaluation|results|experiments"),
-    "demo": (r"examples?|case stud|qualitative|samples?|generated|shown in figure", r"example|qualitative|case|analysis"),
-}
-
 
 class TextAnswer(BaseModel):
     """What the model returns for a prose field."""
@@ -114,7 +101,7 @@ def summarize_with_llm(
     paper's PaperText when the caller has it)."""
     started = time.perf_counter()
     paper = text or PaperText(parsed)
-    wanted = list(fields or extracted.fields or FIELD_LABELS)
+    wanted = list(fields or extracted.fields or FIELD_KEYS)
     system = SystemMessage(render_prompt(settings, "system", language=LANGUAGES[lang], lang=lang))
     result = extracted.model_copy(deep=True)
     result.fields = {key: value.model_copy(update={"backend": "extractive"}) for key, value in result.fields.items() if key in wanted}
@@ -137,10 +124,10 @@ def _llm_field(
         return extracted.model_copy(update={"backend": "extractive"}) if extracted.found else FieldValue()
     prompt = render_prompt(
         settings,
-        key,
+        SPECS[key].prompt,
         title=paper.parsed.title,
-        label_zh=FIELD_LABELS[key][0],
-        label_en=FIELD_LABELS[key][1],
+        label_zh=SPECS[key].zh,
+        label_en=SPECS[key].en,
         quotes=[{"n": n, "page": q.page, "section": q.section, "text": q.quote} for n, q in enumerate(quotes, 1)],
         draft=extracted.value if isinstance(extracted.value, list) else [extracted.value] if extracted.value else [],
         language=LANGUAGES[lang],
@@ -158,7 +145,7 @@ def _llm_field(
     except LLMOutputError:
         value, problems = None, ["no valid JSON"]
     if value is not None and not problems:
-        return _with_extracted_names(value, extracted) if key in NAMED_ENTITY_FIELDS else value
+        return _with_extracted_names(value, extracted) if key in NAMED_FIELDS else value
     if extracted.found:
         return extracted.model_copy(update={"backend": "extractive"})
     return FieldValue()
@@ -191,7 +178,7 @@ def _ground(
         else:
             problems.append(f'"{clip(cited, 80)}" is not in the paper')
     value = answer.value
-    if isinstance(value, list) and key in NAMED_ENTITY_FIELDS:
+    if isinstance(value, list) and key in NAMED_FIELDS:
         value, evidence = _supported_items(text, value, evidence, quotes)
     elif isinstance(value, list):
         value = list(dict.fromkeys(_tidy(v) for v in value if v.strip()))
@@ -297,7 +284,7 @@ def field_quotes(paper: PaperText, key: str, extracted: FieldValue) -> list[Evid
 
 def _retrieve(text: PaperText, key: str, k: int) -> list[Evidence]:
     """The `k` sentences of the paper that look most like evidence for `key`: cue words, in a likely section."""
-    cue, section_cue = (re.compile(p, re.IGNORECASE) for p in _CUES[key])
+    cue, section_cue = (re.compile(p, re.IGNORECASE) for p in (SPECS[key].cues, SPECS[key].sections))
     scored = []
     for sentence in text.sentences:
         if sentence.kind in ("title", "table") or not 40 <= len(sentence.text) <= 600:

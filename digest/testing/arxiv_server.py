@@ -31,7 +31,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ..ids import InvalidId, parse_id
 from ..text import normalize
 
-FAULT_KINDS = ("status", "empty", "slow", "reset", "truncate", "html", "stall")
+FAULT_KINDS = ("status", "empty", "slow", "hang", "reset", "truncate", "html", "stall")
 _STAMP = re.compile(r"arXiv:(?P<id>\S+?)v(?P<version>\d+)\s+\[[^\]]+\]\s+(?P<date>\d{1,2} \w{3} \d{4})")
 _PDF_PATH = re.compile(r"^/pdf/(?P<id>.+?)(?:\.pdf)?$")
 _TERM = re.compile(r'(?:(?P<field>ti|abs|au|cat|all|id):)?(?P<value>"[^"]*"|\S+)')
@@ -60,7 +60,7 @@ class Fault:
     """A misbehaviour for the next `times` matching requests (None: all of them).
 
     kinds: status (HTTP `status`, with `retry_after`), empty (API: an empty feed), slow (answer after
-    `seconds`), reset (PDF: half the body, then a TCP reset), truncate (PDF: only the first half of the
+    `seconds`), hang (accept the request, answer nothing, close after `seconds` or when the server stops), reset (PDF: half the body, then a TCP reset), truncate (PDF: only the first half of the
     file, with an honest Content-Length), html (PDF: an HTML page, status 200), stall (PDF: half the body,
     then nothing until the server stops or `seconds` pass).
     """
@@ -352,9 +352,13 @@ def _handler(server: ArxivServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
         def _common_fault(self, fault: Fault) -> bool:
-            """Apply a status or slow fault; True when the answer has been sent."""
+            """Apply a status, slow or hang fault; True when the request has been answered (or hung up on)."""
             if fault.kind == "slow":
                 time.sleep(fault.seconds)
+            if fault.kind == "hang":
+                server._release.wait(fault.seconds)
+                self.close_connection = True
+                return True
             if fault.kind == "status":
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 self._send(fault.status, f"HTTP {fault.status}\n".encode(), "text/plain", headers)
@@ -378,9 +382,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", type=Path, required=True, help="folder with metadata.json and pdf/")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--ids", action="store_true", help="print the ids of the papers served, one a line, and exit")
     args = parser.parse_args(argv)
     if not (args.corpus / "metadata.json").is_file():
         parser.error(f"{args.corpus} has no metadata.json; point --corpus at a folder holding metadata.json and pdf/")
+    if args.ids:
+        print("\n".join(load_corpus(args.corpus)))
+        return
     server = ArxivServer(args.corpus, args.host, args.port)
     print(server.api_url, flush=True)
     print(f"serving {len(server.papers)} papers; export DIGEST_ARXIV_API_URL={server.api_url}",
