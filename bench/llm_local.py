@@ -1,5 +1,5 @@
 """The embedded Qwen model as the summarize backend, on a few shared papers with gold fields: the same field recall
-and entity precision as bench/fields.py, and seconds per paper, next to the extractive backend in the same run.
+and entity precision as `bench/eval.py --parts fields`, and seconds per paper, next to the extractive backend in the same run.
 
     python bench/llm_local.py [--papers 1706.03762 2302.13971] [--lang en] [--show]
 
@@ -36,7 +36,7 @@ def main() -> int:
         print(f"The embedded model is not installed. Install it with:\n  {INSTALL_HINT}")
         return 0
 
-    from fields import TEXT_FIELDS, haystack, name_of
+    from eval import TEXT_FIELDS, haystack, name_of
 
     from digest.llm import chat_model
     from digest.parse import parse_pdf
