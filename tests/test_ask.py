@@ -16,7 +16,7 @@ from rich.console import Console
 from digest.ask import NOT_SAID, Asker, answer_span, ask, ask_turn
 from digest.ask.citations import cited_answer
 from digest.ask.conversation import is_follow_up, standalone_query
-from digest.chat import render_answer
+from digest.cli.chat import render_answer
 from digest.catalog import Catalog
 from digest.cli import cli
 from digest.corpus import add_papers

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.text import Text
 
-from .ask import Asker, answer_span
-from .errors import DigestError, one_line
-from .models import Answer
+from ..ask import Asker, answer_span
+from ..errors import DigestError, one_line
+from ..models import Answer
 
 EXIT_WORDS = {"exit", "quit", ":q", "bye", "退出"}
 QUOTE_CHARS = 240  # of a cited passage shown under an LLM answer

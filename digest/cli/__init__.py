@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import DigestError, one_line, shorten
-from .outcome import OnProgress, OnResult, Outcome, is_message
-from .settings import Settings
+from ..errors import DigestError, one_line, shorten
+from ..outcome import OnProgress, OnResult, Outcome, is_message
+from ..settings import Settings
 
 
 class Context:
@@ -123,10 +123,10 @@ def counted(on_progress: OnProgress, step: str, total: int) -> OnResult:
 def fetch(ctx: Context, ids: tuple[str, ...], list_file: Path | None, bib_file: Path | None, query: str | None,
           max_results: int, update: bool, as_json: bool) -> None:
     """Download arXiv papers (by id, list, BibTeX file or search) into the corpus."""
-    from .bib import cited_papers
-    from .catalog import Catalog
-    from .fetch import Fetcher, Wanted
-    from .paperlist import read_list
+    from ..bib import cited_papers
+    from ..catalog import Catalog
+    from ..fetch import Fetcher, Wanted
+    from ..paperlist import read_list
 
     if not (ids or list_file or bib_file or query):
         raise DigestError("nothing to fetch: give arXiv ids, --list corpus/papers.toml, --bib refs.bib or --query TEXT")
@@ -148,9 +148,9 @@ def fetch(ctx: Context, ids: tuple[str, ...], list_file: Path | None, bib_file: 
 def add(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
     """Import local PDFs, folders of them, or Zotero exports (the folder or its .bib: each entry's PDF with its
     arXiv id and metadata) into the corpus."""
-    from .bib import zotero_import
-    from .catalog import Catalog
-    from .corpus import add_papers
+    from ..bib import zotero_import
+    from ..catalog import Catalog
+    from ..corpus import add_papers
 
     found = zotero_import(paths)
     if not (found.pdfs or found.missing):
@@ -228,7 +228,7 @@ def list_papers(ctx: Context, as_json: bool) -> None:
     """Show the papers in the catalog."""
     from rich.table import Column, Table
 
-    from .catalog import Catalog
+    from ..catalog import Catalog
 
     papers = []
     if ctx.settings.catalog_path.exists():
@@ -257,8 +257,8 @@ def list_papers(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def remove(ctx: Context, ids: tuple[str, ...]) -> None:
     """Delete papers from the catalog, with their PDFs; exit 1 when some id is not in the catalog (each named)."""
-    from .catalog import Catalog
-    from .corpus import remove_paper
+    from ..catalog import Catalog
+    from ..corpus import remove_paper
 
     failed = 0
     with Catalog(ctx.settings.catalog_path) as catalog:
@@ -280,7 +280,7 @@ def remove(ctx: Context, ids: tuple[str, ...]) -> None:
 @pass_ctx
 def doctor(ctx: Context, repair: bool) -> None:
     """Check the catalog, the PDFs and the index; exit 1 when something is wrong (each problem on a line)."""
-    from .doctor import check_workspace, repair_catalog
+    from ..doctor import check_workspace, repair_catalog
 
     checkup = check_workspace(ctx.settings)
     if repair and checkup.damaged:
@@ -306,8 +306,8 @@ def doctor(ctx: Context, repair: bool) -> None:
 @pass_ctx
 def parse(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) -> None:
     """Recover sections, references, tables and links from PDFs (new or changed papers, or IDS)."""
-    from .catalog import Catalog
-    from .parse import parse_papers
+    from ..catalog import Catalog
+    from ..parse import parse_papers
 
     with Catalog(ctx.settings.catalog_path) as catalog, progress_bars(ctx, not as_json) as on_progress:
         outcomes = parse_papers(ctx.settings, catalog, list(ids) or None, force=force, on_progress=on_progress)
@@ -320,8 +320,8 @@ def parse(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) -> Non
 @pass_ctx
 def show(ctx: Context, paper_id: str, as_json: bool) -> None:
     """Print a paper's outline: section titles, levels and pages (parsing it first if needed)."""
-    from .catalog import Catalog
-    from .parse import load_parsed
+    from ..catalog import Catalog
+    from ..parse import load_parsed
 
     with Catalog(ctx.settings.catalog_path) as catalog:
         paper = load_parsed(ctx.settings, catalog, paper_id)
@@ -352,8 +352,8 @@ def show(ctx: Context, paper_id: str, as_json: bool) -> None:
 @pass_ctx
 def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) -> None:
     """Parse, chunk and embed new or changed papers (or IDS) into the search index."""
-    from .catalog import Catalog
-    from .index import build_index
+    from ..catalog import Catalog
+    from ..index import build_index
 
     with Catalog(ctx.settings.catalog_path) as catalog, progress_bars(ctx, not as_json) as on_progress:
         report = build_index(ctx.settings, catalog, list(ids) or None, force=force, on_progress=on_progress)
@@ -387,7 +387,7 @@ def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) ->
 def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...], mode: str | None, fusion: str | None,
            as_json: bool) -> None:
     """Find the passages that best match QUERY, with paper, section, page and score."""
-    from .index import Index
+    from ..index import Index
 
     settings = ctx.fold(top_k=top_k, search_mode=mode, fusion=fusion)
     hits = Index.open(settings).search(query, k=settings.top_k, mode=settings.search_mode, papers=list(papers) or None,
@@ -420,9 +420,9 @@ def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...],
 def summarize(ctx: Context, ids: tuple[str, ...], backend: str | None, fields: str | None, lang: str | None,
               force: bool, as_json: bool) -> None:
     """Fill the survey sheet of each paper (all fetched papers, or IDS), every value quoted from the paper."""
-    from .catalog import Catalog
-    from .models import FIELD_LABELS
-    from .summarize import sheet_json, summarize_papers
+    from ..catalog import Catalog
+    from ..models import FIELD_LABELS
+    from ..summarize import sheet_json, summarize_papers
 
     settings = ctx.fold(backend=backend, lang=lang)
     with Catalog(settings.catalog_path) as catalog:
@@ -471,8 +471,8 @@ def export_cmd(ctx: Context, ids: tuple[str, ...], fmt: str | None, lang: str | 
     """Write the survey sheets (all summarized papers, or IDS) as Markdown, CSV, XLSX, JSON, HTML or BibTeX.
 
     Exit code 1 when a requested paper has no sheet (the others are still exported)."""
-    from .catalog import Catalog
-    from .export import export_catalog
+    from ..catalog import Catalog
+    from ..export import export_catalog
 
     settings = ctx.fold(lang=lang)
     if not settings.catalog_path.exists():
@@ -495,7 +495,7 @@ def export_cmd(ctx: Context, ids: tuple[str, ...], fmt: str | None, lang: str | 
 # ------------------------------------------------------------------------- ask, chat
 
 def _asker(ctx: Context, backend: str | None, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None):
-    from .ask import Asker
+    from ..ask import Asker
 
     return Asker.open(ctx.fold(backend=backend, top_k=k), papers=papers, tags=tags)
 
@@ -560,10 +560,10 @@ def _read_question() -> str:
 def run(ctx: Context, list_files: tuple[Path, ...], pdf_dir: Path | None, skip_unknown: bool, out: Path | None,
         backend: str | None, lang: str | None) -> None:
     """The whole survey in one resumable command: fetch, parse, index, summarize, export."""
-    from .catalog import Catalog
-    from .fetch import Wanted
-    from .paperlist import read_list
-    from .pipeline import run_survey
+    from ..catalog import Catalog
+    from ..fetch import Wanted
+    from ..paperlist import read_list
+    from ..pipeline import run_survey
 
     settings = ctx.fold(backend=backend, lang=lang)
     if list_files and pdf_dir:
@@ -603,7 +603,7 @@ def run(ctx: Context, list_files: tuple[Path, ...], pdf_dir: Path | None, skip_u
 @pass_ctx
 def serve(ctx: Context, host: str, port: int, token: str | None) -> None:
     """A local web app: the survey, each value opening its page with the quote highlighted; ask; compare; add."""
-    from .serve import serve as run_app
+    from ..serve import serve as run_app
 
     run_app(ctx.settings, host, port, token, echo=lambda line: click.echo(line, err=True))
 
