@@ -13,8 +13,7 @@ Builds (once) a workspace holding every shared PDF, indexed and summarized (extr
   p50 <= 300 ms), against the same pages without a highlight, and the evidence page (HTML) that shows it; and how
   each quote was found on its page (verbatim, by aligned words, or not at all).
 Each is timed in wall seconds and in CPU seconds of the process doing the work (the server, this process or the
-`digest ask` child): CPU time hardly changes when other jobs share the machine, wall time does. Ratios are printed
-against the baselines measured in the same run.
+`digest ask` child). Ratios are printed against the baselines measured in the same run.
 """
 
 from __future__ import annotations
@@ -97,7 +96,7 @@ def start_server(ws: Path) -> tuple[subprocess.Popen, str]:
 
 class Meter:
     """Wall seconds and CPU seconds of what it measures: the server process (all its threads), this process, or
-    the child processes run meanwhile (CPU time does not grow when other jobs share the machine, wall time does)."""
+    the child processes run meanwhile."""
 
     def __init__(self, server: psutil.Process | None = None, children: bool = False):
         self.server, self.children = server, children
