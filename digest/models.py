@@ -120,10 +120,6 @@ class Hit(BaseModel):
 
 # ------------------------------------------------------------------- summarize
 
-# The fields' keys and labels live in the one table of field specifications (digest/fields.py).
-from digest.fields import FIELD_KEYS, FIELD_LABELS  # noqa: E402, F401
-
-
 class Evidence(BaseModel):
     page: int
     section: str = ""

@@ -18,7 +18,8 @@ import digest.summarize as summarize_module
 from digest.catalog import Catalog
 from digest.cli import cli
 from digest.corpus import add_papers
-from digest.models import FIELD_KEYS, BenchmarkScore, Evidence, FieldValue, PaperSummary, ParsedPaper
+from digest.fields import FIELD_KEYS
+from digest.models import BenchmarkScore, Evidence, FieldValue, PaperSummary, ParsedPaper
 from digest.parse import parse_pdf
 from digest.settings import Settings
 from digest.summarize import summarize_paper, summarize_papers

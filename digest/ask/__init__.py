@@ -34,18 +34,9 @@ from .with_llm import llm_answer
 __all__ = ["NOT_SAID", "Asker", "Turn", "answer_span", "ask", "ask_turn"]
 
 
-def ask(
-    question: str,
-    index: Index,
-    settings: Settings,
-    llm: BaseChatModel | None = None,
-    papers: list[str] | None = None,
-    tags: list[str] | None = None,
-    history: list[Turn] | None = None,
-    k: int | None = None,
-) -> Answer:
-    """Answer `question` from the index: extractively, or with `llm` when given; cited, or "does not say"."""
-    return ask_turn(question, index, settings, llm, papers, tags, history, k).answer
+def ask(question: str, index: Index, settings: Settings, **options) -> Answer:
+    """The answer alone of `ask_turn` (same options): extractive, or by `llm`; cited, or "does not say"."""
+    return ask_turn(question, index, settings, **options).answer
 
 
 def ask_turn(
@@ -58,7 +49,8 @@ def ask_turn(
     history: list[Turn] | None = None,
     k: int | None = None,
 ) -> Turn:
-    """`ask`, returning the whole exchange (query and paper focus too) for a conversation to build on."""
+    """Answer `question` from the index, extractively or with `llm` when given, within `papers`/`tags`, as a
+    follow-up of `history`; the whole exchange (query and paper focus too) for a conversation to build on."""
     question = question.strip()
     if not question:
         raise DigestError("empty question: ask something, e.g. digest ask \"Which optimizer does LLaMA use?\"")

@@ -421,7 +421,7 @@ def summarize(ctx: Context, ids: tuple[str, ...], backend: str | None, fields: s
               force: bool, as_json: bool) -> None:
     """Fill the survey sheet of each paper (all fetched papers, or IDS), every value quoted from the paper."""
     from ..catalog import Catalog
-    from ..models import FIELD_LABELS
+    from ..fields import FIELD_LABELS
     from ..summarize import sheet_json, summarize_papers
 
     settings = ctx.fold(backend=backend, lang=lang)
