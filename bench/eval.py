@@ -1,6 +1,6 @@
 """Quality of search, answers and survey fields on every gold split, with baselines measured in the same run.
 
-    python bench/eval.py [--splits dev,more,litqa2,ours] [--parts retrieval,fusion,answers,fields] [--k 5]
+    python bench/eval.py [--splits dev,more,litqa2,ours] [--parts retrieval,fusion,answers,fields,facts] [--k 5]
                          [--no-langchain] [--show] [--json OUT] [--cache bench/.cache]
 
 Splits (gold in ../shared/eval unless named otherwise; each question is asked over the split's whole corpus):
@@ -22,7 +22,9 @@ Measures, per split and language:
 - answers (extractive `ask`): the answer holds a gold answer; the first citation is from the right paper; the
   unanswerable questions are answered "the corpus does not say";
 - fields (extractive `summarize`): recall of the gold items per field, code/model URL right of the papers that
-  state one, every dataset/benchmark name found in the paper text, own headline scores found.
+  state one, every dataset/benchmark name found in the paper text, own headline scores found;
+- facts (model facts, `--parts facts`, dev and more): recall and precision against eval/more/facts_more.json, and
+  on every split the share of quotes found on their page (see `model_facts`); PDFs are parsed directly.
 
 Workspaces are built once under --cache and reused; a build is incremental, so after a change to parsing or
 chunking only that work is redone. The LangChain stores are cached there too.
@@ -360,6 +362,99 @@ def _same_score(gold: dict, row) -> bool:
             and (not gold.get("model") or named(gold["model"].split()[0], row.model)))
 
 
+# -------------------------------------------------------------------- facts
+
+FACT_PDFS = {"dev": SHARED / "corpus" / "pdf", "more": SHARED / "corpus" / "more" / "pdf"}
+FACT_GOLD = {"more": EVAL / "more" / "facts_more.json"}
+
+
+def model_facts(split: str, show: bool) -> dict:
+    """Model facts (digest/summarize/facts.py) over the split's PDFs, parsed directly (no workspace or index).
+
+    With gold (more): recall of the gold facts, precision of the values given where the gold has the fact, and
+    the facts given beyond the gold (other facts of a gold model, or models the gold leaves out); a gold model
+    matches the extracted one whose name holds its name or an alias (or is held by it), else one named with the
+    same size ("7B"), else the only one of a paper with one gold model. Values compare normalized (the gold's value
+    and alternatives through the same rules). Without gold (dev): counts. Both: the share of quotes found on their
+    page of the PDF text (PyMuPDF, whitespace collapsed; table rows without their "|").
+    """
+    import pymupdf
+
+    from digest.fields import FACT_SPECS
+    from digest.parse import parse_pdf
+    from digest.summarize.evidence import PaperText
+    from digest.summarize.facts import extract_facts, normalize_fact, parse_number, same_value
+
+    gold_path = FACT_GOLD.get(split)
+    gold = json.loads(gold_path.read_text()) if gold_path else []
+    papers = list(dict.fromkeys(g["arxiv_id"] for g in gold)) or sorted(p.stem for p in FACT_PDFS[split].glob("*.pdf"))
+    hit = given = right = extra = models = matched = 0
+    on_page = [0, 0]
+    seconds = 0.0
+    for paper in papers:
+        pdf = FACT_PDFS[split] / f"{paper}.pdf"
+        parsed = parse_pdf(pdf, paper)
+        started = time.perf_counter()
+        found = extract_facts(PaperText(parsed))
+        seconds += time.perf_counter() - started
+        models += len(found)
+        with pymupdf.open(pdf) as doc:
+            pages = [_page_variants(page.get_text()) for page in doc]
+        for m in found:
+            for v in m.facts.values():
+                quote = normalize(" ".join(c for c in v.quote.split("|")) if v.quote.startswith("|") else v.quote)
+                on_page[0] += any(quote in variant for variant in pages[v.page - 1])
+                on_page[1] += 1
+        pairs = _match_models([g for g in gold if g["arxiv_id"] == paper], found, parse_number)
+        matched += sum(m is not None for _, m in pairs)
+        extra += sum(len(m.facts) for m in found if m not in [x for _, x in pairs])
+        for item, m in pairs:
+            for key, fact in item["facts"].items():
+                ours = m.facts.get(key) if m else None
+                accepted = [normalize_fact(FACT_SPECS[key], a) or normalize(a) for a in [fact["value"], *fact.get("alternatives", [])]]
+                ok = ours is not None and any(same_value(ours.normalized, a) for a in accepted)
+                hit += ok
+                given += ours is not None
+                right += ok
+                if show and not ok:
+                    print(f"  {paper} {item['model']} {key}: gold {fact['value']!r}, got {ours.value if ours else None!r}")
+            extra += sum(key not in item["facts"] for key in (m.facts if m else {}))
+    out = {"papers": len(papers), "models": models}
+    if gold:
+        total = sum(len(g["facts"]) for g in gold)
+        out = {"recall": _ratio(hit, total), "precision": _ratio(right, given), "beyond_gold": extra,
+               "gold_models_matched": _ratio(matched, len(gold)), **out}
+    out["quote_on_page"] = _ratio(*on_page)
+    out["facts"] = on_page[1]
+    out["s_per_paper"] = round(seconds / max(len(papers), 1), 2)
+    return out
+
+
+def _page_variants(text: str) -> list[str]:
+    """A page's text as the gold checks it: plain, a line-break hyphen joined, the hyphen kept without the break."""
+    return [normalize(text), normalize(re.sub(r"-\s*\n\s*", "", text)), normalize(re.sub(r"-\s*\n\s*", "-", text))]
+
+
+def _match_models(gold: list[dict], found: list, parse_number) -> list[tuple[dict, object]]:
+    """Each gold model with the extracted model it matches, or None (see `model_facts`)."""
+    def sizes(name: str) -> set:
+        return {parse_number(s) for s in re.findall(r"\d+(?:\.\d+)?[BM]\b", name, re.I)}
+
+    free = list(found)
+    pairs = []
+    for item in gold:
+        names = [normalize(n) for n in [item["model"], *(item.get("model_aliases") or [])]]
+        by_name = [m for m in free if any(normalize(m.name) in n or n in normalize(m.name) for n in names)]
+        wanted = set().union(*(sizes(n) for n in [item["model"], *(item.get("model_aliases") or [])]))
+        by_size = [m for m in free if wanted and sizes(m.name) & wanted]
+        only = free if len(gold) == 1 and len(found) == 1 else []
+        m = (by_name or by_size or only or [None])[0]
+        if m is not None:
+            free.remove(m)
+        pairs.append((item, m))
+    return pairs
+
+
 # --------------------------------------------------------------------- main
 
 
@@ -390,10 +485,13 @@ def main() -> int:
     stores: dict[str, object] = {}
     figures: dict = {}
     for split in chosen:
-        if split.corpus not in corpora:
+        if parts - {"facts"} and split.corpus not in corpora:  # model facts parse the PDFs directly
             corpora[split.corpus] = open_corpus(split.corpus, split.pdfs, args.cache)
-        corpus = corpora[split.corpus]
+        corpus = corpora.get(split.corpus)
         row = figures[split.name] = {}
+        if "facts" in parts and split.name in FACT_PDFS:
+            row["facts"] = model_facts(split.name, args.show)
+            print(f"{split.name:<7} facts    {json.dumps(row['facts'], ensure_ascii=False)}")
         if "retrieval" in parts and split.questions:
             row["recall"] = {m: recall(digest_search(corpus, m), split.questions, args.k) for m in MODES}
             if not args.no_langchain:

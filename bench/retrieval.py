@@ -40,7 +40,7 @@ from bench.common import PDF_DIR, QA_DEV, QA_EXTRA, QA_HOLDOUT, load_questions, 
 from digest.catalog import Catalog  # noqa: E402
 from digest.chunk import Tokenizer, passage_texts  # noqa: E402
 from digest.corpus import add_papers  # noqa: E402
-from digest.embed import model_location  # noqa: E402
+from digest.embed import load_embedder, model_location  # noqa: E402
 from digest.glossary import translate_terms  # noqa: E402
 from digest.index import CANDIDATES, Index, build_index, dense_share, fuse  # noqa: E402
 from digest.settings import Settings  # noqa: E402
@@ -114,7 +114,7 @@ def langchain_search(store):
 def throughput(index: Index, sample: int) -> dict:
     """Chunks per CPU second through digest's embedder and a bare `model.encode`, same texts and batch size,
     best of two."""
-    embedder = index.embedder
+    embedder = load_embedder(index.settings.embedder, index.settings.device)  # the build's, not the query encoder
     texts = passage_texts(index.chunks, Tokenizer(embedder.tokenizer, embedder.max_tokens))
     texts = [texts[i] for i in np.random.default_rng(0).permutation(len(texts))[:sample]]
     bare, ours = [], []

@@ -1,13 +1,30 @@
-"""Scale benchmark: a synthetic 1M x 384 index, exact (flat) against IVF and HNSW: build and query time, recall, memory.
+"""Scale benchmark: a synthetic 1M x 384 index, exact (flat) against IVF, HNSW and IVF-PQ: build and query time,
+recall, memory; the IVF-PQ code size chosen by a sweep; BM25 at a million chunks; figures extrapolated to 15M.
 
     python bench/scale.py [--n 1000000] [--dim 384] [--queries 500] [--clusters 2000] [--spread 0.6]
-                          [--kinds flat,ivf,hnsw] [--gpu]
+                          [--kinds flat,ivf,hnsw,ivfpq] [--gpu] [--json OUT]
+    python bench/scale.py --pq-sweep [--n 1000000]          # IVF-PQ code sizes on one coarse quantizer
+    python bench/scale.py --real WORKSPACE...               # the same sweep on digest's real vectors
+    python bench/scale.py --bm25 1000000 [--json OUT]       # BM25 (bm25s) at that many chunks
+    python bench/scale.py --extrapolate 15000000 ROWS.json...  # from the rows of runs at two sizes
 
 Vectors are drawn around random cluster centres and L2-normalized (real embeddings cluster; uniform random
 vectors would be the worst case for any graph index). IVF and HNSW go through digest's own build path
 (`digest.index._dense_index`), which measures recall@10 against exact search and raises nprobe / efSearch
 until it reaches 0.95. Recall is measured again here on other queries. Memory is the growth of this
 process's resident set while each index is built.
+
+IVF-PQ is searched as digest searches it (`digest.index.Rescored`): its candidates re-scored from the float16
+vectors file, memory-mapped; "cold" latency is measured after the file's pages are dropped from the page cache
+(posix_fadvise), as when the file is larger than the memory left for it. `index_mib` is the FAISS index itself
+(what a search keeps in memory); `vectors_file_mib` what lies on disk beside it.
+
+--bm25 N: N chunks made from the real chunks of a digest workspace (`--chunks-from`, default the 53-paper one
+bench/eval.py builds): each real chunk's BM25 tokens, repeated, with 8% of them replaced by new words drawn
+from a pool sized by Heaps' law as fitted on the real chunks, so that the vocabulary grows as a real corpus's
+would. Builds the bm25s index as digest does, saves it, then loads it in fresh processes (in memory and
+`mmap=True`) and times digest's query path (`get_scores_from_ids` over all chunks, then the top 50) on the
+dev and holdout questions. Also the memory of digest's chunk list (`Chunk` objects) per chunk.
 
 --gpu (needs faiss-gpu, `pip install .[gpu]`, and CUDA torch): exact and IVF search on the GPU, and embedding
 throughput of all-MiniLM-L6-v2 on CUDA (fp16) against a bare `model.encode`.
@@ -16,7 +33,12 @@ throughput of all-MiniLM-L6-v2 on CUDA (fp16) against a bare `model.encode`.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import faiss
@@ -24,8 +46,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import percentiles, rss_mib, timed  # noqa: E402
-from digest.index import _dense_index  # noqa: E402
+from bench.common import QA_DEV, QA_HOLDOUT, ROOT, load_questions, percentiles, rss_mib, timed  # noqa: E402
+from digest.index import Rescored, _dense_index, _save_vectors, ivf_lists, tune_search  # noqa: E402
 
 
 def synthetic(n: int, dim: int, clusters: int = 2000, spread: float = 0.6, seed: int = 0) -> np.ndarray:
@@ -69,25 +91,239 @@ def measure(name: str, index, queries: np.ndarray, exact: np.ndarray | None, k: 
 def cpu_bench(vectors: np.ndarray, queries: np.ndarray, kinds: list[str]) -> list[dict]:
     rows = []
     base = rss_mib()
-    with timed() as t:
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        flat.add(vectors)
-    _, exact = flat.search(queries, 10)
+    _, exact = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
     if "flat" in kinds:
-        rows.append({"build_s": round(t.wall, 1), "rss_growth_mib": round(rss_mib() - base),
-                     **measure("flat", flat, queries, exact)})
+        with timed() as t:
+            flat = faiss.IndexFlatIP(vectors.shape[1])
+            flat.add(vectors)
+        rows.append({"n": len(vectors), "build_s": round(t.wall, 1), "rss_growth_mib": round(rss_mib() - base),
+                     "index_mib": mib(vectors.nbytes), **measure("flat", flat, queries, exact)})
         print(rows[-1], flush=True)
+        del flat
     for kind in (k for k in kinds if k != "flat"):
         base = rss_mib()
         meta: dict = {}
         with timed() as t:
             index = _dense_index(vectors, kind, meta)
-        rows.append({"build_s": round(t.wall, 1), "build_cpu_s": round(t.cpu, 1), "rss_growth_mib": round(rss_mib() - base),
-                     "search_param": meta["search_param"], "build_recall_at_10": meta["recall_at_10"],
-                     **measure(kind, index, queries, exact)})
+        row = {"n": len(vectors), "build_s": round(t.wall, 1), "build_cpu_s": round(t.cpu, 1),
+               "rss_growth_mib": round(rss_mib() - base), "index_mib": mib(faiss.serialize_index(index).nbytes),
+               "search_param": meta["search_param"], "build_recall_at_10": meta["recall_at_10"]}
+        if kind == "ivfpq":
+            with tempfile.TemporaryDirectory(dir=ROOT / "bench") as tmp:
+                path = Path(tmp) / "vectors.npy"
+                _save_vectors(vectors, path)
+                searcher = Rescored(index, np.load(path, mmap_mode="r"), meta["rescore"])
+                row |= {"pq": [index.pq.M, index.pq.nbits], "rescore": meta["rescore"],
+                        "vectors_file_mib": mib(path.stat().st_size), **measure(kind, searcher, queries, exact)}
+                del searcher
+                row |= cold(index, path, queries, meta["rescore"])
+        else:
+            row |= measure(kind, index, queries, exact)
+        rows.append(row)
         print(rows[-1], flush=True)
         del index
     return rows
+
+
+def mib(size: int) -> int:
+    return round(size / 2**20)
+
+
+def cold(index, path: Path, queries: np.ndarray, factor: int, count: int = 50) -> dict:
+    """Single-query latency of IVF-PQ with the vectors file's pages dropped from the page cache before each query
+    (and the file mapped afresh: the kernel keeps pages that a mapping holds)."""
+    single = []
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for q in queries[:count]:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            searcher = Rescored(index, np.load(path, mmap_mode="r"), factor)
+            with timed() as t:
+                searcher.search(q[None, :], 10)
+            single.append(t.wall)
+            del searcher
+    finally:
+        os.close(fd)
+    return percentiles(single, "cold_")
+
+
+def pq_sweep(vectors: np.ndarray, queries: np.ndarray, ms=(24, 48, 96), factors=(1, 5, 10, 20, 40, 80)) -> list[dict]:
+    """IVF-PQ code sizes (sub-quantizers `ms`, 8 bits each) on one trained coarse quantizer: recall@10 of the
+    codes alone (factor 1) and re-scored from `factors` * 10 candidates, at the nprobe digest's build tuning picks
+    (for PQ_RESCORE); bytes a vector in memory; train and add CPU seconds."""
+    dim, n = vectors.shape[1], len(vectors)
+    _, exact = faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)
+    lists = ivf_lists(n)
+    rng = np.random.default_rng(0)
+    train = vectors[np.sort(rng.choice(n, min(n, 64 * lists), replace=False))]
+    quantizer = faiss.IndexFlatIP(dim)
+    rows = []
+    stored = vectors.astype(np.float16)
+    for m in ms:
+        with timed() as t:
+            index = faiss.IndexIVFPQ(quantizer, dim, lists, m, 8, faiss.METRIC_INNER_PRODUCT)
+            index.train(train)  # the quantizer is trained by the first and reused
+            index.add(vectors)
+        searcher = Rescored(index, stored, 10)
+        nprobe, recall, _ = tune_search(index, vectors, "nprobe", (8, 16, 32, 64, 128, 256), [searcher])
+        row = {"n": n, "lists": lists, "pq_m": m, "bytes_per_vector": round(faiss.serialize_index(index).nbytes / n, 1),
+               "train_add_cpu_s": round(t.cpu, 1), "nprobe": nprobe, "build_recall_at_10": recall}
+        index.nprobe = nprobe
+        for factor in factors:
+            _, found = (index if factor == 1 else Rescored(index, stored, factor)).search(queries, 10)
+            row[f"recall_x{factor}"] = recall_at(found, exact)
+        rows.append(row)
+        print(row, flush=True)
+    return rows
+
+
+def real_vectors(workspaces: list[Path]) -> np.ndarray:
+    """The vectors of digest workspaces' live indexes (flat ones), stacked."""
+    blocks = []
+    for ws in workspaces:
+        path = ws / "index" / (ws / "index" / "CURRENT").read_text().strip() / "dense.faiss"
+        index = faiss.read_index(str(path))
+        blocks.append(index.reconstruct_n(0, index.ntotal))
+    return np.concatenate(blocks)
+
+
+# --------------------------------------------------------------------------------------------------- BM25
+
+NOVEL = 0.08  # share of a synthetic chunk's tokens replaced by new words
+
+
+def real_tokens(workspace: Path) -> list[list[str]]:
+    from digest.index import bm25_text
+    from digest.models import Chunk
+    from digest.text import bm25_tokens
+
+    path = workspace / "index" / (workspace / "index" / "CURRENT").read_text().strip() / "chunks.jsonl"
+    with open(path, encoding="utf-8") as fh:
+        return [bm25_tokens(bm25_text(Chunk.model_validate_json(line))) for line in fh]
+
+
+def heaps(docs: list[list[str]]) -> tuple[float, float]:
+    """Heaps' law V = K * T^beta fitted on the vocabulary growth over the real chunks (T: tokens seen)."""
+    seen, points, tokens = set(), [], 0
+    for i, doc in enumerate(docs, 1):
+        seen.update(doc)
+        tokens += len(doc)
+        if i % max(1, len(docs) // 20) == 0:
+            points.append((np.log(tokens), np.log(len(seen))))
+    x, y = np.array(points).T
+    beta, log_k = np.polyfit(x, y, 1)
+    return float(np.exp(log_k)), float(beta)
+
+
+def synthetic_chunks(docs: list[list[str]], n: int, seed: int = 0) -> tuple[list[list[str]], int]:
+    """`n` token lists: the real ones repeated, NOVEL of their tokens replaced by words from a pool sized so
+    that the vocabulary reaches what Heaps' law predicts at this many tokens; and that predicted size."""
+    k, beta = heaps(docs)
+    tokens = n * np.mean([len(d) for d in docs])
+    vocab = int(k * tokens**beta)
+    real = len({t for d in docs for t in d})
+    pool = [f"zq{i}" for i in range(max(1, vocab - real))]
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        doc = list(docs[i % len(docs)])
+        hits = np.flatnonzero(rng.random(len(doc)) < NOVEL)
+        for j, w in zip(hits, rng.integers(0, len(pool), len(hits))):
+            doc[j] = pool[w]
+        out.append(doc)
+    return out, vocab
+
+
+def bm25_bench(n: int, workspace: Path) -> dict:
+    import bm25s
+
+    docs = real_tokens(workspace)
+    corpus, predicted = synthetic_chunks(docs, n)
+    base = rss_mib()
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with timed() as t:
+        retriever = bm25s.BM25()
+        retriever.index(corpus, show_progress=False)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    scores = retriever.scores
+    nnz = len(scores["data"])
+    row = {"chunks": n, "real_chunks": len(docs), "tokens_per_chunk": round(float(np.mean([len(d) for d in docs])), 1),
+           "vocab": len(retriever.vocab_dict), "vocab_heaps": predicted, "nnz": nnz,
+           "build_s": round(t.wall, 1), "build_cpu_s": round(t.cpu, 1),
+           "build_peak_growth_mib": round(peak - max(peak_before, base)),
+           "matrix_mib": mib(scores["data"].nbytes + scores["indices"].nbytes + scores["indptr"].nbytes)}
+    del corpus
+    with tempfile.TemporaryDirectory(dir=ROOT / "bench") as tmp:
+        with timed() as t:
+            retriever.save(tmp, show_progress=False)
+        row["save_s"] = round(t.wall, 1)
+        row["disk_mib"] = mib(sum(p.stat().st_size for p in Path(tmp).iterdir()))
+        del retriever, scores
+        for mmap in (False, True):
+            out = subprocess.run([sys.executable, __file__, "--bm25-load", tmp] + (["--mmap"] if mmap else []),
+                                 capture_output=True, text=True, check=True)
+            row |= {f"{'mmap' if mmap else 'ram'}_{k}": v for k, v in json.loads(out.stdout).items()}
+    row |= chunk_memory(workspace)
+    return row
+
+
+def bm25_load(path: str, mmap: bool) -> dict:
+    """In a fresh process: load a saved bm25s index, then time digest's BM25 query path on real questions."""
+    import bm25s
+
+    from digest.index import _top
+    from digest.text import bm25_tokens
+
+    base = rss_mib()
+    with timed() as t:
+        retriever = bm25s.BM25.load(path, mmap=mmap, show_progress=False)
+    loaded = rss_mib() - base
+    vocab = retriever.vocab_dict
+    questions = [q["question"] for q in load_questions(QA_DEV) + load_questions(QA_HOLDOUT)]
+    single = []
+    for question in questions:
+        ids = list(dict.fromkeys(vocab[w] for w in bm25_tokens(question) if w in vocab))
+        with timed() as q:
+            _top(retriever.get_scores_from_ids(ids), 50, None)
+        single.append(q.wall)
+    return {"load_s": round(t.wall, 1), "load_rss_mib": round(loaded), "after_queries_rss_mib": round(rss_mib() - base),
+            "questions": len(questions), **percentiles(single)}
+
+
+def chunk_memory(workspace: Path) -> dict:
+    """Memory of digest's chunk list per chunk (`Chunk` objects as `Index.load` keeps them), in a fresh process."""
+    code = ("import json, sys; sys.path.insert(0, %r); from bench.common import rss_mib; from digest.models import Chunk; "
+            "base = rss_mib(); chunks = [Chunk.model_validate_json(l) for l in open(%r, encoding='utf-8')]; "
+            "print(json.dumps([len(chunks), rss_mib() - base]))")
+    path = workspace / "index" / (workspace / "index" / "CURRENT").read_text().strip() / "chunks.jsonl"
+    count, grown = json.loads(subprocess.run([sys.executable, "-c", code % (str(ROOT), str(path))],
+                                             capture_output=True, text=True, check=True).stdout)
+    return {"chunk_objects_bytes_each": round(grown * 2**20 / count), "chunks_jsonl_bytes_each": round(path.stat().st_size / count)}
+
+
+# ---------------------------------------------------------------------------------------------- extrapolation
+
+
+def extrapolate(target: int, rows: list[dict]) -> list[dict]:
+    """Each index kind measured at two sizes, carried to `target` vectors: memory linearly (per vector), build
+    CPU seconds and query latency along the power law n^b through the two points. Labelled as extrapolated."""
+    out = []
+    for kind in dict.fromkeys(r["index"] for r in rows if "index" in r):
+        have = sorted((r for r in rows if r.get("index") == kind), key=lambda r: r["n"])
+        if len(have) < 2:
+            continue
+        a, b = have[0], have[-1]
+        row = {"index": kind, "n": target, "extrapolated_from": [a["n"], b["n"]]}
+        for key in ("index_mib", "vectors_file_mib", "rss_growth_mib"):
+            if key in b:
+                row[key] = round(b[key] * target / b["n"])
+        for key in ("build_cpu_s", "build_s", "p50_ms", "p95_ms", "cold_p50_ms"):
+            if key in a and key in b and a[key] > 0 and b[key] > 0:
+                power = np.log(b[key] / a[key]) / np.log(b["n"] / a["n"])
+                row[key] = round(float(b[key] * (target / b["n"]) ** power), 2)
+                row[f"{key}_power"] = round(float(power), 2)
+        out.append(row)
+    return out
 
 
 def gpu_bench(vectors: np.ndarray, queries: np.ndarray) -> list[dict]:
@@ -138,18 +374,48 @@ def main() -> None:
     ap.add_argument("--spread", type=float, default=0.6, help="Noise around a centre (1.0 and up: hardly clustered).")
     ap.add_argument("--kinds", default="flat,ivf,hnsw", help="CPU indexes to build, comma-separated.")
     ap.add_argument("--gpu", action="store_true", help="GPU search (faiss-gpu) and CUDA embedding throughput.")
+    ap.add_argument("--pq-sweep", action="store_true", help="IVF-PQ code sizes and re-scoring factors.")
+    ap.add_argument("--real", type=Path, nargs="+", help="Run the sweep on these digest workspaces' vectors.")
+    ap.add_argument("--bm25", type=int, metavar="CHUNKS", help="BM25 at this many chunks.")
+    ap.add_argument("--chunks-from", type=Path, default=ROOT / "bench" / ".cache" / "llm",
+                    help="The digest workspace whose real chunks --bm25 repeats.")
+    ap.add_argument("--bm25-load", help=argparse.SUPPRESS)
+    ap.add_argument("--mmap", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--extrapolate", type=int, metavar="N", help="Carry the rows of earlier --json runs to N vectors.")
+    ap.add_argument("rows", type=Path, nargs="*", help="--json files of runs at two sizes, for --extrapolate.")
+    ap.add_argument("--json", type=Path, help="Also write the rows to this file.")
     args = ap.parse_args()
 
-    print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; rss at start {rss_mib():.0f} MiB")
-    with timed() as t:
-        vectors = synthetic(args.n, args.dim, args.clusters, args.spread)
-    queries = queries_near(vectors, args.queries)
-    print(f"{args.n} x {args.dim} vectors ({vectors.nbytes / 2**20:.0f} MiB) generated in {t.wall:.1f} s", flush=True)
-    if args.gpu:
-        gpu_bench(vectors, queries)
-        print(gpu_embedding())
+    if args.bm25_load:
+        print(json.dumps(bm25_load(args.bm25_load, args.mmap)))
+        return
+    if args.extrapolate:
+        rows = extrapolate(args.extrapolate, [r for p in args.rows for r in json.loads(p.read_text())])
+    elif args.bm25:
+        if not (args.chunks_from / "index" / "CURRENT").is_file():
+            raise SystemExit(f"--bm25: no digest index in {args.chunks_from}: run bench/eval.py, or give --chunks-from")
+        rows = [bm25_bench(args.bm25, args.chunks_from)]
+    elif args.real:
+        vectors = real_vectors(args.real)
+        print(f"{len(vectors)} real vectors from {', '.join(map(str, args.real))}", flush=True)
+        rows = pq_sweep(vectors, queries_near(vectors, min(args.queries, len(vectors) // 4)))
     else:
-        cpu_bench(vectors, queries, args.kinds.split(","))
+        print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; rss at start {rss_mib():.0f} MiB")
+        with timed() as t:
+            vectors = synthetic(args.n, args.dim, args.clusters, args.spread)
+        queries = queries_near(vectors, args.queries)
+        print(f"{args.n} x {args.dim} vectors ({vectors.nbytes / 2**20:.0f} MiB) generated in {t.wall:.1f} s", flush=True)
+        if args.gpu:
+            rows = gpu_bench(vectors, queries)
+            print(gpu_embedding())
+        elif args.pq_sweep:
+            rows = pq_sweep(vectors, queries)
+        else:
+            rows = cpu_bench(vectors, queries, args.kinds.split(","))
+    for row in rows if (args.extrapolate or args.bm25) else ():
+        print(row, flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

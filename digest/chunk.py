@@ -189,7 +189,7 @@ def passage_texts(chunks: Sequence[Chunk], tokenizer: Tokenizer) -> list[str]:
 def _bodies(chunks: Sequence[Chunk], budget: int, tokenizer: Tokenizer) -> list[str]:
     """Each chunk's text less its overlap; for a table piece, the outline of its whole table (cut to `budget`)."""
     bodies: list[str] = []
-    for _, group in groupby(chunks, key=_table_key):
+    for _, group in groupby(chunks, key=table_key):
         group = list(group)
         if group[0].kind != "table":
             bodies += [c.text[c.overlap :].lstrip() or c.text for c in group]
@@ -201,7 +201,7 @@ def _bodies(chunks: Sequence[Chunk], budget: int, tokenizer: Tokenizer) -> list[
     return bodies
 
 
-def _table_key(chunk: Chunk) -> tuple | str:
+def table_key(chunk: Chunk) -> tuple | str:
     """Equal for the consecutive pieces of one table (same paper, page and caption), unique for other chunks."""
     return (chunk.paper_id, chunk.page_start, _caption(chunk.text)) if chunk.kind == "table" else chunk.chunk_id
 

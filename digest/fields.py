@@ -7,10 +7,13 @@ yes/no) and an optional unit.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Literal
 
 Kind = Literal["url", "text", "list", "number", "yes/no"]
+FactKind = Literal["count", "size", "rate", "name", "text"]
 
 
 @dataclass(frozen=True)
@@ -112,3 +115,51 @@ SHEET_ORDER: tuple[str, ...] = tuple(f.key for f in sorted(FIELDS, key=lambda f:
 LLM_FIELDS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.prompt)
 LIST_FIELDS = frozenset(f.key for f in FIELDS if f.kind == "list")
 NAMED_FIELDS = frozenset(f.key for f in FIELDS if f.named)
+
+
+# ----------------------------------------------------------------- model facts
+
+FACTS_FILE = files("digest").joinpath("data/facts.toml")
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    """One fact of a model's fact sheet (params_total, layers, peak_lr, ...): its labels, value kind and the cues
+    that find it in tables and sentences. The table lives in digest/data/facts.toml (its header says what each
+    entry means)."""
+
+    key: str
+    zh: str
+    en: str
+    kind: FactKind
+    unit: str = ""
+    header: str = ""  # regex: table labels that hold the fact
+    not_header: str = ""
+    patterns: tuple[str, ...] = ()  # sentence regexes; {value} is the value, {gap} a few words without digits
+    context: str = ""  # regex the sentence must match too
+    avoid: str = ""  # regex: sentences matching it do not count (fine-tuning tokens are not pre-training tokens)
+    named: bool = False  # the sentence must name the model ("InternLM ... 104B parameters"), not only say "we"
+    pick: str = ""  # "max": the largest value stated wins (a context window extended in stages)
+    not_before: str = ""  # regex: words right before a value that make it something else ("selects 8 experts")
+    choice: bool = False  # a design choice: sentences about alternatives tried ("such as", "rather than") do not count
+    prefer: str = ""  # regex: sentences matching it win among candidates
+    training: bool = False  # sentences in evaluation or inference sections do not count
+    min: float | None = None
+    max: float | None = None
+    names: dict[str, str] = field(default_factory=dict)  # name kinds: canonical value -> regex of its spellings
+
+    def label(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+def _load_facts() -> tuple[tuple[FactSpec, ...], dict[str, str], frozenset[str]]:
+    data = tomllib.loads(FACTS_FILE.read_text(encoding="utf-8"))
+    specs = tuple(FactSpec(**{**entry, "patterns": tuple(entry.get("patterns", ()))}) for entry in data["fact"])
+    return specs, data["sentences"], frozenset(data["not_models"]["names"])
+
+
+# SENTENCE_CUES: regexes that decide whether a sentence states the paper's own facts (by name: away, compared, ...);
+# NOT_MODEL_NAMES: tools, formats and terms written like model names
+FACTS, SENTENCE_CUES, NOT_MODEL_NAMES = _load_facts()
+FACT_SPECS: dict[str, FactSpec] = {f.key: f for f in FACTS}
+FACT_KEYS: tuple[str, ...] = tuple(f.key for f in FACTS)  # the fact sheet's order

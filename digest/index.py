@@ -8,7 +8,9 @@ a paper is re-chunked and re-embedded only when its PDF, the parser or the chunk
 Search ranks by dense similarity, BM25, or both (hybrid: by default a weighted sum of the two scores, each
 scaled to 0..1; reciprocal-rank fusion on request). A Chinese (CJK) query is searched through its English
 keywords from the bundled ML glossary.
-Exact inner-product search up to `settings.ann_threshold` vectors, HNSW or IVF above it, its recall measured.
+Exact inner-product search up to `settings.ann_threshold` vectors, HNSW or IVF above it, its recall measured;
+above `settings.ann_pq_threshold` IVF-PQ: compressed codes in memory, the candidates re-scored exactly from the
+full vectors, memory-mapped from disk (`Rescored`).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import mmap
 import os
 import re
 import shutil
 import time
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cached_property, lru_cache
@@ -35,8 +38,9 @@ from pydantic import BaseModel, Field
 from threadpoolctl import ThreadpoolController
 
 from .catalog import Catalog
-from .chunk import CHUNKER_VERSION, Tokenizer, chunk_paper, passage_texts
+from .chunk import CHUNKER_VERSION, table_key
 from .embed import load_embedder, model_location
+from .embed_onnx import check_soon, clean_encoders, encoder_ready, export_encoder, query_embedder
 from .errors import DigestError
 from .files import write_atomic
 from .glossary import is_non_english, translate_terms
@@ -53,10 +57,15 @@ DENSE_WEIGHT = 0.4  # share of the dense score in hybrid ranking, BM25 has the r
 DENSE_WEIGHT_CLEAR = 0.2  # ... when BM25's best passage leads its second by CLEAR_LEAD standard deviations or more
 CLEAR_LEAD = 0.5
 CANDIDATES = 50  # per ranking, before fusion
+TABLE_SLACK = 50  # extra dense candidates fetched so that dropping table copies still leaves CANDIDATES
 RRF_K = 60  # reciprocal-rank fusion constant, as in Cormack et al. (2009)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 RECALL_TARGET = 0.95  # recall@10 of the approximate index against exact search, checked at build
+PQ_DIMS = 4  # dimensions per byte of an IVF-PQ code (384-d: 96 bytes a vector; bench/README.md, IVF-PQ)
+PQ_RESCORE = (10, 20, 40, 80)  # IVF-PQ candidates per wanted hit re-scored exactly: the first reaching RECALL_TARGET
+PLATEAU = 0.002  # a recall gain below which probing more IVF-PQ cells is given up for more re-scored candidates
+VECTORS = "vectors.npy"  # an IVF-PQ version's full vectors, float16, memory-mapped for re-scoring
 POINTER = "CURRENT"
 PARTS = ".parts"  # each paper's chunks and vectors, saved as soon as embedded, until a version holds them
 
@@ -120,6 +129,7 @@ class Index:
     def load(cls, settings: Settings, path: Path) -> "Index":
         try:
             meta = json.loads((path / "meta.json").read_text())
+            check_soon(meta, path.parent)  # the query encoder's checksums, hashed while the rest loads
             with open(path / "chunks.jsonl", encoding="utf-8") as fh:
                 chunks = [Chunk.model_validate_json(line) for line in fh]
             dense = faiss.read_index(str(path / "dense.faiss"))
@@ -140,7 +150,9 @@ class Index:
 
     @cached_property
     def embedder(self):
-        embedder = load_embedder(self.settings.embedder, self.settings.device)
+        """The query embedder: the index's ONNX export, else its sentence-transformers model (`query_embedder`)."""
+        self.check_embedder(self.settings.embedder)
+        embedder = query_embedder(self.settings, self.meta, self.path.parent)
         if embedder.dim != self.meta["dim"]:
             raise DigestError(
                 f"embedder {embedder.name!r} makes {embedder.dim}-d vectors but the index at {self.path.parent} "
@@ -150,14 +162,23 @@ class Index:
 
     @cached_property
     def _searcher(self):
-        """The dense index to search: moved to the GPU when faiss-gpu sees one and the index is exact."""
+        """The dense index to search: moved to the GPU when faiss-gpu sees one and the index is exact; IVF-PQ
+        with its candidates re-scored from the stored vectors."""
+        if self.meta["ann"] == "ivfpq":
+            return Rescored(self.dense, self.vectors, self.meta["rescore"])
         if isinstance(self.dense, faiss.IndexFlat) and faiss.get_num_gpus() > 0:
             return faiss.index_cpu_to_all_gpus(self.dense)
         return self.dense
 
     @cached_property
     def vectors(self) -> np.ndarray:
-        """All vectors, row-aligned with `chunks`: a view of the FAISS storage (a copy for IVF)."""
+        """All vectors, row-aligned with `chunks`: a view of the FAISS storage (a copy for IVF; for IVF-PQ the
+        float16 file, memory-mapped)."""
+        if self.meta["ann"] == "ivfpq":
+            try:
+                return np.load(self.path / VECTORS, mmap_mode="r")
+            except (OSError, ValueError) as exc:
+                raise DigestError(f"index at {self.path} is unreadable ({exc}): run `digest index --force`") from exc
         if isinstance(self.dense, faiss.IndexIVF):
             self.dense.make_direct_map()
             return self.dense.reconstruct_n(0, self.dense.ntotal)
@@ -213,13 +234,25 @@ class Index:
         return np.concatenate([np.arange(s, s + n) for s, n in (self.ranges[key] for key in keys)] or [np.zeros(0, int)])
 
     def _dense(self, query: str, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
+        """The dense ranking, each table once: its pieces share one vector, so they would fill the ranking with
+        copies of one score; the first piece stands for the table, and BM25 tells its rows apart."""
         q = self.embedder.embed_query(query)
+        wider = depth + TABLE_SLACK
         if rows is not None:
-            return _top(_scores(self.vectors[rows], q), depth, rows)
-        if self._searcher is self.dense and isinstance(self.dense, faiss.IndexFlat):
-            return _top(_scores(self.vectors, q), depth, None)
-        scores, ids = self._searcher.search(q[None, :], min(depth, len(self.chunks)))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+            ranked = _top(_scores(self.vectors[rows], q), wider, rows)
+        elif self._searcher is self.dense and isinstance(self.dense, faiss.IndexFlat):
+            ranked = _top(_scores(self.vectors, q), wider, None)
+        else:
+            scores, ids = self._searcher.search(q[None, :], min(wider, len(self.chunks)))
+            ranked = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return once_per_group(ranked, self._table_head)[:depth]
+
+    def _table_head(self, row: int) -> int:
+        """The row of the first piece of the table `row` belongs to; another chunk is its own head."""
+        key = table_key(self.chunks[row])
+        while row > 0 and table_key(self.chunks[row - 1]) == key:
+            row -= 1
+        return row
 
     def _bm25(self, query: str, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
         ids = list(dict.fromkeys(self._vocab[t] for t in bm25_tokens(query) if t in self._vocab))
@@ -240,7 +273,8 @@ class Index:
             keys &= set(latest.ranges)
             parts = {pid: latest._part(pid) for pid in latest.ranges if pid not in keys}
             removed = len(latest.chunks) - sum(len(c) for c, _, _ in parts.values())
-            new, _ = _write_version(self.settings, latest.meta["embedder"], latest.meta["dim"], parts)
+            new, _ = _write_version(self.settings, latest.meta["embedder"], latest.meta["dim"], parts,
+                                    encoder=latest.meta.get("encoder"))
         reloaded = Index.load(self.settings, new)
         self.__dict__.clear()
         self.__dict__.update(reloaded.__dict__)
@@ -299,6 +333,17 @@ def fuse_rrf(rankings: list[list[tuple[int, float]]], weights: Sequence[float]) 
 FUSIONS = {"score": fuse, "rrf": fuse_rrf}
 
 
+def once_per_group(ranked: list[tuple[int, float]], head: Callable[[int], int]) -> list[tuple[int, float]]:
+    """`ranked` with each group once, at its best rank, in the person of its head row (`head(row)`)."""
+    seen: set[int] = set()
+    out = []
+    for row, score in ranked:
+        if (group := head(row)) not in seen:
+            seen.add(group)
+            out.append((group, score))
+    return out
+
+
 def _scores(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
     """`vectors @ query` on one BLAS thread: for one query a thread pool saves little, and its threads spin
     on after the call, taking a core from whatever runs next (the next query's embedding)."""
@@ -340,7 +385,10 @@ def build_index(
     """Parse what is new or changed (all fetched papers, or `ids` in any id form), chunk and embed it, and switch
     to a new index version that holds it. Reports each paper's parse and index outcome to `on_result`, and the
     parse and embed steps (and a wait for another build) to `on_progress`. Resumable: papers embedded by a build
-    that died are taken from their saved parts (`report.reused`), not embedded again; `force` embeds all anew."""
+    that died are taken from their saved parts (`report.reused`), not embedded again; `force` embeds all anew.
+    The embedder is exported for queries too (`embed_onnx.export_encoder`: once per model, `report.seconds["export"]`);
+    an unchanged corpus whose index lacks a sound export gets a new version that has one."""
+    from .engines import open_engine
     from .parse import parse_papers
 
     started = time.perf_counter()
@@ -360,8 +408,9 @@ def build_index(
                 previous.check_embedder(settings.embedder)
             previous = None  # another model: every paper is embedded again
 
+        engine = open_engine(settings)
         clock = time.perf_counter()
-        parses = parse_papers(settings, catalog, ids, on_result=on_result, on_progress=on_progress)
+        parses = parse_papers(settings, catalog, ids, on_result=on_result, on_progress=on_progress, mapper=engine.map)
         report.failed += [o for o in parses if o.failed]
         report.warned += [o for o in parses if o.warnings]
         wanted = list(dict.fromkeys(o.paper_id for o in parses if not o.failed))
@@ -382,7 +431,7 @@ def build_index(
         report.removed = sorted(old - kept - set(fresh))
         report.unchanged = len(kept & set(wanted))
         same_kind = previous and previous.meta["ann"] == _ann_kind(len(previous.chunks), settings)
-        if previous and same_kind and not fresh and not report.removed:
+        if previous and same_kind and not fresh and not report.removed and encoder_ready(previous.meta, settings.index_dir):
             chunks = {pid: count for pid, (_, count) in previous.ranges.items()}
             for outcome in _index_outcomes(wanted, fresh, chunks, report.failed):
                 on_result(outcome)
@@ -390,12 +439,15 @@ def build_index(
 
         embedder = load_embedder(settings.embedder, settings.device)
         parts = {pid: previous._part(pid) for pid in kept} if previous else {}
-        parts.update(_embed(settings, embedder, fresh, report, on_progress))
+        parts.update(_embed(settings, engine, fresh, report, on_progress))
         for pid in fresh:
             if pid in parts:
                 (report.updated if pid in old else report.added).append(pid)
         clock = time.perf_counter()
-        path, meta = _write_version(settings, settings.embedder, embedder.dim, parts)
+        encoder = export_encoder(embedder, settings.index_dir, on_progress)
+        report.seconds["export"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        path, meta = _write_version(settings, settings.embedder, embedder.dim, parts, encoder=encoder)
         for pid in fresh:
             for saved in (settings.index_dir / PARTS).glob(f"{_part_name(pid)}-{'?' * 16}.npz"):
                 saved.unlink()
@@ -427,46 +479,30 @@ def _parsed(settings: Settings, catalog: Catalog, pid: str) -> tuple[ParsedPaper
     return catalog.load_parse(pid), f"{state['sha256']}:{state['parser_version']}:{chunking_key(settings)}"
 
 
-def _embed(settings, embedder, fresh, report, on_progress) -> dict[str, tuple[list[Chunk], np.ndarray, str]]:
-    """Chunk and embed new or changed papers one at a time (each length-sorted), saving each paper's chunks and
-    vectors under `.parts/` as soon as they are done; a paper whose part a dead build saved is taken from it."""
-    clock = time.perf_counter()
-    tokenizer = Tokenizer(embedder.tokenizer, embedder.max_tokens)
+def _embed(settings, engine, fresh, report, on_progress) -> dict[str, tuple[list[Chunk], np.ndarray, str]]:
+    """Chunk and embed new or changed papers on `engine`, saving each paper's chunks and vectors under `.parts/`
+    as soon as they are done; a paper whose part a dead build saved is taken from it."""
     parts, todo = {}, {}
     for pid, (parsed, key) in fresh.items():
-        path = settings.index_dir / PARTS / f"{_part_name(pid)}-{_part_tag(key, settings.embedder)}.npz"
-        saved = _load_part(path)
+        saved = _load_part(_part_path(settings, pid, key))
         if saved:
             parts[pid] = (*saved, key)
             report.reused += len(saved[0])
-            continue
-        chunks = chunk_paper(parsed, tokenizer, settings.chunk_tokens, settings.chunk_overlap)
-        if chunks:
-            todo[pid] = (chunks, passage_texts(chunks, tokenizer), key, path)
         else:
+            todo[pid] = parsed
+    for pid, chunks, vectors, texts in engine.embed(todo, report.seconds, on_progress):
+        key = fresh[pid][1]
+        if not chunks:
             report.failed.append(Outcome(pid, "index", "failed", "no text to index (the parse found none)"))
-    report.seconds["chunk"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    total = sum(len(set(texts)) for _, texts, _, _ in todo.values())
-    done = 0
-
-    def progress(n: int) -> None:
-        nonlocal done
-        done += n
-        on_progress("embed", done, total)
-
-    on_progress("embed", 0, total)
-    for pid, (chunks, texts, key, path) in todo.items():
-        distinct = list(dict.fromkeys(texts))  # the pieces of a table share one text
-        vectors = embedder.embed(distinct, progress=progress)
-        row = {text: i for i, text in enumerate(distinct)}
-        vectors = vectors[[row[text] for text in texts]]
-        _save_part(path, chunks, vectors)
+            continue
+        _save_part(_part_path(settings, pid, key), chunks, vectors)
         parts[pid] = (chunks, vectors, key)
-        report.embedded += len(distinct)
-    report.seconds["embed"] = time.perf_counter() - clock
+        report.embedded += texts
     return parts
+
+
+def _part_path(settings: Settings, pid: str, key: str) -> Path:
+    return settings.index_dir / PARTS / f"{_part_name(pid)}-{_part_tag(key, settings.embedder)}.npz"
 
 
 def _part_name(pid: str) -> str:
@@ -505,9 +541,10 @@ def _load_part(path: Path) -> tuple[list[Chunk], np.ndarray] | None:
         return None
 
 
-def _write_version(settings: Settings, embedder: str, dim: int,
-                   parts: dict[str, tuple[list[Chunk], np.ndarray, str]]) -> tuple[Path, dict]:
-    """Write every paper's chunks and vectors as a new version folder and make it the live one; its path and meta."""
+def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str, tuple[list[Chunk], np.ndarray, str]],
+                   encoder: dict | None = None) -> tuple[Path, dict]:
+    """Write every paper's chunks and vectors as a new version folder and make it the live one; its path and meta.
+    `encoder`: the query encoder's record (`embed_onnx.export_encoder`), kept in the meta."""
     root = settings.index_dir
     chunks: list[Chunk] = []
     blocks, ranges, keys = [], {}, {}
@@ -524,6 +561,8 @@ def _write_version(settings: Settings, embedder: str, dim: int,
         "vectors": len(chunks), "ranges": ranges, "keys": keys,
         "names": corpus_names({pid: part[0] for pid, part in parts.items()}),
     }
+    if encoder is not None:
+        meta["encoder"] = encoder
     dense = _dense_index(vectors, _ann_kind(len(vectors), settings), meta)
 
     name = f"v{_next_version(root):06d}"
@@ -534,6 +573,8 @@ def _write_version(settings: Settings, embedder: str, dim: int,
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             fh.writelines(c.model_dump_json() + "\n" for c in chunks)
         faiss.write_index(dense, str(tmp / "dense.faiss"))
+        if meta["ann"] == "ivfpq":
+            _save_vectors(vectors, tmp / VECTORS)
         _write_bm25(chunks, tmp / "bm25")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         os.replace(tmp, root / name)
@@ -542,12 +583,15 @@ def _write_version(settings: Settings, embedder: str, dim: int,
         raise
     write_atomic(root / POINTER, f"{name}\n".encode())
     _clean_old_versions(root, keep={name})
+    clean_encoders(root)
     return root / name, meta
 
 
 def _dense_index(vectors: np.ndarray, kind: str, meta: dict):
-    """A FAISS inner-product index of `kind` (flat, hnsw or ivf); an approximate one gets the smallest search
-    setting whose recall@10 against exact search reaches RECALL_TARGET, recorded in `meta`."""
+    """A FAISS inner-product index of `kind` (flat, hnsw, ivf or ivfpq); an approximate one gets the smallest
+    search setting whose recall@10 against exact search reaches RECALL_TARGET, recorded in `meta`. IVF-PQ's
+    recall is that of its re-scored candidates (`Rescored`, from `vectors` rounded to float16 as stored): when
+    probing more cells stops helping, more candidates are re-scored (PQ_RESCORE, kept as `meta["rescore"]`)."""
     dim = vectors.shape[1]
     meta["ann"] = kind
     if kind == "flat":
@@ -561,14 +605,70 @@ def _dense_index(vectors: np.ndarray, kind: str, meta: dict):
         param, values = "efSearch", (64, 128, 256, 512, 1024)
     else:
         lists = ivf_lists(len(vectors))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        if kind == "ivfpq":
+            index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, lists, *pq_shape(dim, len(vectors)),
+                                     faiss.METRIC_INNER_PRODUCT)
+        else:
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
         index.train(vectors[np.sort(rng.choice(len(vectors), min(len(vectors), 64 * lists), replace=False))])
         index.add(vectors)
         param, values = "nprobe", tuple(v for v in (8, 16, 32, 64, 128, 256, 512, 1024, 2048) if v < lists) + (lists,)
-    value, meta["recall_at_10"] = tune_search(index, vectors, param, values)
+    searchers = [Rescored(index, vectors, factor) for factor in PQ_RESCORE] if kind == "ivfpq" else [index]
+    value, meta["recall_at_10"], searcher = tune_search(index, vectors, param, values, searchers)
     meta["search_param"] = [param, value]
+    if kind == "ivfpq":
+        meta["rescore"] = searcher.factor
     return index
+
+
+def pq_shape(dim: int, vectors: int) -> tuple[int, int]:
+    """IVF-PQ sub-quantizers (a divisor of `dim` near dim / PQ_DIMS) and bits per code: 8, fewer when there are
+    too few vectors to train 256 centroids (39 training points each) per sub-quantizer."""
+    m = max(d for d in range(1, max(1, dim // PQ_DIMS) + 1) if dim % d == 0)
+    return m, max(1, min(8, int(np.log2(max(2, vectors // 39)))))
+
+
+class Rescored:
+    """An IVF-PQ index searched as a faiss index is (`search(queries, k)` -> scores, ids), its `factor` * k best
+    candidates by compressed codes re-ranked by exact inner product with the stored `vectors` (float16 file,
+    memory-mapped: only the candidates' rows are read)."""
+
+    def __init__(self, index, vectors: np.ndarray, factor: int):
+        self.index, self.vectors, self.factor = index, vectors, factor
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        _, candidates = self.index.search(queries, k * self.factor)
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        for i, (query, rows) in enumerate(zip(queries, candidates)):
+            rows = np.unique(rows[rows >= 0])
+            _prefetch(self.vectors, rows)
+            exact = np.asarray(self.vectors[rows], dtype=np.float16).astype(np.float32) @ query
+            best = np.argsort(-exact, kind="stable")[:k]
+            scores[i, : len(best)], ids[i, : len(best)] = exact[best], rows[best]
+        return scores, ids
+
+
+def _prefetch(vectors: np.ndarray, rows: np.ndarray) -> None:
+    """Ask the kernel for the pages of these rows of a memory-mapped array all at once (MADV_WILLNEED) rather
+    than a page fault at a time: 100 rows of a file out of the page cache in 1.5 ms, not 330 (bench/scale.py)."""
+    if not (isinstance(vectors, np.memmap) and isinstance(vectors.base, mmap.mmap)):
+        return
+    size, start = vectors.strides[0], vectors.offset % mmap.ALLOCATIONGRANULARITY  # where row 0 lies in the map
+    for row in rows.tolist():
+        first = start + row * size
+        page = first - first % mmap.PAGESIZE
+        vectors.base.madvise(mmap.MADV_WILLNEED, page, first + size - page)
+
+
+def _save_vectors(vectors: np.ndarray, path: Path, block: int = 1 << 16) -> None:
+    """`vectors` as a float16 .npy file, written a block at a time (no second copy in memory)."""
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=vectors.shape)
+    for start in range(0, len(vectors), block):
+        out[start : start + block] = vectors[start : start + block]
+    out.flush()
+    del out
 
 
 def ivf_lists(vectors: int) -> int:
@@ -577,25 +677,35 @@ def ivf_lists(vectors: int) -> int:
 
 
 def _ann_kind(vectors: int, settings: Settings) -> str:
-    return "flat" if vectors <= settings.ann_threshold else settings.ann_index
+    if vectors <= settings.ann_threshold:
+        return "flat"
+    return "ivfpq" if vectors > settings.ann_pq_threshold else settings.ann_index
 
 
-def tune_search(index, vectors: np.ndarray, param: str, values: Sequence[int], queries: int = 500, k: int = 10):
+def tune_search(index, vectors: np.ndarray, param: str, values: Sequence[int], searchers: Sequence = (),
+                queries: int = 500, k: int = 10):
     """The first of `values` for `param` (efSearch, nprobe) whose recall@k against exact search reaches
-    RECALL_TARGET on sample queries near stored vectors (about as far as real queries), and that recall."""
+    RECALL_TARGET on sample queries near stored vectors (about as far as real queries), that recall, and the
+    searcher that reached it. `searchers`: ways to search `index` (default: itself), tried in turn, each until
+    the target is reached or a step of `param` gains less than PLATEAU (the last one to the end of `values`)."""
     rng = np.random.default_rng(0)
     sample = vectors[rng.choice(len(vectors), size=min(queries, len(vectors)), replace=False)]
     sample = sample + rng.normal(scale=0.1, size=sample.shape).astype(np.float32)
     sample /= np.linalg.norm(sample, axis=1, keepdims=True)
     _, exact = faiss.knn(sample, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
     space = faiss.ParameterSpace()
-    for value in values:
-        space.set_index_parameter(index, param, value)
-        _, found = index.search(sample, k)
-        recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact)]))
-        if recall >= RECALL_TARGET:
-            break
-    return value, round(recall, 4)
+    searchers = list(searchers) or [index]
+    for searcher in searchers:
+        recall = -1.0
+        for value in values:
+            space.set_index_parameter(index, param, value)
+            _, found = searcher.search(sample, k)
+            before, recall = recall, float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact)]))
+            if recall >= RECALL_TARGET:
+                return value, round(recall, 4), searcher
+            if recall - before < PLATEAU and searcher is not searchers[-1]:
+                break
+    return value, round(recall, 4), searcher
 
 
 def _write_bm25(chunks: list[Chunk], path: Path) -> None:

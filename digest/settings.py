@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -16,6 +16,20 @@ from pydantic_settings import (
 
 ARXIV_API_URL = "https://export.arxiv.org/api/query"
 PACKAGED_PROMPTS = Path(__file__).resolve().parent / "prompts"
+
+
+ColumnType = Literal["number", "text", "list", "yes/no"]
+
+
+class Column(BaseModel):
+    """A column of your own: filled for every paper from that paper alone (`[[column]]` in digest.toml)."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(min_length=1, description="its heading, e.g. context length")
+    question: str = Field(min_length=3, description="what it asks of each paper")
+    type: ColumnType | None = Field(None, description="number, text, list or yes/no; default: read from the question")
+    unit: str = Field("", description="a number's unit, e.g. tokens: values with it are preferred")
 
 
 class Settings(BaseSettings):
@@ -44,14 +58,26 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(200, ge=32, description="chunk size in the embedder's word pieces")
     chunk_overlap: int = Field(32, ge=0, description="overlap between neighbouring chunks, in word pieces")
     ann_threshold: int = Field(200_000, ge=1, description="vectors above which an approximate index is built")
-    ann_index: Literal["hnsw", "ivf"] = Field(
-        "hnsw", description="the approximate index: hnsw (fastest queries) or ivf (builds several times faster)"
+    ann_index: Literal["hnsw", "ivf", "ivfpq"] = Field(
+        "hnsw", description="the approximate index: hnsw (fastest queries), ivf (builds several times faster) or "
+        "ivfpq (compressed: about 110 bytes a 384-d vector in memory, full vectors memory-mapped from disk)"
+    )
+    ann_pq_threshold: int = Field(
+        2_000_000, ge=1, description="vectors above which the approximate index is ivfpq, whatever ann_index says"
     )
     search_mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
     fusion: Literal["score", "rrf"] = Field(
         "score", description="hybrid ranking: score (weighted sum of scaled scores) or rrf (reciprocal-rank fusion)"
     )
     top_k: int = Field(5, ge=1)
+    engine: Literal["local", "ray"] = Field(
+        "local", description="where `index` parses and embeds: local (this process) or ray (a Ray cluster, the ray extra)"
+    )
+    ray_address: str | None = Field(
+        None, pattern=r"^(auto|local|ray://\S+|[\w.-]+:\d+)$",
+        description="the Ray cluster of engine ray: host:port, ray://host:port, auto (one started on this machine) "
+                    "or local (a new one here); unset: RAY_ADDRESS, else a new one here",
+    )
 
     # summarize / ask
     backend: Literal["auto", "extractive", "llm"] = "auto"
@@ -69,6 +95,7 @@ class Settings(BaseSettings):
         0.5, description="evidence score below which `ask` says the corpus does not say (calibrated by bench/ask.py)"
     )
     prompts_dir: Path | None = Field(None, description="prompt templates; default <workspace>/prompts, else bundled")
+    column: list[Column] = Field(default_factory=list, description="columns of your own, `[[column]]` tables")
 
     @classmethod
     def load(cls, **flags: Any) -> "Settings":

@@ -19,7 +19,8 @@ from digest.errors import DigestError
 from digest.export import EXPORTERS, export_catalog, exporter, load_entries
 from digest.export.record import SHEET_ORDER, SurveyDocument, SurveyEntry, field_label, survey_schema, ui
 from digest.files import write_atomic
-from digest.models import BenchmarkScore, Evidence, FieldValue, PaperRecord, PaperSummary
+from digest.fields import FACT_KEYS
+from digest.models import BenchmarkScore, Evidence, FactValue, FieldValue, ModelFacts, PaperRecord, PaperSummary
 from digest.testing.browser import CHROMIUM, headless_chromium
 
 REPO = Path(__file__).resolve().parent.parent
@@ -642,3 +643,75 @@ def test_html_page_in_headless_chromium(tmp_path, entries):
             assert sum(inside.histogram()[:128]) > 30, (left, top)  # dark glyph pixels: its text was drawn
     gap = image.crop((0, round((below + 10) * scale), image.size[0], round((below + 20) * scale)))
     assert ImageStat.Stat(gap).extrema[0][1] - ImageStat.Stat(gap).extrema[0][0] < 64  # nothing drawn under it
+
+
+# ------------------------------------------------------------- model facts
+
+
+def _with_facts(entries: list[SurveyEntry]) -> list[SurveyEntry]:
+    """The entries, LLaMA's with two models' facts and the awkward paper's with one model named awkwardly."""
+    row = "| 65.2B | 8192 | 64 | 80 | 1.5e−4 | 4M | 1.4T |"
+    big = {
+        "params_total": FactValue(value="65.2B", normalized=65_200_000_000, page=3, quote=row),
+        "layers": FactValue(value="80", normalized=80, page=3, quote=row),
+        "peak_lr": FactValue(value="1.5e−4", normalized=1.5e-4, page=3, quote=row),
+        "optimizer": FactValue(value="AdamW", normalized="AdamW", page=3, quote="Our models are trained using the AdamW optimizer"),
+    }
+    small = {"params_total": FactValue(value="6.7B", normalized=6_700_000_000, page=3, quote="| 6.7B | 4096 |")}
+    odd = {"license": FactValue(value="MIT", normalized="MIT", page=1, quote='released under the MIT license "as is" <b>')}
+    llama, attention, awkward = entries
+    return [
+        llama.model_copy(update={"facts": [ModelFacts(name="LLaMA-65B", facts=big), ModelFacts(name="LLaMA-7B", facts=small)]}),
+        attention,
+        awkward.model_copy(update={"facts": [ModelFacts(name=NASTY, facts=odd)]}),
+    ]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_model_facts_in_every_format(tmp_path, entries, lang):
+    rich = _with_facts(entries)
+    record = _json_record(tmp_path, rich, lang)
+    jsonschema.validate(record, json.loads(SCHEMA.read_text(encoding="utf-8")), cls=jsonschema.Draft202012Validator)
+    assert SurveyDocument.model_validate(record).papers == rich
+    assert list(record["fact_labels"]) == list(FACT_KEYS) and record["papers"][1]["facts"] == []
+    assert record["papers"][0]["facts"][0]["facts"]["layers"] == {"value": "80", "normalized": 80, "page": 3, "quote": "| 65.2B | 8192 | 64 | 80 | 1.5e−4 | 4M | 1.4T |"}
+    keys = ["params_total", "layers", "optimizer", "peak_lr", "license"]
+    keys.sort(key=FACT_KEYS.index)
+
+    survey, facts_csv = exporter("csv").write(rich, tmp_path, lang)
+    assert (survey.name, facts_csv.name) == ("survey.csv", "survey-facts.csv")
+    with facts_csv.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:3] == [ui("paper_id", lang), ui("title", lang), ui("model", lang)]
+    assert rows[0][3::2] == [record["fact_labels"][k] for k in keys]  # value columns, each beside its normalized one
+    assert [r[2] for r in rows[1:]] == ["LLaMA-65B", "LLaMA-7B", NASTY]  # a row per model; papers without facts have none
+    big = dict(zip(rows[0], rows[1], strict=True))
+    assert big[record["fact_labels"]["params_total"]] == "65.2B"
+    assert big[f"{record['fact_labels']['params_total']} [{ui('normalized', lang)}]"] == "65200000000"
+    assert big[f"{record['fact_labels']['peak_lr']} [{ui('normalized', lang)}]"] == "0.00015"
+
+    [path] = exporter("xlsx").write(rich, tmp_path / "survey.xlsx", lang)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["survey", "benchmarks", "facts", "evidence"]
+    sheet = book["facts"]
+    heads = [c.value for c in sheet[1]]
+    assert heads[3:] == [record["fact_labels"][k] for k in keys]
+    params = sheet.cell(2, 4 + keys.index("params_total"))
+    assert params.value == 65_200_000_000 and params.number_format.endswith('"B"') and "65.2B" in params.comment.text
+    assert "p. 3" in params.comment.text and sheet.cell(3, 4 + keys.index("layers")).value is None
+    assert sheet.cell(2, 4 + keys.index("optimizer")).value == "AdamW"
+
+    markdown = exporter("md").render(rich, lang).decode()
+    _check_footnotes(markdown)
+    table = [line for line in markdown.splitlines() if line.startswith("| 2302.13971 |")]
+    assert len(table) == 2 and "| LLaMA-65B |" in table[0] and "| 80 |" in table[0]
+    assert re.search(rf"^\| {re.escape(record['fact_labels']['layers'])} \| 80\[\^\d+\] \| +\|$", markdown, flags=re.M)
+
+    page = exporter("html").render(rich, lang).decode()
+    assert '<table id="facts" class="sortable">' in page and 'data-sort="0.000150000000000"' in page
+    assert "<b>" not in page and "&#34;as is&#34; &lt;b&gt;" in page
+
+
+def test_no_facts_no_facts_sheets(tmp_path, entries):
+    [path] = exporter("csv").write(entries, tmp_path, "en")  # one file, as before
+    assert path.name == "survey.csv" and 'id="facts"' not in exporter("html").render(entries, "en").decode()

@@ -258,3 +258,62 @@ def test_query_vectors_are_cached_and_read_only(index):
     first = index.embedder.embed_query("how many experts per token")
     assert index.embedder.embed_query("how many experts per token") is first and not first.flags.writeable
     assert index.embedder.embed_query("another question") is not first
+
+
+def test_above_the_pq_threshold_the_index_is_compressed_and_its_candidates_rescored_from_disk(copy):
+    settings = copy.model_copy(update={"ann_threshold": 50, "ann_pq_threshold": 100, "ann_index": "hnsw"})
+    with Catalog(copy.catalog_path) as catalog:
+        report = build_index(settings, catalog)
+    assert report.ann == "ivfpq" and report.embedded == 0 and report.ann_recall_at_10 >= 0.95
+    index = Index.open(settings)
+    stored = index.vectors
+    assert isinstance(stored, np.memmap) and stored.dtype == np.float16
+    assert stored.shape == (len(index.chunks), 384) and Path(stored.filename) == index.path / index_module.VECTORS
+    param, value = index.meta["search_param"]
+    assert isinstance(index.dense, faiss.IndexIVFPQ) and param == "nprobe" and index.dense.nprobe == value
+
+    q = index.embedder.embed_query("How many experts process each token in Mixtral?")
+    scores, ids = index._searcher.search(q[None, :], 5)
+    exact = stored.astype(np.float32) @ q
+    assert np.allclose(scores[0], exact[ids[0]], atol=1e-6)  # the scores are the stored vectors', not the codes'
+    assert ids[0][0] == int(np.argmax(exact))
+    for papers in (None, [MIXTRAL]):
+        hits = index.search("In Mixtral, how many experts process each token?", k=5, mode="dense", papers=papers)
+        assert _found(hits, MIXTRAL, "2 of the 8 experts") or _found(hits, MIXTRAL, "two experts")
+
+    first = np.array(index.vectors[index.ranges[MIXTRAL][0]])
+    assert index.remove([MISTRAL]) > 0  # rebuilt from the stored vectors, none embedded again
+    assert index.meta["ann"] == "ivfpq" and np.array_equal(index.vectors[index.ranges[MIXTRAL][0]], first)
+
+
+def test_ivfpq_holds_a_fraction_of_the_vectors_in_memory_and_reaches_the_recall_target():
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((200, 384)).astype(np.float32)
+    vectors = centres[rng.integers(0, 200, 20_000)] + 0.6 * rng.standard_normal((20_000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    meta: dict = {}
+
+    index = index_module._dense_index(vectors, "ivfpq", meta)
+
+    assert index_module.pq_shape(384, len(vectors)) == (96, 8) and index.pq.M == 96 and index.pq.nbits == 8
+    assert faiss.serialize_index(index).nbytes < vectors.nbytes / 8  # codes, ids and centroids only
+    assert meta["ann"] == "ivfpq" and meta["recall_at_10"] >= 0.95 and meta["search_param"][0] == "nprobe"
+    assert meta["rescore"] in index_module.PQ_RESCORE
+    raw = index_module.tune_search(index, vectors, "nprobe", [meta["search_param"][1]])[1]
+    assert raw < meta["recall_at_10"]  # the codes alone rank worse: the exact re-scoring earns its keep
+
+
+def test_dense_ranking_holds_each_table_once(index):
+    """The pieces of a table share one vector; the dense ranking shows the table once, by its first piece."""
+    from digest.chunk import table_key
+
+    split = [key for key in {table_key(c) for c in index.chunks if c.kind == "table"}
+             if sum(table_key(c) == key for c in index.chunks) > 1]
+    assert split, "the fixture papers have no table cut into pieces"
+    piece = next(c for c in index.chunks if table_key(c) == split[0])
+    hits = index.search(piece.text.split("\n")[0], k=20, mode="dense")
+    keys = [table_key(h.chunk) for h in hits if h.chunk.kind == "table"]
+    assert len(keys) == len(set(keys))
+    assert split[0] in keys
+    first = next(c for c in index.chunks if table_key(c) == split[0])
+    assert any(h.chunk.chunk_id == first.chunk_id for h in hits)

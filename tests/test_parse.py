@@ -137,6 +137,18 @@ def test_title_authors_and_abstract(parsed):
     assert parsed("1810.04805").authors == ["Jacob Devlin", "Ming-Wei Chang", "Kenton Lee", "Kristina Toutanova"]
 
 
+@pytest.mark.parametrize("path, title", [
+    ("corpus/more/pdf/2511.22570.pdf", "DeepSeekMath-V2: Towards Self-Verifiable Mathematical Reasoning"),  # "Abstract" set larger
+    ("corpus/more/pdf/2501.10120.pdf", "PaSa: An LLM Agent for Comprehensive Academic Paper Search"),  # a larger logo below
+    ("corpus/pdf/2501.12599.pdf", "KIMI K1.5: SCALING REINFORCEMENT LEARNING WITH LLMS"),  # small capitals on line 2
+    ("corpus/pdf/1706.03762.pdf", "Attention Is All You Need"),  # a larger-than-body notice above it
+    ("corpus/more/pdf/2202.00535.pdf", "Novelty Controlled Paraphrase Generation with Retrieval Augmented Conditional Prompt Tuning"),
+])
+def test_title_is_the_display_text_that_reads_as_one(shared, path, title):
+    """Not the largest text of page 1, nor the author line below it: each case is a paper where that went wrong."""
+    assert parse_pdf(shared / path, Path(path).stem).title == title
+
+
 def test_references_kept_apart_and_appendix_marked(parsed):
     paper = parsed("2302.13971")
     assert "Program synthesis with large language models" in paper.references

@@ -13,8 +13,7 @@ diversity, MMR) and keeps only the sentences whose `[n]` citations point at a re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from digest.catalog import Catalog
 from digest.errors import DigestError
@@ -30,6 +29,9 @@ from .conversation import Turn, cited_papers, standalone_query
 from .evidence import gather_candidates, unknown_names
 from .extractive import answer_span, extractive_answer
 from .with_llm import llm_answer
+
+if TYPE_CHECKING:  # only the llm backend imports langchain (~1 s)
+    from langchain_core.language_models import BaseChatModel
 
 __all__ = ["NOT_SAID", "Asker", "Turn", "answer_span", "ask", "ask_turn"]
 

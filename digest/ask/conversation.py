@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
+from typing import TYPE_CHECKING
 
 from digest.llm import invoke_text, render_prompt
 from digest.models import Answer
 from digest.settings import Settings
 
 from .terms import names
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 _FOLLOW_UP = re.compile(
     r"\b(?:it|its|they|them|their|this|that|these|those|the same|the model|the paper|the method|also|what about|"
@@ -44,6 +46,8 @@ def standalone_query(
         return question, None
     if llm is not None:
         turns = [{"question": t.question, "answer": t.answer.answer} for t in history[-2:]]
+        from langchain_core.messages import HumanMessage
+
         reply = invoke_text(llm, [HumanMessage(render_prompt(settings, "condense", history=turns, question=question))])
         rewritten = next(iter(reply.strip().strip('"').splitlines()), "").strip()
         return (rewritten or question), None

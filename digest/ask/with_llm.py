@@ -3,9 +3,9 @@ the sentences whose `[n]` citations point at a real passage that states them are
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage
 
 from digest.llm import DOES_NOT_SAY, invoke_text, render_prompt
 from digest.models import Answer, Chunk
@@ -15,6 +15,9 @@ from digest.text import single_line
 from .citations import cited_answer
 from .conversation import Turn
 from .evidence import Candidates
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 MMR_LAMBDA = 0.7  # relevance against diversity when choosing the LLM's passages
 
@@ -28,6 +31,8 @@ def llm_answer(candidates: Candidates, llm: BaseChatModel, settings: Settings, k
     ]
     turns = [{"role": role, "text": text} for t in history[-2:] for role, text in (("User", t.question), ("Assistant", t.answer.answer))]
     prompt = render_prompt(settings, "ask", question=candidates.question, passages=numbered, sentinel=DOES_NOT_SAY, history=turns)
+    from langchain_core.messages import HumanMessage
+
     reply = invoke_text(llm, [HumanMessage(prompt)])
     return cited_answer(reply, passages, candidates.lang, candidates.question)
 

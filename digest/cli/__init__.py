@@ -143,15 +143,29 @@ def fetch(ctx: Context, ids: tuple[str, ...], list_file: Path | None, bib_file: 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--tar", "tar", is_flag=True,
+              help="PATHS are tar files of PDFs (.tar, .tar.gz, …; as arXiv's bulk PDF shards) or folders of them, "
+                   "read as streams: nothing is unpacked.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @pass_ctx
-def add(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
-    """Import local PDFs, folders of them, or Zotero exports (the folder or its .bib: each entry's PDF with its
-    arXiv id and metadata) into the corpus."""
+def add(ctx: Context, paths: tuple[Path, ...], tar: bool, as_json: bool) -> None:
+    """Import local PDFs, folders of them, Zotero exports (the folder or its .bib: each entry's PDF with its
+    arXiv id and metadata), or with --tar tar shards of PDFs into the corpus."""
     from ..bib import zotero_import
     from ..catalog import Catalog
-    from ..corpus import add_papers
+    from ..corpus import add_papers, add_tars
+    from ..shards import is_tar_name, shard_files
 
+    if tar:
+        if not shard_files(list(paths)):
+            raise DigestError(f"no tar files in {', '.join(map(str, paths))}")
+        with Catalog(ctx.settings.catalog_path) as catalog, progress_bars(ctx, not as_json) as on_progress:
+            outcomes = add_tars(ctx.settings, catalog, list(paths), on_progress=on_progress)
+        _report_batch(ctx, outcomes, as_json, ADDED)
+        return
+    shards = [p for p in paths if p.is_file() and is_tar_name(p)]
+    if shards:
+        raise DigestError(f"{shards[0]} is a tar file: add the PDFs in it with `digest add --tar {shards[0]}`")
     found = zotero_import(paths)
     if not (found.pdfs or found.missing):
         raise DigestError(f"no PDF files in {', '.join(map(str, paths))}")
@@ -349,12 +363,21 @@ def show(ctx: Context, paper_id: str, as_json: bool) -> None:
 @click.argument("ids", nargs=-1)
 @click.option("--force", is_flag=True, help="Rebuild from scratch: re-chunk and re-embed every paper.")
 @click.option("--json", "as_json", is_flag=True, help="Print counts and timings as JSON.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", metavar="[ADDRESS]",
+              help="Parse and embed on a Ray cluster (engine = ray): ADDRESS (host:port, ray://host:port, auto), "
+                   "else ray_address, else RAY_ADDRESS, else Ray started here. Give IDS before it.")
 @pass_ctx
-def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool) -> None:
+def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool, ray_address: str | None) -> None:
     """Parse, chunk and embed new or changed papers (or IDS) into the search index."""
     from ..catalog import Catalog
     from ..index import build_index
 
+    if ray_address is not None:
+        try:
+            ctx.settings = ctx.settings.with_flags(engine="ray", ray_address=ray_address or None)
+        except ValidationError as exc:
+            raise DigestError(f"--ray {ray_address}: not a Ray address (host:port, ray://host:port, auto or local); "
+                              "give paper ids before --ray") from exc
     with Catalog(ctx.settings.catalog_path) as catalog, progress_bars(ctx, not as_json) as on_progress:
         report = build_index(ctx.settings, catalog, list(ids) or None, force=force, on_progress=on_progress)
     if as_json:
@@ -415,16 +438,22 @@ def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...],
 @click.option("--fields", help="Comma-separated fields to fill, e.g. code_url,datasets (default: all).")
 @click.option("--lang", type=choice("lang"), help="Language of labels (the llm backend also writes in it).")
 @click.option("--force", is_flag=True, help="Summarize again even when the paper and settings are unchanged.")
+@click.option("--column", "columns", multiple=True, metavar='"NAME[ (TYPE)]: QUESTION"',
+              help="A column of your own, e.g. \"context length (number): What is the maximum context length?\"; "
+                   "TYPE is number, text, list or yes/no (default: read from the question). Repeatable; adds to "
+                   "the [[column]] tables of digest.toml.")
 @click.option("--json", "as_json", is_flag=True, help="Print the sheets as JSON.")
 @pass_ctx
 def summarize(ctx: Context, ids: tuple[str, ...], backend: str | None, fields: str | None, lang: str | None,
-              force: bool, as_json: bool) -> None:
+              force: bool, columns: tuple[str, ...], as_json: bool) -> None:
     """Fill the survey sheet of each paper (all fetched papers, or IDS), every value quoted from the paper."""
     from ..catalog import Catalog
     from ..fields import FIELD_LABELS
     from ..summarize import sheet_json, summarize_papers
+    from ..summarize.columns import parse_column
 
-    settings = ctx.fold(backend=backend, lang=lang)
+    extra = [parse_column(c) for c in columns]
+    settings = ctx.fold(backend=backend, lang=lang, column=[*ctx.settings.column, *extra] if extra else None)
     with Catalog(settings.catalog_path) as catalog:
         outcomes = summarize_papers(settings, catalog, list(ids) or None, fields.split(",") if fields else None, force)
     for o in outcomes:
@@ -441,15 +470,20 @@ def summarize(ctx: Context, ids: tuple[str, ...], backend: str | None, fields: s
             s = o.detail["sheet"]
             ctx.out.print(f"{s.paper_id}  {s.title}  [{s.backend}{' ' + s.model if s.model else ''}, {SUMMARIZED[o.status]}]",
                           style="bold", markup=False, highlight=False)
-            for key, value in s.fields.items():
-                text = "; ".join(value.value) if isinstance(value.value, list) else value.value
-                pages = sorted({e.page for e in value.evidence})
-                where = f"  (p. {', '.join(map(str, pages[:8]))})" if pages else ""
-                ctx.out.print(f"  {FIELD_LABELS[key][label]}: {text or '—'}{where}", markup=False, highlight=False)
+            rows = [(FIELD_LABELS[key][label], value) for key, value in s.fields.items()] + list(s.columns.items())
+            for name, value in rows:
+                ctx.out.print(f"  {name}: {_value_text(value)}", markup=False, highlight=False)
             if s.benchmarks:
                 ctx.out.print(f"  {len(s.benchmarks)} benchmark scores (see --json)", style="dim", markup=False)
         ctx.out.print(_counts_line(_counts(outcomes), SUMMARIZED), markup=False, highlight=False)
     _exit_if_failed(_counts(outcomes))
+
+
+def _value_text(value) -> str:
+    """A sheet value on one line, with the pages of its evidence: "AdamW; Adafactor  (p. 3, 7)", or "—"."""
+    text = "; ".join(value.value) if isinstance(value.value, list) else value.value
+    pages = sorted({e.page for e in value.evidence})
+    return f"{text or '—'}" + (f"  (p. {', '.join(map(str, pages[:8]))})" if pages else "")
 
 
 EXPORT_FORMATS = ("md", "csv", "xlsx", "json", "html", "bib")  # digest.export.EXPORTERS, listed without importing it

@@ -1,10 +1,12 @@
-"""One self-contained HTML page: a sortable table of the papers and every paper's sheet with its evidence."""
+"""One self-contained HTML page: sortable tables of the papers and of their models' facts, and every paper's sheet
+with its evidence."""
 
 from __future__ import annotations
 
 import jinja2
 
 from . import Exporter, register
+from .facts import fact_matrix, sort_key, where
 from .record import Lang, SurveyEntry, labels, wording
 from .sheet import build_sheet, link
 
@@ -21,7 +23,7 @@ class HtmlExporter(Exporter):
             lstrip_blocks=True,
             undefined=jinja2.StrictUndefined,
         )
-        self.env.globals.update(link=link)
+        self.env.globals.update(link=link, sort_key=sort_key, where=where)
 
     def render(self, entries: list[SurveyEntry], lang: Lang) -> bytes:
         page = self.env.get_template("survey.html.j2").render(
@@ -29,5 +31,6 @@ class HtmlExporter(Exporter):
             ui=wording(lang),
             labels=labels(lang),
             sheets=[build_sheet(entry, lang) for entry in entries],
+            facts=fact_matrix(entries, lang),
         )
         return page.encode()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import Exporter, register
-from .record import Lang, SurveyDocument, SurveyEntry, labels
+from .record import Lang, SurveyDocument, SurveyEntry, fact_labels, labels
 
 
 @register("json")
@@ -11,5 +11,5 @@ class JsonExporter(Exporter):
     suffixes = (".json",)
 
     def render(self, entries: list[SurveyEntry], lang: Lang) -> bytes:
-        document = SurveyDocument(lang=lang, labels=labels(lang), papers=entries)
+        document = SurveyDocument(lang=lang, labels=labels(lang), fact_labels=fact_labels(lang), papers=entries)
         return (document.model_dump_json(indent=2) + "\n").encode()

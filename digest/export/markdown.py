@@ -4,7 +4,8 @@ A sheet template (Jinja2; the bundled one is `digest/templates/sheet.md.j2`) get
 - `sheet`: `title`, `paper_id`, `url`, `anchor`, `authors`, `published`, `metadata` (the catalog record),
   `fields` (each: `key`, `label`, `found`, `is_list`, `items` (each: `text`, `notes`), `notes`),
   `benchmarks` (each: `benchmark`, `metric`, `setting`, `model`, `score`, `page`, `note`),
-  `notes` (each: `n`, `page`, `section`, `quote`, `text` = `p. 3, §2.1 "quote"`);
+  `notes` (each: `n`, `page`, `section`, `quote`, `text` = `p. 3, §2.1 "quote"`),
+  `fact_models` (the names of the paper's models), `facts` (each: `key`, `label`, `cells`: per model (value, note));
 - `ui`: fixed wording in the chosen language (`ui.not_found`, `ui.benchmark`...); `lang`;
 - `heading(level)`: the `#`s for a heading of that level (sheets sit one level deeper in the combined survey);
 - filters `md` (escape paragraphs of text), `value` (`md`, or a link for an address), `inline` (escape, on one
@@ -21,6 +22,7 @@ import jinja2
 from ..errors import DigestError, one_line
 from ..files import write_atomic
 from . import SURVEY_STEM, Exporter, is_folder, register
+from .facts import fact_matrix
 from .record import Lang, SurveyEntry, wording
 from .sheet import Sheet, build_sheet, link
 
@@ -48,7 +50,8 @@ class MarkdownExporter(Exporter):
             next_note += len(sheet.notes)
             sheets.append(sheet)
             bodies.append(self._sheet_text(sheet, lang, level=2))
-        return self._render(self.env.get_template("survey.md.j2"), sheets=sheets, bodies=bodies, **_context(lang, 1))
+        return self._render(self.env.get_template("survey.md.j2"), sheets=sheets, bodies=bodies,
+                            facts=fact_matrix(entries, lang), **_context(lang, 1))
 
     def _sheet_text(self, sheet: Sheet, lang: Lang, level: int) -> str:
         return self._render(self.sheet_template, sheet=sheet, **_context(lang, level))

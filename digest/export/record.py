@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..fields import FIELD_KEYS, SHEET_ORDER, SPECS
-from ..models import BenchmarkScore, FieldValue, PaperRecord, PaperSummary
+from ..fields import FACT_KEYS, FACT_SPECS, FIELD_KEYS, SHEET_ORDER, SPECS
+from ..models import BenchmarkScore, ColumnValue, FieldValue, ModelFacts, PaperRecord, PaperSummary
 
 Lang = Literal["zh", "en"]
 
@@ -42,6 +42,9 @@ UI: dict[str, tuple[str, str]] = {
     "found": ("已填字段", "Fields found"),
     "filter": ("筛选…", "Filter…"),
     "sort_hint": ("点击表头排序", "Click a column header to sort"),
+    "facts": ("模型参数", "Model facts"),
+    "fact": ("参数", "Fact"),
+    "normalized": ("归一化", "normalized"),
 }
 
 
@@ -58,6 +61,11 @@ def wording(lang: Lang) -> dict[str, str]:
 
 def field_label(key: str, lang: Lang) -> str:
     return SPECS[key].label(lang)
+
+
+def fact_labels(lang: Lang) -> dict[str, str]:
+    """Fact key -> heading, in the fact sheet's order."""
+    return {key: FACT_SPECS[key].label(lang) for key in FACT_KEYS}
 
 
 def labels(lang: Lang) -> dict[str, str]:
@@ -82,6 +90,8 @@ class SurveyEntry(BaseModel):
     metadata: PaperRecord
     fields: SurveyFields  # type: ignore[valid-type]
     benchmarks: list[BenchmarkScore] = Field(default_factory=list)
+    facts: list[ModelFacts] = Field(default_factory=list, description="a fact sheet per model the paper introduces")
+    columns: dict[str, ColumnValue] = Field(default_factory=dict, description="columns of your own, by name")
     backend: str = ""
     model: str = ""
     summary_lang: Lang = "en"
@@ -98,6 +108,8 @@ class SurveyEntry(BaseModel):
             metadata=paper,
             fields={key: summary.fields.get(key, FieldValue()) for key in FIELD_KEYS},
             benchmarks=summary.benchmarks,
+            facts=summary.facts,
+            columns=summary.columns,
             backend=summary.backend,
             model=summary.model,
             summary_lang=summary.lang,
@@ -108,6 +120,11 @@ class SurveyEntry(BaseModel):
         return getattr(self.fields, key)
 
 
+def column_names(entries: list[SurveyEntry]) -> list[str]:
+    """The names of the columns of your own that any entry has, in order of first appearance."""
+    return list(dict.fromkeys(name for e in entries for name in e.columns))
+
+
 class SurveyDocument(BaseModel):
     """The JSON export: every paper's record, with the field headings of the chosen language."""
 
@@ -115,6 +132,7 @@ class SurveyDocument(BaseModel):
     version: Literal[1] = 1
     lang: Lang
     labels: dict[str, str] = Field(description="field key -> heading in `lang`, in the survey template's order")
+    fact_labels: dict[str, str] = Field(default_factory=dict, description="model fact key -> heading in `lang`")
     papers: list[SurveyEntry]
 
 

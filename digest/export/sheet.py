@@ -1,13 +1,15 @@
-"""A paper's sheet laid out for templates: fields in the survey's order, evidence numbered as notes."""
+"""A paper's sheet laid out for templates: fields in the survey's order, then the columns of your own, then the
+model facts; evidence numbered as notes."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
+from ..fields import FACT_KEYS
 from ..models import Evidence, PaperRecord
 from ..text import contains
-from .record import SHEET_ORDER, Lang, SurveyEntry, field_items, field_label
+from .record import SHEET_ORDER, Lang, SurveyEntry, fact_labels, field_items, field_label
 
 _URL = re.compile(
     r'^(?:https?://[^\s<>"]+|(?:[\w-]+\.)+[a-z]{2,}/[^\s<>"]*)$', re.IGNORECASE
@@ -70,11 +72,20 @@ class BenchmarkRow:
 
 
 @dataclass
+class FactLine:
+    key: str
+    label: str
+    cells: list[tuple[str, int | None]]  # per model of `Sheet.fact_models`: (value as stated, note), ("", None) if absent
+
+
+@dataclass
 class Sheet:
     entry: SurveyEntry
     fields: list[SheetField]
     benchmarks: list[BenchmarkRow]
     notes: list[Note]
+    fact_models: list[str] = field(default_factory=list)  # the models the paper introduces, with facts
+    facts: list[FactLine] = field(default_factory=list)  # a line per fact any of them has
 
     @property
     def title(self) -> str:
@@ -114,22 +125,29 @@ def build_sheet(entry: SurveyEntry, lang: Lang, first_note: int = 1) -> Sheet:
         return notes[-1].n
 
     fields = []
-    for key in SHEET_ORDER:
-        value = entry.field(key)
+    rows = [(key, field_label(key, lang), entry.field(key)) for key in SHEET_ORDER]
+    for key, label, value in rows + [(name, name, value) for name, value in entry.columns.items()]:
         items = [Item(text) for text in field_items(value)]
         loose = []
         for ev in value.evidence:
             n = note(ev.page, ev.section, ev.quote)
             owner = _item_quoted(items, ev) if isinstance(value.value, list) else None
             (owner.notes if owner else loose).append(n)
-        fields.append(SheetField(key, field_label(key, lang), bool(items), isinstance(value.value, list), items, loose))
+        fields.append(SheetField(key, label, bool(items), isinstance(value.value, list), items, loose))
     benchmarks = [
         BenchmarkRow(
             b.benchmark, b.metric, b.setting, b.model, b.score, b.page, note(b.page, "", b.quote) if b.quote else None
         )
         for b in entry.benchmarks
     ]
-    return Sheet(entry, fields, benchmarks, notes)
+    models, headings = [m for m in entry.facts if m.facts], fact_labels(lang)
+    facts = [
+        FactLine(key, headings[key], [
+            (v.value, note(v.page, "", v.quote)) if (v := m.facts.get(key)) else ("", None) for m in models
+        ])
+        for key in FACT_KEYS if any(key in m.facts for m in models)
+    ]
+    return Sheet(entry, fields, benchmarks, notes, [m.name for m in models], facts)
 
 
 def _item_quoted(items: list[Item], evidence: Evidence) -> Item | None:

@@ -1,4 +1,5 @@
-"""Spreadsheets: a row per paper and a column per field (CSV, XLSX); the XLSX adds benchmark and evidence sheets."""
+"""Spreadsheets: a row per paper and a column per field (CSV, XLSX); the XLSX adds benchmark, model facts and
+evidence sheets, the CSV a `-facts.csv` file beside it for the model facts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import io
 import re
 from collections import defaultdict
+from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -14,26 +16,29 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..models import BenchmarkScore
+from ..fields import FACT_SPECS
+from ..files import write_atomic
+from ..models import BenchmarkScore, FactValue
 from . import Exporter, register
-from .record import SHEET_ORDER, Lang, SurveyEntry, field_label, field_text, ui
+from .facts import FactMatrix, fact_matrix, normalized_text, where
+from .record import SHEET_ORDER, Lang, SurveyEntry, column_names, field_label, field_text, ui
 
 EXCEL_CELL_MAX = 32_767
 _NUMBER = re.compile(r"^-?\d+(?:\.(\d+))?$")
 
 
-def paper_columns(lang: Lang) -> list[str]:
-    """Headings of the one-row-per-paper table."""
+def paper_columns(lang: Lang, custom: list[str] = ()) -> list[str]:
+    """Headings of the one-row-per-paper table: metadata, the survey fields, the columns of your own."""
     return [ui("paper_id", lang), ui("title", lang), ui("authors", lang), ui("published", lang)] + [
         field_label(key, lang) for key in SHEET_ORDER
-    ]
+    ] + list(custom)
 
 
-def paper_row(entry: SurveyEntry, lang: Lang) -> list[str]:
+def paper_row(entry: SurveyEntry, lang: Lang, custom: list[str] = ()) -> list[str]:
     meta = entry.metadata
     return [entry.paper_id, entry.title, ", ".join(meta.authors), meta.published or ""] + [
         field_text(entry.field(key), lang) for key in SHEET_ORDER
-    ]
+    ] + [field_text(entry.columns[name], lang) if name in entry.columns else "" for name in custom]
 
 
 @register("csv")
@@ -45,9 +50,30 @@ class CsvExporter(Exporter):
     def render(self, entries: list[SurveyEntry], lang: Lang) -> bytes:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(paper_columns(lang))
-        writer.writerows(paper_row(e, lang) for e in entries)
+        custom = column_names(entries)
+        writer.writerow(paper_columns(lang, custom))
+        writer.writerows(paper_row(e, lang, custom) for e in entries)
         return buf.getvalue().encode("utf-8-sig")
+
+    def write(self, entries: list[SurveyEntry], out: Path, lang: Lang) -> list[Path]:
+        """The survey, and beside it `<name>-facts.csv` (papers × model facts) when any paper has model facts."""
+        target, matrix = self.target(out), fact_matrix(entries, lang)
+        files = {target: self.render(entries, lang)}
+        if matrix:
+            files[target.with_name(f"{target.stem}-facts.csv")] = facts_csv(matrix, lang)
+        return [write_atomic(path, data) for path, data in files.items()]
+
+
+def facts_csv(matrix: FactMatrix, lang: Lang) -> bytes:
+    """A row per (paper, model); per fact the value as stated and its normalized form."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    heads = [ui("paper_id", lang), ui("title", lang), ui("model", lang)]
+    writer.writerow(heads + [h for k in matrix.keys for h in (matrix.labels[k], f"{matrix.labels[k]} [{ui('normalized', lang)}]")])
+    for row in matrix.rows:
+        cells = [(v.value, normalized_text(v)) if (v := row.cells.get(k)) else ("", "") for k in matrix.keys]
+        writer.writerow([row.paper_id, row.title, row.model] + [c for pair in cells for c in pair])
+    return buf.getvalue().encode("utf-8-sig")
 
 
 BenchmarkColumn = tuple[str, str, str]  # benchmark, metric, setting
@@ -71,7 +97,8 @@ def benchmark_matrix(
 
 @register("xlsx")
 class XlsxExporter(Exporter):
-    """Sheets `survey` (a row per paper), `benchmarks` (papers × benchmarks) and `evidence`."""
+    """Sheets `survey` (a row per paper), `benchmarks` (papers × benchmarks), `columns` (papers × the columns of
+    your own, when there are any), `facts` (papers' models × model facts, when there are any) and `evidence`."""
 
     suffixes = (".xlsx",)
 
@@ -79,6 +106,10 @@ class XlsxExporter(Exporter):
         book = Workbook()
         self._survey(book.active, entries, lang)
         self._benchmarks(book.create_sheet("benchmarks"), entries, lang)
+        if custom := column_names(entries):
+            self._columns(book.create_sheet("columns"), entries, custom, lang)
+        if matrix := fact_matrix(entries, lang):
+            self._facts(book.create_sheet("facts"), matrix, lang)
         self._evidence(book.create_sheet("evidence"), entries, lang)
         buf = io.BytesIO()
         book.save(buf)
@@ -115,6 +146,41 @@ class XlsxExporter(Exporter):
                 if column in cells:
                     _score_cell(sheet.cell(r, col), cells[column], lang)
 
+    def _columns(self, sheet: Worksheet, entries: list[SurveyEntry], custom: list[str], lang: Lang) -> None:
+        """Papers × the columns of your own; each value's quotes, with their pages, as the cell's comment."""
+        _fill(
+            sheet,
+            [ui("paper_id", lang), ui("title", lang)] + custom,
+            [[e.paper_id, e.title] + [field_text(e.columns[n], lang) if n in e.columns else "" for n in custom] for e in entries],
+            widths=[13, 30] + [28] * len(custom),
+            frozen="C2",
+        )
+        for col, name in enumerate(custom, start=3):
+            questions = {e.columns[name].question for e in entries if name in e.columns}
+            sheet.cell(1, col).comment = Comment("\n".join(sorted(questions)), "digest", height=60, width=220)
+            for r, entry in enumerate(entries, start=2):
+                evidence = entry.columns[name].evidence if name in entry.columns else []
+                if evidence:
+                    notes = "\n".join(f"{ui('page', lang)} {ev.page}: {ev.quote}" for ev in evidence)
+                    sheet.cell(r, col).comment = Comment(_clean(notes)[:2000], "digest", height=120, width=320)
+
+    def _facts(self, sheet: Worksheet, matrix: FactMatrix, lang: Lang) -> None:
+        """Papers' models × facts: numbers as numbers (so they sort), the value as stated and its quote as a comment."""
+        _fill(
+            sheet,
+            [ui("paper_id", lang), ui("title", lang), ui("model", lang)] + [matrix.labels[k] for k in matrix.keys],
+            [[r.paper_id, r.title, r.model] + [None] * len(matrix.keys) for r in matrix.rows],
+            widths=[13, 30, 22] + [14] * len(matrix.keys),
+            frozen="D2",
+        )
+        for col, key in enumerate(matrix.keys, start=4):
+            unit = f"\n{FACT_SPECS[key].unit}" if FACT_SPECS[key].unit else ""
+            sheet.cell(1, col).comment = Comment(f"{key}{unit}", "digest", height=60, width=200)
+        for r, row in enumerate(matrix.rows, start=2):
+            for col, key in enumerate(matrix.keys, start=4):
+                if value := row.cells.get(key):
+                    _fact_cell(sheet.cell(r, col), value, lang)
+
     def _evidence(self, sheet: Worksheet, entries: list[SurveyEntry], lang: Lang) -> None:
         heads = [ui(k, lang) for k in ("paper_id", "field", "page", "section", "quote")]
         rows = [
@@ -122,7 +188,7 @@ class XlsxExporter(Exporter):
             for e in entries
             for key in SHEET_ORDER
             for ev in e.field(key).evidence
-        ]
+        ] + [[e.paper_id, name, ev.page, ev.section, ev.quote] for e in entries for name, v in e.columns.items() for ev in v.evidence]
         _fill(sheet, heads, rows, widths=[13, 20, 7, 28, 90], frozen="A2")
 
 
@@ -145,6 +211,28 @@ def _score_cell(cell, scores: list[BenchmarkScore], lang: Lang) -> None:
     quotes = [f"{ui('page', lang)} {s.page}: {s.quote}" if s.page else s.quote for s in scores if s.quote]
     if quotes:
         cell.comment = Comment(_clean("\n".join(quotes))[:2000], "digest", height=120, width=320)
+
+
+def _fact_cell(cell, value: FactValue, lang: Lang) -> None:
+    """A fact as a number where it is one, shown at its scale (16.8B, 1.4T, 3.0E-04), else as text."""
+    n = value.normalized
+    if isinstance(n, int | float) and not isinstance(n, bool):
+        cell.value = n
+        cell.number_format = _number_format(n)
+    else:
+        _set_text(cell, value.value)
+    note = f"{value.value} ({ui('normalized', lang)}: {normalized_text(value)})\n{where(value)}"
+    cell.comment = Comment(_clean(note)[:2000], "digest", height=120, width=320)
+
+
+def _number_format(n: float) -> str:
+    """Excel's thousands scaling: 16800000000 shows as 16.8B."""
+    if 0 < abs(n) < 0.01:
+        return "0.0##E+00"
+    for scale, suffix, commas in ((1e12, "T", ",,,,"), (1e9, "B", ",,,"), (1e6, "M", ",,")):
+        if abs(n) >= scale:
+            return f'0.0##{commas}"{suffix}"'
+    return "0" if n == int(n) else "0.0##"
 
 
 def _fill(sheet: Worksheet, heads: list[str], rows: list[list], widths: list[int], frozen: str) -> None:

@@ -7,7 +7,9 @@ results, marking failures with their reason without stopping the batch.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from ..catalog import Catalog
 from ..errors import DigestError
@@ -25,6 +27,8 @@ from .pdf import PdfError, check_pdf, open_pdf
 __all__ = ["PARSER_VERSION", "ParseError", "PdfError", "check_pdf", "identify_pdf", "load_parsed", "open_pdf",
            "parse_papers", "parse_pdf", "pdf_path", "section_recall"]
 
+
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]  # as the builtin `map` with one iterable
 
 NO_OUTLINE = "no heading structure found: the whole text is kept, in one section per page"
 
@@ -50,15 +54,20 @@ def pdf_path(settings: Settings, paper: PaperRecord) -> Path:
 
 
 def parse_papers(settings: Settings, catalog: Catalog, ids: list[str] | None = None, force: bool = False,
-                 on_result: OnResult = ignore_result, on_progress: OnProgress = ignore_progress) -> list[Outcome]:
+                 on_result: OnResult = ignore_result, on_progress: OnProgress = ignore_progress,
+                 mapper: Mapper = map) -> list[Outcome]:
     """Parse the catalog's papers (all with status ok, or `ids` in any id form) whose PDF or parser version
     changed, or all with `force`; store each parse or failure in the catalog. One outcome per paper (detail:
-    sections, tables, outline_source, seconds); one bad paper never stops the batch."""
+    sections, tables, outline_source, seconds); one bad paper never stops the batch. The PDFs are parsed by
+    `mapper(parse_job, jobs)`, which yields the results in order: the builtin `map` in this process, an ingest
+    engine's (digest/engines) elsewhere."""
     wanted = ids if ids is not None else [p.paper_id for p in catalog.papers(status="ok")]
-    outcomes: list[Outcome] = []
     on_progress("parse", 0, len(wanted))
-    for any_id in wanted:
-        outcomes.append(_parse_named(settings, catalog, any_id, force))
+    plans = [_plan(settings, catalog, any_id, force) for any_id in wanted]
+    results = iter(mapper(parse_job, [plan for plan in plans if isinstance(plan, ParseJob)]))
+    outcomes: list[Outcome] = []
+    for plan in plans:
+        outcomes.append(_store(catalog, plan, next(results)) if isinstance(plan, ParseJob) else plan)
         on_result(outcomes[-1])
         on_progress("parse", len(outcomes), len(wanted))
     return outcomes
@@ -66,15 +75,41 @@ def parse_papers(settings: Settings, catalog: Catalog, ids: list[str] | None = N
 
 def load_parsed(settings: Settings, catalog: Catalog, any_id: str) -> ParsedPaper:
     """A paper's stored parse, parsing it first when it is missing or stale; ParseError says why when it fails."""
-    outcome = _parse_named(settings, catalog, any_id, force=False)
+    plan = _plan(settings, catalog, any_id, force=False)
+    outcome = _store(catalog, plan, parse_job(plan)) if isinstance(plan, ParseJob) else plan
     parsed = None if outcome.failed else catalog.load_parse(outcome.paper_id)
     if parsed is None:
         raise ParseError(outcome.error or f"{outcome.paper_id}: no parse stored; run `digest parse {outcome.paper_id}`")
     return parsed
 
 
-def _parse_named(settings: Settings, catalog: Catalog, any_id: str, force: bool) -> Outcome:
-    """Parse the paper named `any_id` (see `parse_papers`); a failed outcome when it is unknown or not fetched."""
+class ParseJob(NamedTuple):
+    """A PDF to parse: where it is, and the paper and file version the parse will be stored for."""
+
+    paper_id: str
+    path: Path
+    sha256: str
+
+
+class ParseResult(NamedTuple):
+    parsed: ParsedPaper | None
+    error: str | None  # one line, when the parse failed
+    seconds: float
+
+
+def parse_job(job: ParseJob) -> ParseResult:
+    """Parse one PDF; needs no catalog, so it runs in any process that sees the file."""
+    start = time.perf_counter()
+    try:
+        return ParseResult(parse_pdf(job.path, job.paper_id), None, time.perf_counter() - start)
+    except Exception as exc:  # ParseError, or a bug on an unusual file: either way the batch goes on
+        error = str(exc) if isinstance(exc, ParseError) else f"{job.path}: parser error ({type(exc).__name__}: {exc})"
+        return ParseResult(None, " ".join(error.split()), time.perf_counter() - start)
+
+
+def _plan(settings: Settings, catalog: Catalog, any_id: str, force: bool) -> ParseJob | Outcome:
+    """The parse job for the paper named `any_id`, or its outcome when there is nothing to parse: unknown, not
+    fetched, PDF unreadable (recorded as a failed parse), or parsed before from the same PDF and parser."""
     try:
         paper = catalog.find(any_id)
     except DigestError as exc:
@@ -82,12 +117,7 @@ def _parse_named(settings: Settings, catalog: Catalog, any_id: str, force: bool)
     if paper.status != "ok":
         return Outcome(paper.paper_id, "parse", "failed",
                        f"fetch failed ({paper.error}); run `digest fetch {paper.paper_id}` again")
-    return _parse_one(settings, catalog, paper, force)
-
-
-def _parse_one(settings: Settings, catalog: Catalog, paper: PaperRecord, force: bool) -> Outcome:
     path = pdf_path(settings, paper)
-    start = time.perf_counter()
     try:
         sha = paper.sha256 or sha256_file(path)
     except OSError as exc:
@@ -97,16 +127,16 @@ def _parse_one(settings: Settings, catalog: Catalog, paper: PaperRecord, force: 
     state = catalog.parse_state(paper.paper_id)
     if not force and state and state["sha256"] == sha and state["parser_version"] == PARSER_VERSION:
         return Outcome(paper.paper_id, "parse", "unchanged" if state["status"] == "ok" else "failed", state["error"])
-    try:
-        parsed = parse_pdf(path, paper.paper_id)
-    except Exception as exc:  # ParseError, or a bug on an unusual file: either way the batch goes on
-        error = str(exc) if isinstance(exc, ParseError) else f"{path}: parser error ({type(exc).__name__}: {exc})"
-        error = " ".join(error.split())
-        catalog.save_parse(paper.paper_id, sha, PARSER_VERSION, None, error=error, seconds=time.perf_counter() - start)
-        return Outcome(paper.paper_id, "parse", "failed", error)
-    seconds = time.perf_counter() - start
-    catalog.save_parse(paper.paper_id, sha, PARSER_VERSION, parsed, seconds=seconds)
-    return Outcome(paper.paper_id, "parse", "done", detail={
+    return ParseJob(paper.paper_id, path, sha)
+
+
+def _store(catalog: Catalog, job: ParseJob, result: ParseResult) -> Outcome:
+    """Record a parse (or its failure) in the catalog; its outcome."""
+    parsed, error, seconds = result
+    catalog.save_parse(job.paper_id, job.sha256, PARSER_VERSION, parsed, error=error, seconds=seconds)
+    if parsed is None:
+        return Outcome(job.paper_id, "parse", "failed", error)
+    return Outcome(job.paper_id, "parse", "done", detail={
         "sections": len(parsed.sections), "tables": len(parsed.tables), "outline_source": parsed.outline_source,
         "seconds": round(seconds, 3)}, warnings=_warnings(parsed))
 

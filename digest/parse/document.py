@@ -19,8 +19,11 @@ from .layout import (
 from .pdf import MIN_PAGE_TEXT, NO_TEXT_LAYER, OCR_HINT, PdfError, ocr_available, ocr_textpage, open_pdf
 from .prose import URL, Vocabulary, join_lines, join_pair
 
-PARSER_VERSION = "3"  # 3: a paper without headings is kept whole, page by page
+PARSER_VERSION = "4"  # 4: the title is the topmost display text that reads as one (not the largest text)
 _NO_VOCABULARY = Vocabulary([])
+TITLE_SIZE = 1.15  # a title is set at least this much larger than the body text ...
+TITLE_SHARE = 0.7  # ... and near the largest such text of page 1 (a logo or a big heading may be larger)
+TITLE_WORDS = 30  # longer display text, or text ending in a full stop, is a notice, not a title
 _AFFILIATION = re.compile(
     r"universit|institut|\binc\b|\blabs?\b|laborator|research|department|school|college|cent(?:er|re)|\bteam\b"
     r"|academy|corporation|company|google|meta\b|microsoft|openai|deepmind|\bai\b|equal contribution|@",
@@ -84,7 +87,7 @@ def _assemble(doc: pymupdf.Document, pages: list[Page], annotations: list[tuple[
     mark_contents(lines)
     vocab = Vocabulary(lines)
     uris = [uri for uri, _, _ in annotations]
-    title = _title(lines, doc.metadata or {}, vocab)
+    title = _title(lines, doc.metadata or {}, vocab, body)
     captions = floats.find_captions(lines)
     regions = _mark_floats(pages, lines, captions, body, family)
     toc = outline.toc_headings(doc.get_toc(), lines, len(pages)) if use_outline else None
@@ -252,23 +255,26 @@ def _runin_abstract(lines: list[Line], headings: list[outline.Heading], vocab: V
 # ------------------------------------------------------------ front matter
 
 
-def _title(lines: list[Line], metadata: dict, vocab: Vocabulary) -> str:
-    """The Info dictionary's title when page 1 shows it, else the largest text in the top half of page 1."""
+def _title(lines: list[Line], metadata: dict, vocab: Vocabulary, body: float) -> str:
+    """The Info dictionary's title when page 1 shows it, else the topmost display-size text in the top of page 1
+    that reads as a title (not a section heading such as "Abstract", not a notice paragraph), with its lines."""
     first = [l for l in lines if l.page == 0 and l.role == "body"]
     page_text = _key(" ".join(l.text for l in first))
     bottom = max((l.y1 for l in first), default=1)
-    top = [l for l in first if l.y1 < 0.6 * bottom and sum(c.isalpha() for c in l.text) >= 4]
+    top = [l for l in first if l.y1 < 0.6 * bottom and sum(c.isalpha() for c in l.text) >= 4 and not outline.is_known(l.text)]
+    display = [l for l in top if l.size >= TITLE_SIZE * body]
+    largest = max((l.size for l in display or top), default=0.0)
+    display = [l for l in display or top if l.size >= (TITLE_SHARE if display else 1.0) * largest - 0.3]
     picked: list[Line] = []
-    if top:
-        size = max(l.size for l in top)
-        start = next(n for n, l in enumerate(first) if l in top and l.size >= size - 0.3)
-        picked = [first[start]]
-        for line in first[start + 1 :]:
-            if abs(line.size - size) > 0.3 or line.y0 - picked[-1].y1 > 1.2 * size:
-                break
-            picked.append(line)
-        for line in picked:
-            line.role = "title"
+    for start in sorted(display, key=lambda l: (l.y0, l.x0)):
+        picked = _title_lines(first, first.index(start), body)
+        words = " ".join(l.text for l in picked).split()
+        if len(words) <= TITLE_WORDS and not words[-1].endswith("."):
+            break
+    else:
+        picked = []
+    for line in picked:
+        line.role = "title"
     meta = " ".join(clean(metadata.get("title") or "").split())
     if len(meta.split()) >= 2 and _key(meta) and _key(meta) in page_text:
         return meta
@@ -276,6 +282,21 @@ def _title(lines: list[Line], metadata: dict, vocab: Vocabulary) -> str:
     for line in picked:
         text = join_pair(text, line.text, vocab) if text else line.text
     return text
+
+
+def _title_lines(first: list[Line], start: int, body: float) -> list[Line]:
+    """The line at `start` and those continuing it: display-size lines just below, set no larger; a smaller one
+    (small capitals, a subtitle) only when set tight, as the title's own next line is and an author line is not."""
+    size = first[start].size
+    picked = [first[start]]
+    for line in first[start + 1 :]:
+        if not (max(TITLE_SIZE * body, 0.75 * size) <= line.size <= size + 0.3):
+            continue  # a margin stamp, or smaller text read in between
+        gap = line.y0 - picked[-1].y1
+        if line.y0 < picked[-1].y0 or gap > 1.2 * size or (line.size < size - 0.3 and gap > 0.5 * line.size):
+            break
+        picked.append(line)
+    return picked
 
 
 def _key(text: str) -> str:

@@ -29,18 +29,18 @@ class LocalIdentity:
     scanned: bool = False  # no text layer: only OCR can read it
 
 
-def identify_pdf(path: Path, sha256: str, claimed: ArxivId | None = None) -> LocalIdentity:
+def identify_pdf(path: Path, sha256: str, claimed: ArxivId | None = None, name: str | None = None) -> LocalIdentity:
     """The id of a local PDF: the arXiv stamp on page 1 (`arXiv:1706.03762v7 [cs.CL] 2 Aug 2023`), else `claimed`
-    (the arXiv id its reference manager gives it), else an arXiv-style file name, else `local-<first 12 hex of its
-    sha256>`; its title, and whether it is a scan. A claim or file name naming another paper than the stamp is a
-    warning: the stamp, printed by arXiv on the paper itself, wins. PdfError (see `open_pdf`) when it is not a
-    usable PDF."""
+    (the arXiv id its reference manager gives it), else an arXiv-style file name (`name`, when it came under
+    another name than its path's, as a tar member does), else `local-<first 12 hex of its sha256>`; its title,
+    and whether it is a scan. A claim or file name naming another paper than the stamp is a warning: the stamp,
+    printed by arXiv on the paper itself, wins. PdfError (see `open_pdf`) when it is not a usable PDF."""
     with open_pdf(path) as doc:
         page = doc[0]
         stamp = _STAMP.search(page.get_text())
         title = _metadata_title(doc.metadata or {}) or _largest_text(page)
         scanned = not has_text_layer(doc)
-    said, source = (claimed, "its reference manager entry") if claimed else (id_from_filename(path.name), "the file name")
+    said, source = (claimed, "its reference manager entry") if claimed else (id_from_filename(name or path.name), "the file name")
     stamped = _stamp_id(stamp)
     warnings = []
     if stamped and said and said.base != stamped.base:

@@ -7,31 +7,38 @@ and the settings that shape the result, so a sheet is recomputed only when one o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
 
 from digest.catalog import Catalog
 from digest.errors import DigestError
 from digest.files import sha256_file
-from digest.fields import FIELD_KEYS, NAMED_FIELDS
+from digest.fields import FACTS_FILE, FIELD_KEYS, NAMED_FIELDS
 from digest.models import FieldValue, PaperSummary, ParsedPaper
 from digest.outcome import OnResult, Outcome, ignore_result
 from digest.settings import Settings
 
 from .entities import GAZETTEER, named_entity
 from .evidence import PaperText, validate_field, validate_summary
+from .columns import fill_columns
 from .extractive import extract
+
+if TYPE_CHECKING:
+    from digest.index import Index
 
 __all__ = [
     "EXTRACTIVE_VERSION", "check_fields", "sheet_json", "summarize_paper", "summarize_papers", "summary_key",
 ]
 
-# Bump when the extractive backend or its gazetteer changes what it outputs: stored sheets are then recomputed.
-EXTRACTIVE_VERSION = "3"
+# Bump when the extractive backend changes what it outputs: stored sheets are then recomputed (edits to the gazetteer
+# and the fact table, digest/data/facts.toml, are caught by their fingerprints in the key).
+EXTRACTIVE_VERSION = "4"  # 4: model facts
 
 
 def check_fields(fields: Iterable[str] | None) -> list[str]:
@@ -99,11 +106,26 @@ def summarize_papers(
     wanted = check_fields(fields)
     backend, llm = resolve_backend(settings, settings.backend)
     setup = _setup(settings, backend, llm)
+    index = _index_opener(settings) if settings.column else None
     outcomes = []
     for any_id in ids if ids is not None else [p.paper_id for p in catalog.papers(status="ok")]:
-        outcomes.append(_summarize_one(settings, catalog, any_id, backend, llm, setup, wanted, force))
+        outcomes.append(_summarize_one(settings, catalog, any_id, backend, llm, setup, wanted, force, index))
         on_result(outcomes[-1])
     return outcomes
+
+
+def _index_opener(settings: Settings) -> Callable[[], Index]:
+    """Opens the workspace's index on first use (the columns of your own search each paper's passages)."""
+    from digest.index import Index
+
+    @functools.cache
+    def opened() -> Index:
+        try:
+            return Index.open(settings)
+        except DigestError as exc:
+            raise DigestError(f"columns of your own need the search index ({exc})") from exc
+
+    return opened
 
 
 def summary_key(state: dict, setup: dict) -> str:
@@ -114,7 +136,8 @@ def summary_key(state: dict, setup: dict) -> str:
 
 def _setup(settings: Settings, backend: str, llm: BaseChatModel | None) -> dict:
     """What a batch's sheets depend on besides the paper: the backend and its version, and the model's settings."""
-    setup = {"backend": backend, "extractive": EXTRACTIVE_VERSION, "gazetteer": sha256_file(GAZETTEER)[:12]}
+    setup = {"backend": backend, "extractive": EXTRACTIVE_VERSION, "gazetteer": sha256_file(GAZETTEER)[:12],
+             "facts": sha256_file(FACTS_FILE)[:12]}
     if llm is not None:
         from digest.llm import model_name
 
@@ -123,7 +146,7 @@ def _setup(settings: Settings, backend: str, llm: BaseChatModel | None) -> dict:
     return setup
 
 
-def _summarize_one(settings, catalog, any_id, backend, llm, setup, wanted, force) -> Outcome:
+def _summarize_one(settings, catalog, any_id, backend, llm, setup, wanted, force, index) -> Outcome:
     from digest.llm import LLMUnavailableError
 
     try:
@@ -132,12 +155,19 @@ def _summarize_one(settings, catalog, any_id, backend, llm, setup, wanted, force
         stored = None if force else catalog.load_summary(parsed.paper_id, backend, key)
         todo = [f for f in wanted if stored is None or f not in stored.fields]
         if not todo:
-            return Outcome(parsed.paper_id, "summarize", "unchanged", detail={"sheet": _only(stored, wanted)})
-        fresh = summarize_paper(parsed, settings, backend, FIELD_KEYS if backend == "extractive" else todo, llm)
-        if stored is not None:
-            fresh.fields = {k: fresh.fields.get(k) or stored.fields[k] for k in FIELD_KEYS if k in fresh.fields or k in stored.fields}
-        catalog.save_summary(fresh, key)
-        return Outcome(parsed.paper_id, "summarize", "done", detail={"sheet": _only(fresh, wanted)})
+            sheet, status = stored, "unchanged"
+        else:
+            sheet, status = summarize_paper(parsed, settings, backend, FIELD_KEYS if backend == "extractive" else todo, llm), "done"
+            if stored is not None:
+                sheet.fields = {k: sheet.fields.get(k) or stored.fields[k] for k in FIELD_KEYS if k in sheet.fields or k in stored.fields}
+                sheet.columns = stored.columns
+        if index is not None:
+            columns = fill_columns(settings.column, parsed.paper_id, index(), settings, sheet.columns, llm)
+            status = "done" if columns != sheet.columns else status
+            sheet.columns = columns
+        if status == "done":
+            catalog.save_summary(sheet, key)
+        return Outcome(parsed.paper_id, "summarize", status, detail={"sheet": _only(sheet, wanted)})
     except LLMUnavailableError:
         raise  # the model is down or missing: every other paper would fail the same way
     except DigestError as exc:
@@ -159,12 +189,15 @@ def _parsed(settings: Settings, catalog: Catalog, any_id: str) -> tuple[ParsedPa
 
 
 def sheet_json(summary: PaperSummary) -> dict:
-    """A sheet as `--json` prints it: paper_id, title, fields {KEY: {value, evidence}}, benchmarks."""
+    """A sheet as `--json` prints it: paper_id, title, fields {KEY: {value, evidence}}, benchmarks, facts, columns
+    {NAME: {question, type, unit, value, evidence}}."""
     return {
         "paper_id": summary.paper_id,
         "title": summary.title,
         "fields": {k: v.model_dump(include={"value", "evidence"}) for k, v in summary.fields.items()},
         "benchmarks": [b.model_dump() for b in summary.benchmarks],
+        "facts": [m.model_dump() for m in summary.facts],
+        "columns": {k: v.model_dump(include={"question", "type", "unit", "value", "evidence"}) for k, v in summary.columns.items()},
     }
 
 

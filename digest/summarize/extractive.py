@@ -16,7 +16,7 @@ from digest.ids import InvalidId, parse_id
 from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper
 from digest.text import row_cells
 
-from . import benchmarks, entities, links
+from . import benchmarks, entities, facts, links
 from .evidence import PaperText, Sentence, clip
 
 MIN_SCORE = 3.0
@@ -49,7 +49,8 @@ _RESULTS_SECTION = re.compile(r"results?|experiment|evaluat|benchmark", re.I)
 
 
 def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText) -> PaperSummary:
-    """A survey sheet for `fields`, each value backed by quotes from the paper (unvalidated: see evidence.validate_summary)."""
+    """A survey sheet for `fields`, each value backed by quotes from the paper (unvalidated: see evidence.validate_summary),
+    and the fact sheets of the paper's models (validated: see facts.extract_facts)."""
     wanted = set(fields)
     out: dict[str, FieldValue] = {}
     if "paper_url" in wanted:
@@ -74,7 +75,8 @@ def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText) -> Pape
         out["demo"] = demo_field(text)
     return PaperSummary(
         paper_id=parsed.paper_id, title=" ".join(parsed.title.split()),
-        fields={k: out[k] for k in FIELD_KEYS if k in out}, benchmarks=scores, backend="extractive",
+        fields={k: out[k] for k in FIELD_KEYS if k in out}, benchmarks=scores, facts=facts.extract_facts(text),
+        backend="extractive",
     )
 
 
