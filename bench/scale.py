@@ -6,7 +6,7 @@ recall, memory; the IVF-PQ code size chosen by a sweep; BM25 at a million chunks
     python bench/scale.py --pq-sweep [--n 1000000]          # IVF-PQ code sizes on one coarse quantizer
     python bench/scale.py --real WORKSPACE...               # the same sweep on digest's real vectors
     python bench/scale.py --bm25 1000000 [--json OUT]       # BM25 (bm25s) at that many chunks
-    python bench/scale.py --extrapolate 15000000 ROWS.json...  # from the rows of runs at two sizes
+    python bench/scale.py --extrapolate 15000000 ROWS.json...  # carry measured rows to 15M (labelled)
 
 Vectors are drawn around random cluster centres and L2-normalized (real embeddings cluster; uniform random
 vectors would be the worst case for any graph index). IVF and HNSW go through digest's own build path
@@ -304,24 +304,36 @@ def chunk_memory(workspace: Path) -> dict:
 # ---------------------------------------------------------------------------------------------- extrapolation
 
 
+# Per-query cost against index size at a fixed search setting: exact search reads every vector; IVF reads
+# nprobe cells of n / lists vectors each, lists growing as sqrt(n) (`ivf_lists`), plus IVF-PQ's re-scoring, whose
+# cost does not grow; HNSW walks a graph (log n). Build: k-means on 64 points a cell (cells x points ~ n) plus
+# assigning every vector to a cell (n x lists ~ n^1.5); HNSW inserts each vector in log n.
+LATENCY_POWER = {"flat": 1.0, "ivf": 0.5, "ivfpq": 0.5, "hnsw": 0.1}
+BUILD_POWER = {"flat": 1.0, "ivf": 1.5, "ivfpq": 1.5, "hnsw": 1.1}
+
+
 def extrapolate(target: int, rows: list[dict]) -> list[dict]:
-    """Each index kind measured at two sizes, carried to `target` vectors: memory linearly (per vector), build
-    CPU seconds and query latency along the power law n^b through the two points. Labelled as extrapolated."""
+    """Each index kind's largest measured row carried to `target` vectors, labelled as extrapolated: memory
+    linearly (per vector); query latency along LATENCY_POWER (the search setting tuned at the measured size
+    kept: the recall at `target` is not known); build CPU seconds along the power law through two measured sizes
+    when there are two, else BUILD_POWER."""
     out = []
     for kind in dict.fromkeys(r["index"] for r in rows if "index" in r):
         have = sorted((r for r in rows if r.get("index") == kind), key=lambda r: r["n"])
-        if len(have) < 2:
-            continue
         a, b = have[0], have[-1]
-        row = {"index": kind, "n": target, "extrapolated_from": [a["n"], b["n"]]}
+        scale = target / b["n"]
+        row = {"index": kind, "n": target, "extrapolated_from": sorted({a["n"], b["n"]})}
         for key in ("index_mib", "vectors_file_mib", "rss_growth_mib"):
             if key in b:
-                row[key] = round(b[key] * target / b["n"])
-        for key in ("build_cpu_s", "build_s", "p50_ms", "p95_ms", "cold_p50_ms"):
-            if key in a and key in b and a[key] > 0 and b[key] > 0:
-                power = np.log(b[key] / a[key]) / np.log(b["n"] / a["n"])
-                row[key] = round(float(b[key] * (target / b["n"]) ** power), 2)
-                row[f"{key}_power"] = round(float(power), 2)
+                row[key] = round(b[key] * scale)
+        for key in ("p50_ms", "p95_ms", "cold_p50_ms", "cold_p95_ms"):
+            if key in b:
+                row[key] = round(b[key] * scale ** LATENCY_POWER[kind], 2)
+        if "build_cpu_s" in b:
+            fitted = a["n"] < b["n"] and a.get("build_cpu_s", 0) > 0
+            power = np.log(b["build_cpu_s"] / a["build_cpu_s"]) / np.log(b["n"] / a["n"]) if fitted else BUILD_POWER[kind]
+            row["build_cpu_s"] = round(float(b["build_cpu_s"] * scale**power))
+            row["build_power"] = f"{power:.2f} ({'fitted' if fitted else 'model'})"
         out.append(row)
     return out
 
@@ -382,7 +394,7 @@ def main() -> None:
     ap.add_argument("--bm25-load", help=argparse.SUPPRESS)
     ap.add_argument("--mmap", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--extrapolate", type=int, metavar="N", help="Carry the rows of earlier --json runs to N vectors.")
-    ap.add_argument("rows", type=Path, nargs="*", help="--json files of runs at two sizes, for --extrapolate.")
+    ap.add_argument("rows", type=Path, nargs="*", help="--json files of earlier runs, for --extrapolate.")
     ap.add_argument("--json", type=Path, help="Also write the rows to this file.")
     args = ap.parse_args()
 

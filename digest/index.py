@@ -8,9 +8,9 @@ a paper is re-chunked and re-embedded only when its PDF, the parser or the chunk
 Search ranks by dense similarity, BM25, or both (hybrid: by default a weighted sum of the two scores, each
 scaled to 0..1; reciprocal-rank fusion on request). A Chinese (CJK) query is searched through its English
 keywords from the bundled ML glossary.
-Exact inner-product search up to `settings.ann_threshold` vectors, HNSW or IVF above it, its recall measured;
-above `settings.ann_pq_threshold` IVF-PQ: compressed codes in memory, the candidates re-scored exactly from the
-full vectors, memory-mapped from disk (`Rescored`).
+Exact inner-product search up to `settings.ann_threshold` vectors, an approximate index above it, its recall
+measured: IVF-PQ by default (compressed codes in memory, candidates re-scored exactly from the full vectors,
+memory-mapped from disk: `Rescored`), or HNSW or IVF.
 """
 
 from __future__ import annotations
@@ -677,9 +677,7 @@ def ivf_lists(vectors: int) -> int:
 
 
 def _ann_kind(vectors: int, settings: Settings) -> str:
-    if vectors <= settings.ann_threshold:
-        return "flat"
-    return "ivfpq" if vectors > settings.ann_pq_threshold else settings.ann_index
+    return "flat" if vectors <= settings.ann_threshold else settings.ann_index
 
 
 def tune_search(index, vectors: np.ndarray, param: str, values: Sequence[int], searchers: Sequence = (),

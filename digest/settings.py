@@ -58,12 +58,10 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(200, ge=32, description="chunk size in the embedder's word pieces")
     chunk_overlap: int = Field(32, ge=0, description="overlap between neighbouring chunks, in word pieces")
     ann_threshold: int = Field(200_000, ge=1, description="vectors above which an approximate index is built")
-    ann_index: Literal["hnsw", "ivf", "ivfpq"] = Field(
-        "hnsw", description="the approximate index: hnsw (fastest queries), ivf (builds several times faster) or "
-        "ivfpq (compressed: about 110 bytes a 384-d vector in memory, full vectors memory-mapped from disk)"
-    )
-    ann_pq_threshold: int = Field(
-        2_000_000, ge=1, description="vectors above which the approximate index is ivfpq, whatever ann_index says"
+    ann_index: Literal["ivfpq", "hnsw", "ivf"] = Field(
+        "ivfpq", description="the approximate index: ivfpq (compressed codes in memory, about 110 bytes a 384-d "
+        "vector; candidates re-scored from the full vectors, memory-mapped from disk), hnsw or ivf (full vectors "
+        "in memory: 13-16x more)"
     )
     search_mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
     fusion: Literal["score", "rrf"] = Field(

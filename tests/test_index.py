@@ -260,8 +260,8 @@ def test_query_vectors_are_cached_and_read_only(index):
     assert index.embedder.embed_query("another question") is not first
 
 
-def test_above_the_pq_threshold_the_index_is_compressed_and_its_candidates_rescored_from_disk(copy):
-    settings = copy.model_copy(update={"ann_threshold": 50, "ann_pq_threshold": 100, "ann_index": "hnsw"})
+def test_above_the_threshold_the_default_index_is_compressed_and_its_candidates_rescored_from_disk(copy):
+    settings = copy.model_copy(update={"ann_threshold": 50})
     with Catalog(copy.catalog_path) as catalog:
         report = build_index(settings, catalog)
     assert report.ann == "ivfpq" and report.embedded == 0 and report.ann_recall_at_10 >= 0.95
