@@ -9,10 +9,15 @@ recall, memory; the IVF-PQ code size chosen by a sweep; BM25 at a million chunks
     python bench/scale.py --extrapolate 15000000 ROWS.json...  # carry measured rows to 15M (labelled)
 
 Vectors are drawn around random cluster centres and L2-normalized (real embeddings cluster; uniform random
-vectors would be the worst case for any graph index). IVF and HNSW go through digest's own build path
-(`digest.index._dense_index`), which measures recall@10 against exact search and raises nprobe / efSearch
-until it reaches 0.95. Recall is measured again here on other queries. Memory is the growth of this
-process's resident set while each index is built.
+vectors would be the worst case for any graph index). IVF, HNSW and IVF-PQ go through digest's own build
+path (`digest.index._dense_index`), which measures recall@10 against exact search and raises nprobe / efSearch
+(and IVF-PQ's re-scored candidates) until it reaches 0.95. Recall is measured again here on other queries.
+Memory is the growth of this process's resident set while each index is built. On a shared machine run it
+with OMP_NUM_THREADS=1 and compare CPU seconds: contended OpenMP threads spin against each other.
+
+--extrapolate N: each kind's largest measured row carried to N vectors, labelled: memory per vector, latency
+along a cost model at the search setting tuned when measured, build CPU along the power law fitted through
+two measured sizes (`extrapolate`).
 
 IVF-PQ is searched as digest searches it (`digest.index.Rescored`): its candidates re-scored from the float16
 vectors file, memory-mapped; "cold" latency is measured after the file's pages are dropped from the page cache

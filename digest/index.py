@@ -652,7 +652,7 @@ class Rescored:
 
 def _prefetch(vectors: np.ndarray, rows: np.ndarray) -> None:
     """Ask the kernel for the pages of these rows of a memory-mapped array all at once (MADV_WILLNEED) rather
-    than a page fault at a time: 100 rows of a file out of the page cache in 1.5 ms, not 330 (bench/scale.py)."""
+    than a page fault at a time: 100 rows of a file out of the page cache in 1.5 ms, not 330 (2-core dev VM)."""
     if not (isinstance(vectors, np.memmap) and isinstance(vectors.base, mmap.mmap)):
         return
     size, start = vectors.strides[0], vectors.offset % mmap.ALLOCATIONGRANULARITY  # where row 0 lies in the map
