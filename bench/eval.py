@@ -383,12 +383,12 @@ def model_facts(split: str, show: bool) -> dict:
     from digest.fields import FACT_SPECS
     from digest.parse import parse_pdf
     from digest.summarize.evidence import PaperText
-    from digest.summarize.facts import extract_facts, normalize_fact, parse_number, same_value
+    from digest.summarize.facts import extract_facts, normalize_fact, same_value
 
     gold_path = FACT_GOLD.get(split)
     gold = json.loads(gold_path.read_text()) if gold_path else []
     papers = list(dict.fromkeys(g["arxiv_id"] for g in gold)) or sorted(p.stem for p in FACT_PDFS[split].glob("*.pdf"))
-    hit = given = right = extra = models = matched = 0
+    right = given = extra = models = matched = 0
     on_page = [0, 0]
     seconds = 0.0
     for paper in papers:
@@ -402,18 +402,18 @@ def model_facts(split: str, show: bool) -> dict:
             pages = [_page_variants(page.get_text()) for page in doc]
         for m in found:
             for v in m.facts.values():
-                quote = normalize(" ".join(c for c in v.quote.split("|")) if v.quote.startswith("|") else v.quote)
+                quote = normalize(" ".join(v.quote.split("|")) if v.quote.startswith("|") else v.quote)
                 on_page[0] += any(quote in variant for variant in pages[v.page - 1])
                 on_page[1] += 1
-        pairs = _match_models([g for g in gold if g["arxiv_id"] == paper], found, parse_number)
-        matched += sum(m is not None for _, m in pairs)
-        extra += sum(len(m.facts) for m in found if m not in [x for _, x in pairs])
+        pairs = _match_models([g for g in gold if g["arxiv_id"] == paper], found)
+        paired = [m for _, m in pairs if m is not None]
+        matched += len(paired)
+        extra += sum(len(m.facts) for m in found if m not in paired)
         for item, m in pairs:
             for key, fact in item["facts"].items():
                 ours = m.facts.get(key) if m else None
                 accepted = [normalize_fact(FACT_SPECS[key], a) or normalize(a) for a in [fact["value"], *fact.get("alternatives", [])]]
                 ok = ours is not None and any(same_value(ours.normalized, a) for a in accepted)
-                hit += ok
                 given += ours is not None
                 right += ok
                 if show and not ok:
@@ -422,7 +422,7 @@ def model_facts(split: str, show: bool) -> dict:
     out = {"papers": len(papers), "models": models}
     if gold:
         total = sum(len(g["facts"]) for g in gold)
-        out = {"recall": _ratio(hit, total), "precision": _ratio(right, given), "beyond_gold": extra,
+        out = {"recall": _ratio(right, total), "precision": _ratio(right, given), "beyond_gold": extra,
                "gold_models_matched": _ratio(matched, len(gold)), **out}
     out["quote_on_page"] = _ratio(*on_page)
     out["facts"] = on_page[1]
@@ -435,17 +435,20 @@ def _page_variants(text: str) -> list[str]:
     return [normalize(text), normalize(re.sub(r"-\s*\n\s*", "", text)), normalize(re.sub(r"-\s*\n\s*", "-", text))]
 
 
-def _match_models(gold: list[dict], found: list, parse_number) -> list[tuple[dict, object]]:
+def _match_models(gold: list[dict], found: list) -> list[tuple[dict, object]]:
     """Each gold model with the extracted model it matches, or None (see `model_facts`)."""
+    from digest.summarize.facts import parse_number
+
     def sizes(name: str) -> set:
         return {parse_number(s) for s in re.findall(r"\d+(?:\.\d+)?[BM]\b", name, re.I)}
 
     free = list(found)
     pairs = []
     for item in gold:
-        names = [normalize(n) for n in [item["model"], *(item.get("model_aliases") or [])]]
+        spelled = [item["model"], *(item.get("model_aliases") or [])]
+        names = [normalize(n) for n in spelled]
         by_name = [m for m in free if any(normalize(m.name) in n or n in normalize(m.name) for n in names)]
-        wanted = set().union(*(sizes(n) for n in [item["model"], *(item.get("model_aliases") or [])]))
+        wanted = set().union(*(sizes(n) for n in spelled))
         by_size = [m for m in free if wanted and sizes(m.name) & wanted]
         only = free if len(gold) == 1 and len(found) == 1 else []
         m = (by_name or by_size or only or [None])[0]

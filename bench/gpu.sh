@@ -35,8 +35,8 @@ sys.path.insert(0, ".")
 from bench.common import SHARED, percentiles, timed
 from digest.catalog import Catalog
 from digest.corpus import add_papers
+from digest.chunk import Tokenizer, passage_texts
 from digest.embed import load_embedder
-from digest.engines import passages
 from digest.index import Index, build_index
 from digest.settings import Settings
 
@@ -46,9 +46,8 @@ settings = Settings.load(workspace=work, device=device)
 with Catalog(settings.catalog_path) as catalog:
     add_papers(settings, catalog, pdfs)
     report = build_index(settings, catalog)
-    embedder = load_embedder(settings.embedder, device)
-    texts = list(dict.fromkeys(t for pid in Index.open(settings).papers
-                               for t in passages(catalog.load_parse(pid), embedder, settings)[1]))
+embedder, index = load_embedder(settings.embedder, device), Index.open(settings)
+texts = list(dict.fromkeys(passage_texts(index.chunks, Tokenizer(embedder.tokenizer, embedder.max_tokens))))
 print(f"1. ingest on {device}: {report.papers} papers, {report.chunks} chunks, {report.embedded} texts embedded at "
       f"{report.embedded / report.seconds['embed']:.0f}/s; seconds {report.seconds}", flush=True)
 
@@ -61,7 +60,6 @@ cpu, sample = load_embedder(settings.embedder, "cpu"), texts[:2048]
 cpu.embed(sample[:64])  # warm-up
 with timed() as on_cpu:
     cpu.embed(sample)
-index = Index.open(settings)
 queries = texts[: min(200, len(texts))]
 for q in queries[:10]:
     index.search(q, k=10, mode="dense")  # warm-up: loads the query embedder, moves the index

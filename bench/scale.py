@@ -52,7 +52,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import QA_DEV, QA_HOLDOUT, ROOT, load_questions, percentiles, rss_mib, timed  # noqa: E402
-from digest.index import Rescored, _dense_index, _save_vectors, ivf_lists, tune_search  # noqa: E402
+from digest.index import Rescored, live_version, _dense_index, _save_vectors, ivf_lists, tune_search  # noqa: E402
 
 
 def synthetic(n: int, dim: int, clusters: int = 2000, spread: float = 0.6, seed: int = 0) -> np.ndarray:
@@ -186,8 +186,7 @@ def real_vectors(workspaces: list[Path]) -> np.ndarray:
     """The vectors of digest workspaces' live indexes (flat ones), stacked."""
     blocks = []
     for ws in workspaces:
-        path = ws / "index" / (ws / "index" / "CURRENT").read_text().strip() / "dense.faiss"
-        index = faiss.read_index(str(path))
+        index = faiss.read_index(str(live_version(ws / "index") / "dense.faiss"))
         blocks.append(index.reconstruct_n(0, index.ntotal))
     return np.concatenate(blocks)
 
@@ -202,8 +201,7 @@ def real_tokens(workspace: Path) -> list[list[str]]:
     from digest.models import Chunk
     from digest.text import bm25_tokens
 
-    path = workspace / "index" / (workspace / "index" / "CURRENT").read_text().strip() / "chunks.jsonl"
-    with open(path, encoding="utf-8") as fh:
+    with open(live_version(workspace / "index") / "chunks.jsonl", encoding="utf-8") as fh:
         return [bm25_tokens(bm25_text(Chunk.model_validate_json(line))) for line in fh]
 
 
@@ -300,7 +298,7 @@ def chunk_memory(workspace: Path) -> dict:
     code = ("import json, sys; sys.path.insert(0, %r); from bench.common import rss_mib; from digest.models import Chunk; "
             "base = rss_mib(); chunks = [Chunk.model_validate_json(l) for l in open(%r, encoding='utf-8')]; "
             "print(json.dumps([len(chunks), rss_mib() - base]))")
-    path = workspace / "index" / (workspace / "index" / "CURRENT").read_text().strip() / "chunks.jsonl"
+    path = live_version(workspace / "index") / "chunks.jsonl"
     count, grown = json.loads(subprocess.run([sys.executable, "-c", code % (str(ROOT), str(path))],
                                              capture_output=True, text=True, check=True).stdout)
     return {"chunk_objects_bytes_each": round(grown * 2**20 / count), "chunks_jsonl_bytes_each": round(path.stat().st_size / count)}
@@ -409,7 +407,7 @@ def main() -> None:
     if args.extrapolate:
         rows = extrapolate(args.extrapolate, [r for p in args.rows for r in json.loads(p.read_text())])
     elif args.bm25:
-        if not (args.chunks_from / "index" / "CURRENT").is_file():
+        if not live_version(args.chunks_from / "index"):
             raise SystemExit(f"--bm25: no digest index in {args.chunks_from}: run bench/eval.py, or give --chunks-from")
         rows = [bm25_bench(args.bm25, args.chunks_from)]
     elif args.real:

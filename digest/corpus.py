@@ -24,7 +24,7 @@ from .outcome import OnProgress, OnResult, Outcome, Stage, Status, ignore_progre
 from .parse.identify import LocalIdentity, identify_pdf
 from .parse.pdf import NO_TEXT_LAYER, OCR_HINT, PdfError, ocr_available
 from .settings import Settings
-from .shards import OnSkip, ShardError, iter_pdfs, pdf_filename, shard_files
+from .shards import OnSkip, ShardError, is_tar_name, iter_pdfs, pdf_filename
 
 _PART = re.compile(r"^\..+\.(?P<pid>\d+)\.part$")
 
@@ -87,10 +87,20 @@ def paper_outcome(record: PaperRecord, stage: Stage, status: Status, error: str 
 
 def local_pdfs(paths: list[Path]) -> list[Path]:
     """The PDFs named, with folders expanded to the `*.pdf` files inside them."""
+    return _files_in(paths, lambda p: p.suffix.lower() == ".pdf")
+
+
+def shard_files(paths: list[Path]) -> list[Path]:
+    """The tar files named, with folders expanded to the tar files inside them."""
+    return _files_in(paths, is_tar_name)
+
+
+def _files_in(paths: list[Path], wanted: Callable[[Path], bool]) -> list[Path]:
+    """`paths`, each folder replaced by the files inside it (recursively, sorted) whose path `wanted` accepts."""
     files = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file())
+            files += sorted(p for p in path.rglob("*") if wanted(p) and p.is_file())
         else:
             files.append(path)
     return files

@@ -85,9 +85,9 @@ def _refetch(paper: PaperRecord) -> str:
 
 
 def _index_problems(settings: Settings) -> list[str]:
-    from .index import Index, _current
+    from .index import Index, live_version
 
-    path = _current(settings.index_dir)
+    path = live_version(settings.index_dir)
     if path is None:
         return []
     try:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .embed import Embedder, Progress, SentenceTransformerEmbedder, load_embedder, model_location
+from .embed import Embedder, Progress, SentenceTransformerEmbedder, load_embedder
 from .errors import DigestError, one_line
 from .files import sha256_file
 from .outcome import OnProgress, ignore_progress
@@ -298,12 +298,8 @@ def _modules(model) -> str:
 
 
 def _cpu_model(embedder: SentenceTransformerEmbedder):
-    """The embedder's model in float32 on the CPU: its own on the CPU, else loaded again (the GPU copy is fp16)."""
-    if embedder.device == "cpu":
-        return embedder.model
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(model_location(embedder.name), device="cpu", local_files_only=True)
+    """The embedder's model in float32 on the CPU: its own on the CPU, else its CPU copy (the GPU one is fp16)."""
+    return embedder.model if embedder.device == "cpu" else load_embedder(embedder.name, "cpu").model
 
 
 def _export(name: str, model, folder: Path, path: str) -> dict:

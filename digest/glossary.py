@@ -93,6 +93,11 @@ def segment(text: str) -> list[str]:
     return [w for w in words + _segmenter().lcut(rest) if w.strip()]
 
 
+def in_english(text: str) -> str:
+    """`text` itself when it is English, else its English keywords (`translate_terms`)."""
+    return translate_terms(text) if is_non_english(text) else text
+
+
 def translate_terms(query: str) -> str:
     """An English keyword query for a CJK `query`: its Latin words, then the English of its Chinese words (single
     characters only when the glossary has them: alone, most are function words)."""

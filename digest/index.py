@@ -118,7 +118,7 @@ class Index:
     @classmethod
     def open(cls, settings: Settings) -> "Index":
         """The live index of the workspace; refuses one built with another embedder."""
-        path = _current(settings.index_dir)
+        path = live_version(settings.index_dir)
         if path is None:
             raise DigestError(f"no index at {settings.index_dir}: run `digest index`")
         index = cls.load(settings, path)
@@ -269,7 +269,7 @@ class Index:
         if not keys:
             return 0
         with _locked(self.path.parent):
-            latest = Index.load(self.settings, _current(self.path.parent) or self.path)
+            latest = Index.load(self.settings, live_version(self.path.parent) or self.path)
             keys &= set(latest.ranges)
             parts = {pid: latest._part(pid) for pid in latest.ranges if pid not in keys}
             removed = len(latest.chunks) - sum(len(c) for c, _, _ in parts.values())
@@ -287,7 +287,7 @@ class Index:
 
 def remove_from_index(settings: Settings, ids: Sequence[str]) -> int:
     """Delete papers' chunks and vectors from the workspace's index, if it has one; how many chunks went."""
-    path = _current(settings.index_dir)
+    path = live_version(settings.index_dir)
     return Index.load(settings, path).remove(ids) if path else 0
 
 
@@ -396,7 +396,7 @@ def build_index(
     with _locked(settings.index_dir, on_progress):
         if force:
             shutil.rmtree(settings.index_dir / PARTS, ignore_errors=True)
-        current = _current(settings.index_dir)
+        current = live_version(settings.index_dir)
         try:
             previous = Index.load(settings, current) if current else None
         except DigestError:
@@ -713,7 +713,7 @@ def _write_bm25(chunks: list[Chunk], path: Path) -> None:
     retriever.save(str(path), show_progress=False)
 
 
-def _current(root: Path) -> Path | None:
+def live_version(root: Path) -> Path | None:
     """The live version folder, if there is one."""
     try:
         name = (root / POINTER).read_text().strip()

@@ -35,17 +35,6 @@ def is_tar_name(path: Path) -> bool:
     return path.name.lower().endswith(TAR_SUFFIXES)
 
 
-def shard_files(paths: list[Path]) -> list[Path]:
-    """The tar files named, with folders expanded to the tar files inside them (recursively, sorted)."""
-    files = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if is_tar_name(p) and p.is_file())
-        else:
-            files.append(path)
-    return files
-
-
 def pdf_filename(member: str) -> str:
     """The file name a member's PDF goes by (for `ids.id_from_filename`): its base name, an old-style arXiv
     id as arXiv writes it in its shards (`hep-th9901001v1.pdf`) given its archive's underscore."""

@@ -33,6 +33,22 @@ def _isolated_env(monkeypatch):
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
 
 
+def indexed_workspace(root: Path, pdfs: list[Path]) -> tuple[Path, dict]:
+    """A workspace at `root/ws` holding `pdfs` and their index; its path and the build's report (as a dict)."""
+    from digest.catalog import Catalog
+    from digest.corpus import add_papers
+    from digest.index import build_index
+    from digest.settings import Settings
+
+    ws = root / "ws"
+    ws.mkdir()
+    settings = Settings.load(workspace=ws)
+    with Catalog(settings.catalog_path) as catalog:
+        add_papers(settings, catalog, pdfs)
+        report = build_index(settings, catalog)
+    return ws, report.model_dump()
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"

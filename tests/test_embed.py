@@ -18,14 +18,13 @@ import pytest
 
 from digest.catalog import Catalog
 from digest.chunk import Tokenizer, passage_texts
-from digest.corpus import add_papers
 from digest.embed import SentenceTransformerEmbedder, load_embedder
 from digest.embed_onnx import ENCODERS, OnnxEmbedder, export_encoder, fingerprint, unsupported
 from digest.errors import DigestError
-from digest.index import Index, build_index
+from digest.index import Index, live_version, build_index
 from digest.settings import Settings
 
-from conftest import REPO, shared_path
+from conftest import REPO, indexed_workspace, shared_path
 
 MIXTRAL = "2401.04088"
 HEAVY = ("torch", "transformers", "sentence_transformers", "langchain_core", "jieba", "jinja2")
@@ -41,13 +40,7 @@ def gold_questions() -> list[str]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, shared_pdf) -> tuple[Path, dict]:
     """A workspace with one paper, its index and the index's ONNX export; and the build's report."""
-    ws = tmp_path_factory.mktemp("embed") / "ws"
-    ws.mkdir()
-    settings = Settings.load(workspace=ws)
-    with Catalog(settings.catalog_path) as catalog:
-        add_papers(settings, catalog, [shared_pdf(MIXTRAL)])
-        report = build_index(settings, catalog)
-    return ws, report.model_dump()
+    return indexed_workspace(tmp_path_factory.mktemp("embed"), [shared_pdf(MIXTRAL)])
 
 
 @pytest.fixture
@@ -59,7 +52,7 @@ def copy(built, tmp_path) -> Settings:
 
 def live(settings: Settings) -> tuple[Path, dict]:
     """The live index version's folder and meta, read without opening it (which starts checking the export)."""
-    path = settings.index_dir / (settings.index_dir / "CURRENT").read_text().strip()
+    path = live_version(settings.index_dir)
     return path, json.loads((path / "meta.json").read_text())
 
 

@@ -8,7 +8,6 @@ only stand-in is the loopback arXiv server at the network edge.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import select

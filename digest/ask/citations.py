@@ -16,7 +16,7 @@ from .terms import WORD, is_name, is_value
 
 NOT_SAID = {"en": "The corpus does not say.", "zh": "语料中没有提到这一点。"}
 
-_CITATION = re.compile(r"[\[【]\s*(\d+(?:\s*(?:[,，、;]|-|–)\s*\d+)*)\s*[\]】]")
+CITATION = re.compile(r"[\[【]\s*(\d+(?:\s*(?:[,，、;]|-|–)\s*\d+)*)\s*[\]】]")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？]")
 
 
@@ -36,11 +36,11 @@ def cited_answer(reply: str, passages: list[Chunk], lang: str, question: str = "
     paragraphs = [_cited_part(checked(_keep_valid(p, len(passages)), passages, question))
                   for p in re.split(r"\n\s*\n", reply.strip())]
     text = "\n\n".join(p for p in paragraphs if p)
-    order = list(dict.fromkeys(int(n) for m in _CITATION.finditer(text) for n in _numbers(m.group(1))))
+    order = list(dict.fromkeys(int(n) for m in CITATION.finditer(text) for n in _numbers(m.group(1))))
     if not order:
         return not_said(lang)
     renumber = {old: new for new, old in enumerate(order, start=1)}
-    text = _CITATION.sub(lambda m: "".join(f"[{renumber[n]}]" for n in _numbers(m.group(1))), text)
+    text = CITATION.sub(lambda m: "".join(f"[{renumber[n]}]" for n in _numbers(m.group(1))), text)
     citations = [citation(renumber[old], passages[old - 1], passages[old - 1].text) for old in order]
     return Answer(answer=text.strip(), citations=citations, answered=True)
 
@@ -53,14 +53,14 @@ def checked(paragraph: str, passages: list[Chunk], question: str) -> str:
     ends = [m.end() for m in _SENTENCE_END.finditer(paragraph)]
     for end in ends + ([len(paragraph)] if not ends or ends[-1] < len(paragraph) else []):
         sentence, start = paragraph[start:end], end
-        facts = _facts(_CITATION.sub("", sentence), question)
-        cited = [n for m in _CITATION.finditer(sentence) for n in _numbers(m.group(1))]
+        facts = _facts(CITATION.sub("", sentence), question)
+        cited = [n for m in CITATION.finditer(sentence) for n in _numbers(m.group(1))]
         holders = [n for n, chunk in enumerate(passages, start=1) if _states(chunk.text, facts)]
         if not facts or any(n in holders for n in cited) or (holders and not cited):
             kept.append(sentence)
         elif holders:
-            first = _CITATION.search(sentence)
-            kept.append(sentence[: first.start()] + f"[{holders[0]}]" + _CITATION.sub("", sentence[first.end() :]))
+            first = CITATION.search(sentence)
+            kept.append(sentence[: first.start()] + f"[{holders[0]}]" + CITATION.sub("", sentence[first.end() :]))
     return "".join(kept).strip()
 
 
@@ -88,14 +88,14 @@ def _keep_valid(text: str, count: int) -> str:
         numbers = [n for n in _numbers(m.group(1)) if 1 <= n <= count]
         return f"[{', '.join(map(str, numbers))}]" if numbers else ""
 
-    text = _CITATION.sub(repl, text)
+    text = CITATION.sub(repl, text)
     return re.sub(r"[ \t]+([.,;:!?。，；：！？])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
 
 
 def _cited_part(paragraph: str) -> str:
     """A paragraph up to the end of its last sentence that cites a passage: later sentences are uncited claims."""
     last = None
-    for m in _CITATION.finditer(paragraph):
+    for m in CITATION.finditer(paragraph):
         last = m
     if last is None:
         return ""

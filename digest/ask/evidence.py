@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from digest.glossary import CJK_RUN, english, glossary, is_non_english, segment, translate_terms
+from digest.glossary import CJK_RUN, english, glossary, in_english, is_non_english, segment
 from digest.index import Index
 from digest.models import Chunk
 from digest.text import normalize, sentence_spans
@@ -63,7 +63,7 @@ class Candidates:
 def gather_candidates(query: str, index: Index, papers: list[str] | None, lang: str) -> Candidates:
     """Retrieve candidates for `query`, drop duplicates, and score their sentences: all by their words, and
     those from the best passages or with the best word scores by their embeddings too."""
-    english = translate_terms(query) if is_non_english(query) else query
+    english = in_english(query)
     hits = index.search(query, k=CANDIDATES, mode="hybrid", papers=papers)
     passages = distinct_passages([h.chunk for h in hits])
     numeric = bool(NUMERIC_QUESTION.search(query))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from digest.glossary import is_non_english, translate_terms
+from digest.glossary import in_english
 from digest.models import Answer
 from digest.settings import Settings
 from digest.text import normalize, single_line
@@ -41,7 +41,7 @@ def extractive_answer(candidates: Candidates, settings: Settings) -> Answer:
 def answer_span(question: str, sentence: str) -> tuple[int, int] | None:
     """Where in `sentence` the answer to `question` most likely is, for highlighting: of the numbers (when a
     value is asked for) or names that the question does not contain, the one nearest to the question's terms."""
-    english = translate_terms(question) if is_non_english(question) else question
+    english = in_english(question)
     terms = set(query_terms(english))
     numeric = bool(NUMERIC_QUESTION.search(question))
     words = list(WORD.finditer(without_references(sentence)))

@@ -153,19 +153,20 @@ def add(ctx: Context, paths: tuple[Path, ...], tar: bool, as_json: bool) -> None
     arXiv id and metadata), or with --tar tar shards of PDFs into the corpus."""
     from ..bib import zotero_import
     from ..catalog import Catalog
-    from ..corpus import add_papers, add_tars
-    from ..shards import is_tar_name, shard_files
+    from ..corpus import add_papers, add_tars, shard_files
+    from ..shards import is_tar_name
 
     if tar:
-        if not shard_files(list(paths)):
+        shards = shard_files(list(paths))
+        if not shards:
             raise DigestError(f"no tar files in {', '.join(map(str, paths))}")
         with Catalog(ctx.settings.catalog_path) as catalog, progress_bars(ctx, not as_json) as on_progress:
-            outcomes = add_tars(ctx.settings, catalog, list(paths), on_progress=on_progress)
+            outcomes = add_tars(ctx.settings, catalog, shards, on_progress=on_progress)
         _report_batch(ctx, outcomes, as_json, ADDED)
         return
-    shards = [p for p in paths if p.is_file() and is_tar_name(p)]
-    if shards:
-        raise DigestError(f"{shards[0]} is a tar file: add the PDFs in it with `digest add --tar {shards[0]}`")
+    tar_file = next((p for p in paths if p.is_file() and is_tar_name(p)), None)
+    if tar_file:
+        raise DigestError(f"{tar_file} is a tar file: add the PDFs in it with `digest add --tar {tar_file}`")
     found = zotero_import(paths)
     if not (found.pdfs or found.missing):
         raise DigestError(f"no PDF files in {', '.join(map(str, paths))}")

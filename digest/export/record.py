@@ -119,6 +119,12 @@ class SurveyEntry(BaseModel):
     def field(self, key: str) -> FieldValue:
         return getattr(self.fields, key)
 
+    def sheet_fields(self, lang: Lang) -> list[tuple[str, str, FieldValue]]:
+        """(key, heading, value): the survey fields in sheet order, then the columns of your own (keyed by name)."""
+        return [(key, field_label(key, lang), self.field(key)) for key in SHEET_ORDER] + [
+            (name, name, value) for name, value in self.columns.items()
+        ]
+
 
 def column_names(entries: list[SurveyEntry]) -> list[str]:
     """The names of the columns of your own that any entry has, in order of first appearance."""

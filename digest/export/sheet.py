@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..fields import FACT_KEYS
 from ..models import Evidence, PaperRecord
 from ..text import contains
-from .record import SHEET_ORDER, Lang, SurveyEntry, fact_labels, field_items, field_label
+from .facts import fact_matrix
+from .record import Lang, SurveyEntry, field_items
 
 _URL = re.compile(
     r'^(?:https?://[^\s<>"]+|(?:[\w-]+\.)+[a-z]{2,}/[^\s<>"]*)$', re.IGNORECASE
@@ -125,8 +125,7 @@ def build_sheet(entry: SurveyEntry, lang: Lang, first_note: int = 1) -> Sheet:
         return notes[-1].n
 
     fields = []
-    rows = [(key, field_label(key, lang), entry.field(key)) for key in SHEET_ORDER]
-    for key, label, value in rows + [(name, name, value) for name, value in entry.columns.items()]:
+    for key, label, value in entry.sheet_fields(lang):
         items = [Item(text) for text in field_items(value)]
         loose = []
         for ev in value.evidence:
@@ -140,14 +139,14 @@ def build_sheet(entry: SurveyEntry, lang: Lang, first_note: int = 1) -> Sheet:
         )
         for b in entry.benchmarks
     ]
-    models, headings = [m for m in entry.facts if m.facts], fact_labels(lang)
+    matrix = fact_matrix([entry], lang)
     facts = [
-        FactLine(key, headings[key], [
-            (v.value, note(v.page, "", v.quote)) if (v := m.facts.get(key)) else ("", None) for m in models
+        FactLine(key, matrix.labels[key], [
+            (v.value, note(v.page, "", v.quote)) if (v := row.cells.get(key)) else ("", None) for row in matrix.rows
         ])
-        for key in FACT_KEYS if any(key in m.facts for m in models)
+        for key in matrix.keys
     ]
-    return Sheet(entry, fields, benchmarks, notes, [m.name for m in models], facts)
+    return Sheet(entry, fields, benchmarks, notes, [row.model for row in matrix.rows], facts)
 
 
 def _item_quoted(items: list[Item], evidence: Evidence) -> Item | None:

@@ -38,7 +38,12 @@ def paper_row(entry: SurveyEntry, lang: Lang, custom: list[str] = ()) -> list[st
     meta = entry.metadata
     return [entry.paper_id, entry.title, ", ".join(meta.authors), meta.published or ""] + [
         field_text(entry.field(key), lang) for key in SHEET_ORDER
-    ] + [field_text(entry.columns[name], lang) if name in entry.columns else "" for name in custom]
+    ] + _custom_cells(entry, custom, lang)
+
+
+def _custom_cells(entry: SurveyEntry, custom: list[str], lang: Lang) -> list[str]:
+    """The entry's values of the columns of your own named `custom` ("" where it has none)."""
+    return [field_text(entry.columns[name], lang) if name in entry.columns else "" for name in custom]
 
 
 @register("csv")
@@ -151,7 +156,7 @@ class XlsxExporter(Exporter):
         _fill(
             sheet,
             [ui("paper_id", lang), ui("title", lang)] + custom,
-            [[e.paper_id, e.title] + [field_text(e.columns[n], lang) if n in e.columns else "" for n in custom] for e in entries],
+            [[e.paper_id, e.title] + _custom_cells(e, custom, lang) for e in entries],
             widths=[13, 30] + [28] * len(custom),
             frozen="C2",
         )
@@ -161,8 +166,8 @@ class XlsxExporter(Exporter):
             for r, entry in enumerate(entries, start=2):
                 evidence = entry.columns[name].evidence if name in entry.columns else []
                 if evidence:
-                    notes = "\n".join(f"{ui('page', lang)} {ev.page}: {ev.quote}" for ev in evidence)
-                    sheet.cell(r, col).comment = Comment(_clean(notes)[:2000], "digest", height=120, width=320)
+                    quotes = "\n".join(f"{ui('page', lang)} {ev.page}: {ev.quote}" for ev in evidence)
+                    sheet.cell(r, col).comment = _quotes_comment(quotes)
 
     def _facts(self, sheet: Worksheet, matrix: FactMatrix, lang: Lang) -> None:
         """Papers' models × facts: numbers as numbers (so they sort), the value as stated and its quote as a comment."""
@@ -184,11 +189,11 @@ class XlsxExporter(Exporter):
     def _evidence(self, sheet: Worksheet, entries: list[SurveyEntry], lang: Lang) -> None:
         heads = [ui(k, lang) for k in ("paper_id", "field", "page", "section", "quote")]
         rows = [
-            [e.paper_id, field_label(key, lang), ev.page, ev.section, ev.quote]
+            [e.paper_id, label, ev.page, ev.section, ev.quote]
             for e in entries
-            for key in SHEET_ORDER
-            for ev in e.field(key).evidence
-        ] + [[e.paper_id, name, ev.page, ev.section, ev.quote] for e in entries for name, v in e.columns.items() for ev in v.evidence]
+            for _, label, value in e.sheet_fields(lang)
+            for ev in value.evidence
+        ]
         _fill(sheet, heads, rows, widths=[13, 20, 7, 28, 90], frozen="A2")
 
 
@@ -210,19 +215,23 @@ def _score_cell(cell, scores: list[BenchmarkScore], lang: Lang) -> None:
         _set_text(cell, "; ".join(values))
     quotes = [f"{ui('page', lang)} {s.page}: {s.quote}" if s.page else s.quote for s in scores if s.quote]
     if quotes:
-        cell.comment = Comment(_clean("\n".join(quotes))[:2000], "digest", height=120, width=320)
+        cell.comment = _quotes_comment("\n".join(quotes))
 
 
 def _fact_cell(cell, value: FactValue, lang: Lang) -> None:
     """A fact as a number where it is one, shown at its scale (16.8B, 1.4T, 3.0E-04), else as text."""
     n = value.normalized
-    if isinstance(n, int | float) and not isinstance(n, bool):
+    if isinstance(n, int | float):
         cell.value = n
         cell.number_format = _number_format(n)
     else:
         _set_text(cell, value.value)
-    note = f"{value.value} ({ui('normalized', lang)}: {normalized_text(value)})\n{where(value)}"
-    cell.comment = Comment(_clean(note)[:2000], "digest", height=120, width=320)
+    cell.comment = _quotes_comment(f"{value.value} ({ui('normalized', lang)}: {normalized_text(value)})\n{where(value)}")
+
+
+def _quotes_comment(text: str) -> Comment:
+    """A cell's comment holding quotes: cleaned for Excel and cut to 2000 characters."""
+    return Comment(_clean(text)[:2000], "digest", height=120, width=320)
 
 
 def _number_format(n: float) -> str:

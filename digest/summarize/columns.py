@@ -13,10 +13,11 @@ import re
 from langchain_core.language_models import BaseChatModel
 
 from digest.ask import ask_turn, question_lang
+from digest.ask.citations import CITATION, sentence_page, spans_pages, stored_parses
 from digest.ask.evidence import PassageSentence, gather_candidates
-from digest.ask.terms import NUMBER, WORD, is_name, is_value, query_terms, tokens, without_references
+from digest.ask.terms import NUMBER, NUMERIC_QUESTION, WORD, is_name, is_value, query_terms, tokens, without_references
 from digest.errors import DigestError
-from digest.glossary import is_non_english, translate_terms
+from digest.glossary import in_english
 from digest.index import Index
 from digest.models import Answer, ColumnValue, Evidence
 from digest.settings import Column, ColumnType, Settings
@@ -28,11 +29,6 @@ MAX_ITEMS = 12  # names in a list value
 MAX_SENTENCES = 6  # that a list value is read from
 
 _YES_NO = re.compile(r"^\s*(?:does|do|did|is|are|was|were|can|could|has|have|had|will|should)\b|是否|有没有|吗[？?]?\s*$", re.I)
-_NUMBER_ASKED = re.compile(
-    r"\bhow (?:many|much|long|large|big|wide|deep)\b|\b(?:number|size|length|count|amount|rate|dimension|width|depth)\b"
-    r"|多少|几个|多大|多长|数量|大小|长度",
-    re.I,
-)
 _LIST_ASKED = re.compile(r"\b(?:which|what)\s+(?:\w+\s+){0,2}?\w+[^s\W]s\b|\blist\b|哪些|列出", re.I)
 _NEGATION = re.compile(r"\b(?:not|no|without|never|neither|nor|none)\b|n't\b|不|没有|无需", re.I)
 _UNIT_AFTER = re.compile(  # a unit word right after a number (the counted things of an LLM paper, and time)
@@ -60,7 +56,7 @@ def column_type(column: Column) -> ColumnType:
     question = column.question
     if _YES_NO.search(question):
         return "yes/no"
-    if _NUMBER_ASKED.search(question):
+    if NUMERIC_QUESTION.search(question):
         return "number"
     return "list" if _LIST_ASKED.search(question) else "text"
 
@@ -81,7 +77,10 @@ def fill_column(column: Column, paper_id: str, index: Index, settings: Settings,
     value, used = READERS[kind](column, sentences)
     if not value:
         return empty
-    return empty.model_copy(update={"value": value, "evidence": [_evidence(s) for s in used]})
+    parses = stored_parses(settings, {paper_id} if any(spans_pages(s.chunk) for s in used) else set())
+    evidence = [Evidence(page=sentence_page(s, parses.get(paper_id)), section=s.chunk.section, quote=single_line(s.text))
+                for s in used]
+    return empty.model_copy(update={"value": value, "evidence": evidence})
 
 
 def fill_columns(columns: list[Column], paper_id: str, index: Index, settings: Settings,
@@ -105,15 +104,15 @@ def _number(column: Column, sentences: list[PassageSentence]) -> tuple[str | Non
     """The value nearest the question's terms in the best sentence offering one (with the column's unit when it
     has one), with the unit word that follows it: "128K tokens", "4,096". A question for the maximum (longest,
     largest, ...) takes the largest such value of the sentences, in the unit of the first one."""
-    terms = set(query_terms(_english(column.question)))
+    terms = set(query_terms(in_english(column.question)))
     found = [(s, m) for s in sentences if (m := _nearest_value(s.text, terms, column))]
     if not found:
         return None, []
     sentence, match = found[0]
     if _SUPERLATIVE.search(column.question):
         unit = _unit_of(sentence.text, match)
-        same = [(s, m) for s, m in found if _unit_of(s.text, m) == unit and parse_number(m.group()) is not None]
-        sentence, match = max(same, key=lambda pair: parse_number(pair[1].group()), default=(sentence, match))
+        sized = [(size, s, m) for s, m in found if _unit_of(s.text, m) == unit and (size := parse_number(m.group())) is not None]
+        _, sentence, match = max(sized, key=lambda item: item[0], default=(0.0, sentence, match))
     return _with_unit(sentence.text, match), [sentence]
 
 
@@ -135,16 +134,19 @@ def _nearest_value(text: str, terms: set[str], column: Column) -> re.Match | Non
     return best
 
 
-def _unit_of(text: str, match: re.Match) -> str:
+def _unit(text: str, match: re.Match) -> str:
+    """The unit word right after the number in `match`, as printed ("tokens"), or ""."""
     unit = _UNIT_AFTER.match(text, match.end())
-    return normalize(unit.group(1)).rstrip("s") if unit else ""
+    return unit.group(1) if unit else ""
+
+
+def _unit_of(text: str, match: re.Match) -> str:
+    return normalize(_unit(text, match)).rstrip("s")
 
 
 def _with_unit(text: str, match: re.Match) -> str:
-    """The number in `match` with the word that follows it when that word is a unit: "32K tokens"."""
-    value = match.group().strip()
-    unit = _UNIT_AFTER.match(text, match.end())
-    return f"{value} {unit.group(1)}" if unit else value
+    """The number in `match` with the unit word that follows it: "32K tokens"."""
+    return " ".join(part for part in (match.group().strip(), _unit(text, match)) if part)
 
 
 def _names(column: Column, sentences: list[PassageSentence]) -> tuple[list[str] | None, list[PassageSentence]]:
@@ -176,22 +178,13 @@ def _text(column: Column, sentences: list[PassageSentence]) -> tuple[str | None,
 READERS = {"number": _number, "list": _names, "yes/no": _yes_no, "text": _text}
 
 
-def _english(question: str) -> str:
-    return translate_terms(question) if is_non_english(question) else question
-
-
-def _evidence(sentence: PassageSentence) -> Evidence:
-    chunk = sentence.chunk
-    return Evidence(page=chunk.page_start, section=chunk.section, quote=single_line(sentence.text))
-
-
 # -------------------------------------------------------------------- LLM
 
 
 def _from_answer(answer: Answer, empty: ColumnValue) -> ColumnValue:
     """The typed value of an LLM's cited answer; a number counts only when one of the cited quotes holds it."""
     evidence = [Evidence(page=c.page, section=c.section, quote=c.text) for c in answer.citations]
-    text = re.sub(r"\s*\[\d+(?:,\s*\d+)*\]", "", answer.answer).strip()
+    text = CITATION.sub("", answer.answer).strip()
     quotes = " ".join(e.quote for e in evidence)
     if empty.type == "number":
         numbers = [m for m in NUMBER.finditer(text) if is_value(m.group()) and m.group().strip() in quotes]

@@ -36,7 +36,7 @@ from functools import cache, lru_cache
 
 from digest.fields import FACT_KEYS, FACT_SPECS, FACTS, NOT_MODEL_NAMES, SENTENCE_CUES, FactSpec
 from digest.models import FactValue, ModelFacts, Table
-from digest.text import NUMBER_WORDS, contains, page_of
+from digest.text import NUMBER_WORDS, contains, page_of, single_line
 
 from .benchmarks import own_names as title_names
 from .entities import gazetteer
@@ -82,6 +82,8 @@ _INTRODUCED = re.compile(
     r"\b[Ww]e\s+(?:introduce|present|propose|release|develop|build|train|open-source)\s+(?:and\s+open-source\s+)?"
     r"(?:the\s+|a\s+|an\s+|our\s+)?(?:new\s+)?(?P<name>[A-Z][\w.]*(?:-[\w.]+)*)",
 )
+_INTRO_SECTION = re.compile(r"introduction|^abstract$", re.I)
+_HYPHENATED = re.compile(r"(?<![\w.-])([A-Z][\w.]*(?:-[\w.]+)+)(?![\w-])")  # "Granite-3B-Code-Base"
 _COMMON = re.compile(r"LLMs?|AI|[A-Z]{2,4}s?|The|This|These|Those|Our|Two|Three|New|Large|Open|An?")
 _TERMED = re.compile(  # "This model, termed Llama-8B-1M-MoBA", "the resulting model (S2ORC-SCIBERT)"
     r"\b(?:[Tt]his|[Oo]ur|[Tt]he\s+resulting)\s+model(?:,?\s+(?:termed|dubbed|named|called|denoted\s+as)\s+|\s*\(\s*)"
@@ -106,6 +108,7 @@ _REUSED = _cue("reused")
 _CITED_SUBJECT = re.compile(  # "Melamud et al. (2016) mentioned ...", "Hash Layer (Roller et al., 2021) is ..."
     r"[A-Z][\w-]+\s+et\s+al\.\s*\(\d{4}|^\W*(?:The\s+)?[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*\s*\([^()]*et\s+al\.[^()]*\)\s+(?:is|are|has|have|uses?|was|were)\b"
 )
+_UNIT = re.compile(r"\s*\(\s*(?:in\s+)?(billions?|millions?|[BM])\s*\)\s*$", re.I)  # a heading's: "(in billions)"
 _MODEL_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:-[\w.]+)*)(?![\w-])")
 
 
@@ -114,7 +117,7 @@ _MODEL_TOKEN = re.compile(r"(?<![\w.-])([A-Za-z][\w.]*(?:-[\w.]+)*)(?![\w-])")
 
 def parse_number(text: str) -> float | None:
     """A printed number as a float: "4,096", "16.8B", "3 trillion", "65.5K", "2e−5", "3 × 10−4", "two"."""
-    s = " ".join(text.translate(_MINUS).split()).strip().lower()
+    s = single_line(text.translate(_MINUS)).lower()
     if s in NUMBER_WORDS:
         return float(NUMBER_WORDS[s])
     if m := re.fullmatch(r"(\d+(?:\.\d+)?)\s?[×x·∗*]\s?10\s?\^?\{?\s?(-?\s?\d+)\}?", s):
@@ -164,6 +167,16 @@ def _same_size(a: float, b: float) -> bool:
     return abs(a - b) <= 0.1 * max(a, b)
 
 
+def _of_size(models: list[Model], size: float) -> list[Model]:
+    """The sized models of `size` (see `_same_size`)."""
+    return [m for m in models if m.size and _same_size(m.size, size)]
+
+
+def _main(models: list[Model]) -> Model | None:
+    """The paper's main model, if it has one (there is at most one)."""
+    return next((m for m in models if m.origin == "main"), None)
+
+
 # ------------------------------------------------------------------- patterns
 
 
@@ -171,7 +184,7 @@ def _same_size(a: float, b: float) -> bool:
 class _Matcher:
     spec: FactSpec
     patterns: tuple[re.Pattern, ...]
-    names: re.Pattern | None  # name kinds without patterns: any spelling in the sentence
+    names: re.Pattern | None  # name kinds: any of its spellings
     header: re.Pattern | None
     not_header: re.Pattern | None
     context: re.Pattern | None
@@ -196,7 +209,7 @@ def _matchers() -> dict[str, _Matcher]:
             p = p.replace("{value}", f"(?:{bare})").replace("{name}", f"(?:{names})").replace("{gap}", _GAP)
             patterns.append(re.compile(p, re.I))
         out[spec.key] = _Matcher(
-            spec, tuple(patterns), compiled(names) if spec.kind == "name" and not spec.patterns else None,
+            spec, tuple(patterns), compiled(names) if spec.kind == "name" else None,
             compiled(spec.header), compiled(spec.not_header), compiled(spec.context), compiled(spec.avoid),
             compiled(spec.prefer), re.compile(f"(?:{spec.not_before})\\s*$", re.I) if spec.not_before else None,
         )
@@ -206,7 +219,7 @@ def _matchers() -> dict[str, _Matcher]:
 def header_key(label: str) -> str | None:
     """The fact a table row label or column heading holds ("Hidden size" -> hidden_size), or None."""
     label = " ".join(label.replace("_", " ").split()).strip(" :")
-    label = re.sub(r"\s*\((?:in\s+)?(?:billions?|millions?|[BM])\)\s*$", "", label, flags=re.I)
+    label = _UNIT.sub("", label)
     if not label or len(label) > 40:
         return None
     for m in _matchers().values():
@@ -218,7 +231,7 @@ def header_key(label: str) -> str | None:
 
 def _scale(label: str) -> float:
     """A heading's unit: "(in billions)" or "(B)" -> 1e9."""
-    m = re.search(r"\(\s*(?:in\s+)?(billions?|millions?|B|M)\s*\)", label, re.I)
+    m = _UNIT.search(label)
     if not m:
         return 1.0
     return 1e9 if m.group(1).lower().startswith("b") else 1e6
@@ -229,10 +242,10 @@ def sentence_values(s: Sentence, matcher: _Matcher) -> list[tuple[str, Normalize
     spec = matcher.spec
     if (matcher.context and not matcher.context.search(s.text)) or (matcher.avoid and matcher.avoid.search(s.text)):
         return []
-    found = []
     if spec.choice and _TRIAL.search(s.text):
         return []
-    if matcher.names is not None:
+    found = []
+    if matcher.names is not None and not matcher.patterns:  # any spelling in the sentence
         found = [(m.group(0), m.start(), m.end()) for m in matcher.names.finditer(s.text)
                  if not _REPLACED.search(s.text[: m.start()][-40:])]
         if len({normalize_fact(spec, v) for v, _, _ in found}) > 1:
@@ -305,11 +318,12 @@ def own_names(text: PaperText) -> list[str]:
     """The names the paper gives its own models, the main one first: names it introduces ("we introduce
     Ling-Coder-Lite"), coined words of its title as the body spells them ("MOBA" in a capitalised title, "MoBA" in
     the text), and names it gives a model ("This model, termed Llama-8B-1M-MoBA")."""
-    joined = "\n".join(s.text for s in text.sentences if s.kind in ("abstract", "body"))
+    prose = [s for s in text.sentences if s.kind in ("abstract", "body")]
+    joined = "\n".join(s.text for s in prose)
     head = text.parsed.title.split(":")[0].split()
     names = []
-    for s in text.sentences:
-        if s.kind in ("abstract", "body") and re.search(r"introduction|^abstract$", s.path, re.I):
+    for s in prose:
+        if _INTRO_SECTION.search(s.path):
             for m in _INTRODUCED.finditer(s.text):
                 name = m.group("name").rstrip(".,")
                 alone = re.match(r"\s*(?:\d[\w.]*\s*)?(?:[,(:;.]|—|$)", s.text[m.end():])  # not "Direct Preference Optimization"
@@ -328,9 +342,8 @@ def own_names(text: PaperText) -> list[str]:
             alone = re.findall(rf"(?<![\w-]){re.escape(spelling)}(?!\w)(?!\s+{re.escape(head[1] if len(head) > 1 else '~')})", joined)
             if len(alone) >= 3:  # the first word of the title's phrase ("Direct Preference Optimization")
                 names.append(spelling)
-    for s in text.sentences:
-        if s.kind in ("abstract", "body"):
-            names += [m.group("name").rstrip(".,") for m in _TERMED.finditer(s.text) if _NAMEISH.match(m.group("name").rstrip(".,"))]
+    termed = (m.group("name").rstrip(".,") for s in prose for m in _TERMED.finditer(s.text))
+    names += [name for name in termed if _NAMEISH.match(name)]
     return list(dict.fromkeys(names))
 
 
@@ -356,15 +369,14 @@ def sized_names(text: PaperText, own: list[str]) -> dict[str, list[str]]:
     {"Granite-3B-Code": ["Granite-3B-Code-Base", "Granite-3B-Code-Instruct"], "PaSa-7B": ["PaSa-7B"]}. A name is
     one of the paper's names with a size in it ("Qwen3-ASR-1.7B"; not "Qwen3-1.7B", the model Qwen3-ASR is built
     on), or a sized name in a sentence of the abstract or introduction that introduces the paper's models."""
-    sized = re.compile(r"(?<![\w.-])([A-Z][\w.]*(?:-[\w.]+)+)(?![\w-])")
     prefixes = [n.split("-") for n in own]
     counts: Counter[str] = Counter()
     early: set[str] = set()
     for s in text.sentences:
         if s.kind not in ("abstract", "body", "caption"):
             continue
-        introducing = re.search(r"introduction|^abstract$", s.path, re.I) and _INTRODUCED.search(s.text)
-        for m in sized.finditer(s.text):
+        introducing = _INTRO_SECTION.search(s.path) and _INTRODUCED.search(s.text)
+        for m in _HYPHENATED.finditer(s.text):
             name = m.group(1).rstrip(".")
             parts = name.split("-")
             words = [p for p in parts if not re.fullmatch(_SIZE_TOKEN, p, re.I)]
@@ -390,7 +402,7 @@ def listed_sizes(text: PaperText, own: re.Pattern) -> list[tuple[str, Sentence]]
         if s.kind not in ("abstract", "body") or _away(s) or not _SIZES_CUE.search(s.text) or _COMPARED.search(s.text):
             continue
         for m in _SIZE_LIST.finditer(s.text):
-            if (own.search(s.text) or _FIRST_PERSON.search(s.text)) and not _foreign(s.text[max(0, m.start() - 60):m.start()], own, [], reused=False):
+            if (own.search(s.text) or _FIRST_PERSON.search(s.text)) and not _foreign(s.text[max(0, m.start() - 60):m.start()], own):
                 out += [(label, s) for label in re.findall(_SIZE_TOKEN, m.group(0), re.I)]
     return out
 
@@ -403,14 +415,14 @@ def _mentioned(clause: str, models: list[Model]) -> list[Model]:
         before = clause[: hit.start()].rstrip().rsplit(" ", 1)[-1]
         if before and _is_model_token(before) and not any(before.startswith(n.split()[0].split("-")[0]) for m in models for n in m.names):
             continue  # "Qwen2.5 7B": another model's size
-        out += [m for m in sized if _same_size(_mention_size(hit), m.size) and m not in out]
+        out += [m for m in _of_size(sized, _mention_size(hit)) if m not in out]
     return out
 
 
 def _last_mention(text: str, models: list[Model]) -> int:
     """Where the last mention of one of `models` in `text` ends (0: none)."""
     ends = [m.end() for model in models for n in model.names for m in re.finditer(rf"(?<![\w-]){re.escape(n)}(?![\w])", text)]
-    ends += [h.end() for h in _SIZE_MENTION.finditer(text) if any(m.size and _same_size(_mention_size(h), m.size) for m in models)]
+    ends += [h.end() for h in _SIZE_MENTION.finditer(text) if _of_size(models, _mention_size(h))]
     return max(ends, default=0)
 
 
@@ -452,16 +464,17 @@ def _own_variant(token: str, own: re.Pattern) -> bool:
     return any(own.fullmatch("-".join(parts[:i])) for i in range(1, len(parts)))
 
 
-def _foreign(clause: str, own: re.Pattern, models: list[Model], reused: bool = True) -> bool:
+def _foreign_name(token: str, own: re.Pattern, models: list[Model]) -> bool:
+    """Whether a word names a model that is not the paper's ("GPT-3"; not "S2ORC-SciBERT" in the S2ORC paper)."""
+    return (_is_model_token(token) and not own.match(token) and not _own_variant(token, own)
+            and not _mentioned(token, models))
+
+
+def _foreign(clause: str, own: re.Pattern) -> bool:
     """Whether a clause names a model or work that is not the paper's ("GPT-3 with 175B", "Hash Layer (Roller et
-    al., 2021) ... with 2.0B total parameters"); with `reused`, one the paper's model reuses ("the same tokenizer as
-    StarCoder", "following DeepSeek-V2") does not count."""
-    for m in _MODEL_TOKEN.finditer(clause):
-        token = m.group(1).rstrip(".")
-        if _is_model_token(token) and not own.match(token) and not _own_variant(token, own) and not _mentioned(token, models):
-            if not (reused and _REUSED.search(clause[: m.start()])):
-                return True
-    return bool(_CITED_SUBJECT.search(clause))
+    al., 2021) ... with 2.0B total parameters")."""
+    return any(_foreign_name(m.group(1).rstrip("."), own, []) for m in _MODEL_TOKEN.finditer(clause)) or bool(
+        _CITED_SUBJECT.search(clause))
 
 
 # -------------------------------------------------------------------- tables
@@ -553,10 +566,9 @@ def _table_facts(column: _Column) -> dict[str, tuple[str, Normalized, Sentence]]
         out[key] = (main, normalized, row)
         if key == "experts_total" and (active := re.fullmatch(r"(\d+)\s+(?:activated|active|selected)", note, re.I)):
             out.setdefault("experts_active", (active.group(1), int(active.group(1)), row))
-        for other in FACTS:
-            if note and other.kind == "name" and other.key not in out:
-                if re.fullmatch("|".join(f"(?:{p})" for p in other.names.values()), note, re.I):
-                    out[other.key] = (note, normalize_fact(other, note), row)
+        for other in _matchers().values() if note else ():
+            if other.names is not None and other.spec.key not in out and other.names.fullmatch(note):
+                out[other.spec.key] = (note, normalize_fact(other.spec, note), row)
     return out
 
 
@@ -643,12 +655,12 @@ def _statements(s: Sentence, matcher: _Matcher, models: list[Model], own: re.Pat
         return
     prefer = 1 if matcher.prefer and (matcher.prefer.search(s.text) or matcher.prefer.search(s.path)) else 0
     values = [v for v in values if not any(a <= v[2] < b for a, b in asides)]  # "(compared to 32K for GPT-4)"
+    main = _main(models)
     for value, normalized, start, end in values if spec.pick == "max" else values[:1]:
         clause = _clause(s.text, start)
         named = _mentioned(clause, models)
-        main = [m for m in models if m.origin == "main"]
         if named and main and own.search(s.text, _last_mention(s.text[:start], named), start):
-            named = main  # "our 1.5B and 7B models ... from the Kimina-Prover-Preview model with 72B parameters"
+            named = [main]  # "our 1.5B and 7B models ... from the Kimina-Prover-Preview model with 72B parameters"
         before = s.text[:start]
         cited = _CITED_SUBJECT.search(before)
         if (cited and not _REUSED.search(before[: cited.start()])) or (
@@ -662,7 +674,7 @@ def _statements(s: Sentence, matcher: _Matcher, models: list[Model], own: re.Pat
         if spec.key == "params_total" and _in_list(s.text, start):
             continue  # "ranging from 7B to 65B parameters": several models
         others = {round(_mention_size(h) / 1e8) for h in _SIZE_MENTION.finditer(s.text)
-                  if not h.start() <= start < h.end() and not any(m.size and _same_size(_mention_size(h), m.size) for m in models)}
+                  if not h.start() <= start < h.end() and not _of_size(models, _mention_size(h))}
         if len(others) > 1:
             continue  # "14T tokens for Gemma 3 27B, 12T for the 12B version": per-size values of models not listed
         size = float(normalized) if spec.pick == "max" and not isinstance(normalized, str) else 0.0
@@ -692,9 +704,8 @@ def _generic_targets(sentence: str, models: list[Model]) -> list[Model]:
     """The models a sentence that names none of them is about: the main model; else every model of the paper's
     configuration table or sized names (the models of sizes it merely lists only where it says "all models");
     none where it speaks of some of them ("the MoE models")."""
-    main = [m for m in models if m.origin == "main"]
-    if main:
-        return main
+    if main := _main(models):
+        return [main]
     if _SUBSET.search(sentence):
         return []
     every = bool(_EVERY.search(sentence))
@@ -731,8 +742,7 @@ def _last_named_foreign(before: str, own: re.Pattern, models: list[Model]) -> bo
     names += [(m.start(), m.group(0)) for m in own.finditer(before)]
     if not names:
         return False
-    token = max(names)[1]
-    return not (own.match(token) or _own_variant(token, own) or _mentioned(token, models))
+    return _foreign_name(max(names)[1], own, models)
 
 
 def _span(text: str, needle: str) -> tuple[int, int]:
@@ -751,7 +761,7 @@ def _roster(text: PaperText, own: list[str], own_re: re.Pattern) -> tuple[list[M
     family = own[0] if own else ""
     for label, s in listed_sizes(text, own_re):
         size = parse_number(label)
-        if not any(m.size and _same_size(m.size, size) for m in models):
+        if not _of_size(models, size):
             name = f"{family} {label}".strip()
             models.append(Model(name, size, label, {name} if family else set(), s, origin="list"))
     table_values = []
@@ -780,11 +790,11 @@ def _table_model(column: _Column, facts: dict, models: list[Model], family: str)
     label = column.label
     size = _size_of(label) or (facts["params_total"][1] if "params_total" in facts else None)
     if not label:
-        return next((m for m in models if m.origin == "main"), None) or _add_main(models, family)
+        return _main(models) or _add_main(models, family)
     if not size or not (re.fullmatch(rf"{_SIZE_TOKEN}|[\d.]+", label, re.I) or (family and label.startswith(family))):
         named = [m for m in models if label in m.names or label == m.name]
         return named[0] if named else None
-    same = [m for m in models if m.size and _same_size(m.size, float(size))]
+    same = _of_size(models, float(size))
     if len(same) == 1:
         same[0].origin = "table" if same[0].origin == "list" else same[0].origin
         return same[0]
@@ -816,7 +826,7 @@ def _main_model(text: PaperText, own: list[str], own_re: re.Pattern, models: lis
     """The paper's main model: the only one when no sizes are given; beside sized ones, only when a sentence gives
     it a size larger than theirs, its name coming shortly before the size ("the Kimina-Prover-Preview model with 72B
     parameters", beside the 1.5B and 7B distilled versions) or the sentence naming none of them."""
-    if any(m.origin == "main" for m in models):
+    if _main(models) is not None:
         return None
     if not own or not _describes_model(text, own, own_re):
         return None  # a method, data set or survey paper: no model of its own to describe
@@ -831,7 +841,7 @@ def _main_model(text: PaperText, own: list[str], own_re: re.Pattern, models: lis
         for _, size, start, _ in sentence_values(s, matcher):
             near = own_re.search(s.text[max(0, start - 60):start])
             alone = own_re.search(s.text) and not _mentioned(s.text, models)
-            bigger = size > largest and not any(m.size and _same_size(m.size, size) for m in models)
+            bigger = size > largest and not _of_size(models, size)
             if bigger and not _in_list(s.text, start) and (near or alone):
                 return Model(name, names=set(own))
     return None
