@@ -20,7 +20,8 @@ Measures, per split and language:
 - fusion: recall@k of the hybrid under each fusion (z-scores, min-max, reciprocal rank) and dense weight, and
   leave-one-split-out cross-validation of the choice;
 - answers (extractive `ask`): the answer holds a gold answer; the first citation is from the right paper; the
-  unanswerable questions are answered "the corpus does not say";
+  unanswerable questions are answered "the corpus does not say"; and the answer threshold that gets the most
+  questions right over all splits, and with each split left out in turn (`threshold_study`);
 - fields (extractive `summarize`): recall of the gold items per field, code/model URL right of the papers that
   state one, every dataset/benchmark name found in the paper text, own headline scores found;
 - facts (model facts, `--parts facts`, dev and more): recall and precision against eval/more/facts_more.json, and
@@ -242,24 +243,33 @@ def _minmax_fuse(rankings_: list[list[tuple[int, float]]], weights) -> list[tupl
 
 
 def answers(corpus: Corpus, questions: list[dict], unanswerable: list[dict], show: bool) -> dict:
-    """Extractive answers: gold answer held, first citation's paper, "does not say" on unanswerable questions."""
+    """Extractive answers: gold answer held, first citation's paper, "does not say" on unanswerable questions.
+
+    Each question is asked with the threshold off and its evidence strength kept (`rows`), so that what happens
+    at any threshold follows without asking again (`threshold_study`); the figures are at the configured one."""
     from digest.ask import ask_turn
 
+    threshold = corpus.settings.answer_threshold
+    unlimited = corpus.settings.model_copy(update={"answer_threshold": float("-inf")})
     gold = {v: k for k, v in corpus.ids.items()}
     rows = []
     started = time.perf_counter()
     for q in questions + unanswerable:
-        turn = ask_turn(q["question"], corpus.index, corpus.settings)
+        turn = ask_turn(q["question"], corpus.index, unlimited)
         a = turn.answer
         first = gold.get(a.citations[0].paper_id) if a.citations else None
-        row = {"id": q["id"], "lang": q.get("lang", "en"), "answerable": "answer" in q, "said": a.answered,
-               "contains": a.answered and any(contains(a.answer, g) for g in q.get("answer", [])),
+        row = {"id": q["id"], "lang": q.get("lang", "en"), "answerable": "answer" in q, "strength": turn.strength,
+               "named": a.answered,  # not refused for naming what no candidate passage mentions
+               "holds": a.answered and any(contains(a.answer, g) for g in q.get("answer", [])),
                "paper": first == q.get("arxiv_id")}
+        row["said"] = row["named"] and row["strength"] >= threshold
+        row["contains"] = row["said"] and row["holds"]
+        row["paper"] = row["said"] and row["paper"]
         rows.append(row)
         if show:
             mark = ("✓" if row["contains"] else "✗") + ("" if row["paper"] else " (other paper)") if row["answerable"] else (
-                "✓ not said" if not a.answered else "✗ said")
-            print(f"  {mark} {q['id']}: {q['question']}\n      {a.answer[:240]}")
+                "✓ not said" if not row["said"] else "✗ said")
+            print(f"  {mark} {q['id']} ({row['strength']:.3f}): {q['question']}\n      {a.answer[:240] if row['said'] else '-'}")
     good = [r for r in rows if r["answerable"]]
     out = {"contains": _mean(r["contains"] for r in good), "paper": _mean(r["paper"] for r in good), "n": len(good)}
     for lang in sorted({r["lang"] for r in good}):
@@ -268,6 +278,49 @@ def answers(corpus: Corpus, questions: list[dict], unanswerable: list[dict], sho
         out["not_said"] = _mean(not r["said"] for r in rows if not r["answerable"])
     out["s_per_question"] = round((time.perf_counter() - started) / max(len(rows), 1), 2)
     out["misses"] = [r["id"] for r in good if not r["contains"]]
+    out["rows"] = rows
+    return out
+
+
+def right_at(rows: list[dict], threshold: float) -> int:
+    """How many questions are answered right at `threshold`: answerable ones holding the gold, unanswerable ones
+    not answered."""
+    said = lambda r: r["named"] and r["strength"] >= threshold  # noqa: E731
+    return sum(said(r) and r["holds"] if r["answerable"] else not said(r) for r in rows)
+
+
+def best_threshold(rows: list[dict]) -> float:
+    """The answer threshold with the most questions right; of the thresholds that tie, the midpoint of the widest
+    run (the largest margin to the strengths either side)."""
+    cuts = sorted({r["strength"] for r in rows})
+    candidates = [cuts[0] - 0.01] + [(a + b) / 2 for a, b in zip(cuts, cuts[1:])] + [cuts[-1] + 0.01]
+    scores = [right_at(rows, t) for t in candidates]
+    top = max(scores)
+    runs, start = [], None
+    for i, score in enumerate(scores + [None]):
+        if score == top and start is None:
+            start = i
+        elif score != top and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    first, last = max(runs, key=lambda run: candidates[run[1]] - candidates[run[0]])
+    return round((candidates[first] + candidates[last]) / 2, 3)
+
+
+def threshold_study(rows: dict[str, list[dict]]) -> dict:
+    """The answer threshold chosen on all splits' questions, and with each split left out in turn: the chosen
+    value and, on the held-out split, the share answered right at it against the share at the configured one."""
+    from digest.settings import Settings
+
+    configured = Settings().answer_threshold
+    everything = [r for split in rows.values() for r in split]
+    out = {"configured": configured, "chosen": best_threshold(everything), "leave_one_split_out": {}}
+    for name, held in rows.items():
+        chosen = best_threshold([r for other, split in rows.items() if other != name for r in split])
+        out["leave_one_split_out"][name] = {
+            "chosen": chosen, "right": _ratio(right_at(held, chosen), len(held)),
+            "right_configured": _ratio(right_at(held, configured), len(held)),
+        }
     return out
 
 
@@ -355,9 +408,10 @@ def _stated_urls(item: dict, key: str, parsed) -> list[str]:
 
 
 def _same_score(gold: dict, row) -> bool:
-    """A score row with the gold's value whose benchmark and model names hold the gold's (either way round)."""
+    """A score row with the gold's value whose benchmark and model names hold the gold's (either way round); a row
+    naming no model (a score stated in prose) matches no gold model."""
     value = lambda s: normalize(s).rstrip("%").strip()  # noqa: E731
-    named = lambda a, b: bool(a) and (normalize(a) in normalize(b) or normalize(b) in normalize(a))  # noqa: E731
+    named = lambda a, b: bool(a) and bool(b) and (normalize(a) in normalize(b) or normalize(b) in normalize(a))  # noqa: E731
     return (value(row.score) == value(gold["score"]) and named(gold["benchmark"], f"{row.benchmark} {row.setting}")
             and (not gold.get("model") or named(gold["model"].split()[0], row.model)))
 
@@ -484,6 +538,7 @@ def main() -> int:
     chosen = [splits()[name] for name in args.splits.split(",")]
     parts = set(args.parts.split(","))
     ranked: dict[str, list] = {}
+    asked: dict[str, list[dict]] = {}
     corpora: dict[str, Corpus] = {}
     stores: dict[str, object] = {}
     figures: dict = {}
@@ -511,6 +566,7 @@ def main() -> int:
             ranked[split.name] = rankings(corpus, split.questions)
         if "answers" in parts and (split.questions or split.unanswerable):
             row["answers"] = answers(corpus, split.questions, split.unanswerable, args.show)
+            asked[split.name] = row["answers"].pop("rows")
             print(f"{split.name:<7} answers  {json.dumps(row['answers'], ensure_ascii=False)}")
         if "fields" in parts and split.fields:
             row["fields"] = fields(corpus, split.fields, args.show)
@@ -522,6 +578,12 @@ def main() -> int:
             print(f"  {variant:<11} " + "  ".join(f"{row[s]:.3f}" for s in ranked))
         for split, row in study["leave_one_split_out"].items():
             print(f"  held out {split:<7} chose {row['chosen']:<11} -> {row['recall']:.3f}")
+    if asked:
+        figures["threshold"] = study = threshold_study(asked)
+        print(f"answer threshold: configured {study['configured']}, chosen on all splits {study['chosen']}")
+        for split, row in study["leave_one_split_out"].items():
+            print(f"  held out {split:<7} chose {row['chosen']:.3f} -> right {row['right']} "
+                  f"(at the configured threshold {row['right_configured']})")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False))
     return 0

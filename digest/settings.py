@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     )
     lang: Literal["zh", "en"] = "zh"
     answer_threshold: float = Field(
-        0.5, description="evidence score below which `ask` says the corpus does not say (calibrated by bench/ask.py)"
+        0.46, description="evidence score below which `ask` says the corpus does not say (calibrated by bench/eval.py)"
     )
     prompts_dir: Path | None = Field(None, description="prompt templates; default <workspace>/prompts, else bundled")
     column: list[Column] = Field(default_factory=list, description="columns of your own, `[[column]]` tables")

@@ -143,6 +143,8 @@ def test_off_topic_question_gets_does_not_say(index, ask_settings, question, lan
         ("How many tokens were the largest models trained on?", "The largest were trained on 1.4 trillion tokens.",
          "1.4 trillion"),
         ("What is the capital of France?", "We thank the reviewers.", None),
+        # a hyphenated name with its capitals after the hyphen is a name too ("Uniscale-LLM", not "Mixture-of-Experts")
+        ("Which training system trains InternLM?", "For Mixture-of-Experts training we built Uniscale-LLM.", "Uniscale-LLM"),
     ],
 )
 def test_answer_span_marks_the_value_or_name(question, sentence, span):

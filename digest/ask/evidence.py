@@ -22,7 +22,7 @@ TOP_PASSAGES = 6  # whose sentences are all embedded; of the rest, only the best
 EMBED_BY_WORDS = 40
 LONG_SENTENCE = 400  # characters; longer "sentences" (run-on PDF text) are cut into pieces
 
-# weights of the sentence score; see bench/ask.py for the calibration of these and of the threshold
+# weights of the sentence score (bench/ask.py); the answer threshold is calibrated by bench/eval.py (threshold_study)
 W_TERMS, W_CONTEXT, W_NAMES, W_EMBED, W_KIND = 0.5, 0.15, 0.15, 0.5, 0.1
 
 _WHICH_QUESTION = re.compile(r"\b(?:which|what)\b|什么|哪", re.I)

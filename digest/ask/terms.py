@@ -23,7 +23,7 @@ _QUESTION_WORDS = (
     "what which who whom whose when where why how many much does did do was were has have had use used using "
     "about can could would should paper papers model corpus according value number"
 )
-_TECH_NAME = re.compile(r"[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][\w.\-]*|[A-Za-z][a-z]+[\w\-]*\d[\w.\-]*")
+_TECH_NAME = re.compile(r"[A-Za-z]*[A-Z][A-Za-z]*-?[A-Z0-9][\w.\-]*|[A-Za-z][a-z]+[\w\-]*\d[\w.\-]*")
 _NAME = re.compile(rf"\b(?:{_TECH_NAME.pattern}|[A-Z][a-z]{{2,}}\w*)")
 _NOT_NAMES = frozenset(
     "what which who whom whose when where why how does did do is are was were can could and also the in for of "
