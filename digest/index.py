@@ -31,12 +31,12 @@ from datetime import datetime, timezone
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-import bm25s
 import faiss
 import numpy as np
 from pydantic import BaseModel, Field
 from threadpoolctl import ThreadpoolController
 
+from .bm25 import Bm25Scores, write_bm25
 from .catalog import Catalog
 from .chunk import CHUNKER_VERSION, table_key
 from .embed import load_embedder, model_location
@@ -103,7 +103,7 @@ def bm25_text(chunk: Chunk) -> str:
 class Index:
     """An opened index version. `Index.open(settings)`; the embedder is loaded on the first dense query."""
 
-    def __init__(self, settings: Settings, path: Path, meta: dict, chunks: list[Chunk], dense, bm25: bm25s.BM25):
+    def __init__(self, settings: Settings, path: Path, meta: dict, chunks: list[Chunk], dense, bm25: Bm25Scores):
         self.settings = settings
         self.path = path
         self.meta = meta
@@ -111,7 +111,6 @@ class Index:
         self.dense = dense
         self.bm25 = bm25
         self.ranges: dict[str, tuple[int, int]] = {pid: tuple(r) for pid, r in meta["ranges"].items()}
-        self._vocab: dict[str, int] = bm25.vocab_dict
         if "search_param" in meta:  # efSearch or nprobe, as tuned at build
             faiss.ParameterSpace().set_index_parameter(dense, *meta["search_param"])
 
@@ -133,7 +132,7 @@ class Index:
             with open(path / "chunks.jsonl", encoding="utf-8") as fh:
                 chunks = [Chunk.model_validate_json(line) for line in fh]
             dense = faiss.read_index(str(path / "dense.faiss"))
-            bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+            bm25 = Bm25Scores.load(path / "bm25")
         except (OSError, ValueError, RuntimeError) as exc:
             raise DigestError(f"index at {path} is unreadable ({exc}): run `digest index --force`") from exc
         if meta.get("format") != FORMAT:
@@ -255,10 +254,10 @@ class Index:
         return row
 
     def _bm25(self, query: str, depth: int, rows: np.ndarray | None) -> list[tuple[int, float]]:
-        ids = list(dict.fromkeys(self._vocab[t] for t in bm25_tokens(query) if t in self._vocab))
+        ids = self.bm25.term_ids(bm25_tokens(query))
         if not ids:
             return []
-        scores = self.bm25.get_scores_from_ids(ids)
+        scores = self.bm25.scores(ids)
         if rows is not None:
             return [(r, s) for r, s in _top(scores[rows], depth, rows) if s > 0]
         return [(r, s) for r, s in _top(scores, depth, None) if s > 0]
@@ -575,7 +574,7 @@ def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str,
         faiss.write_index(dense, str(tmp / "dense.faiss"))
         if meta["ann"] == "ivfpq":
             _save_vectors(vectors, tmp / VECTORS)
-        _write_bm25(chunks, tmp / "bm25")
+        write_bm25([bm25_tokens(bm25_text(c)) for c in chunks], tmp / "bm25")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         os.replace(tmp, root / name)
     except BaseException:
@@ -704,13 +703,6 @@ def tune_search(index, vectors: np.ndarray, param: str, values: Sequence[int], s
             if recall - before < PLATEAU and searcher is not searchers[-1]:
                 break
     return value, round(recall, 4), searcher
-
-
-def _write_bm25(chunks: list[Chunk], path: Path) -> None:
-    retriever = bm25s.BM25()
-    corpus = [bm25_tokens(bm25_text(c)) for c in chunks] or [["<empty>"]]  # bm25s needs a word; no query has this one
-    retriever.index(corpus, show_progress=False)
-    retriever.save(str(path), show_progress=False)
 
 
 def live_version(root: Path) -> Path | None:

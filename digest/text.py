@@ -102,17 +102,14 @@ def page_of(section: Section, offset: int) -> int:
 # ------------------------------------------------------------------ BM25 tokens
 
 
+_STOPWORDS = frozenset(  # bm25s's English list (STOPWORDS_EN), held here so that a query need not import bm25s
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with".split()
+)
+
+
 def bm25_tokens(text: str) -> list[str]:
     """Normalized, stemmed words without stop words; decimals such as 28.4 stay whole."""
-    stopwords = _stopwords()
-    return [_stem(w) for w in _BM25_WORD.findall(normalize(text)) if w not in stopwords and (len(w) > 1 or w.isdigit())]
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN  # imported on first use: bm25s takes half a second to import
-
-    return frozenset(STOPWORDS_EN)
+    return [_stem(w) for w in _BM25_WORD.findall(normalize(text)) if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
 @lru_cache(maxsize=1)

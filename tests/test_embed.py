@@ -27,7 +27,7 @@ from digest.settings import Settings
 from conftest import REPO, indexed_workspace, shared_path
 
 MIXTRAL = "2401.04088"
-HEAVY = ("torch", "transformers", "sentence_transformers", "langchain_core", "jieba", "jinja2")
+HEAVY = ("torch", "transformers", "sentence_transformers", "langchain_core", "jieba", "jinja2", "bm25s", "scipy")
 
 
 def gold_questions() -> list[str]:
@@ -119,7 +119,7 @@ def test_the_exports_tokenizer_sizes_chunks_as_the_models_does(built):
 
 
 @pytest.mark.slow
-def test_search_and_extractive_ask_never_import_torch(built):
+def test_search_and_extractive_ask_import_neither_torch_nor_bm25s(built):
     """In a fresh interpreter, as the CLI runs them."""
     code = (
         "import sys, json\n"

@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import bm25s
 import faiss
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from digest.errors import DigestError
 from digest.corpus import remove_paper
 from digest.index import RRF_K, Index, build_index, fuse, fuse_rrf
 from digest.settings import Settings
-from digest.text import contains
+from digest.text import bm25_tokens, contains
 
 from conftest import indexed_workspace
 
@@ -82,6 +83,16 @@ def test_fusions_combine_the_rankings_as_defined():
     assert [row for row, _ in fuse_rrf([dense, bm25], [0.4, 0.6])] == [2, 3, 1, 4]  # ranks only: 2 is high in both
     assert [row for row, _ in fuse([dense, bm25], [0.4, 0.6])] == [3, 1, 2, 4]  # BM25's wide lead on 3 counts
     assert fuse_rrf([dense, []], [0.4, 0.6])[0] == (1, pytest.approx(0.4 / (RRF_K + 1)))
+
+
+@pytest.mark.parametrize("query", ["sliding window attention", "How many experts per token?", "BLEU WMT 2014", "zzzz"])
+def test_bm25_scores_read_with_numpy_are_those_of_bm25s(index, query):
+    retriever = bm25s.BM25.load(str(index.path / "bm25"))
+    ids = index.bm25.term_ids(bm25_tokens(query))
+    assert ids == list(dict.fromkeys(retriever.vocab_dict[t] for t in bm25_tokens(query) if t in retriever.vocab_dict))
+    ours = index.bm25.scores(ids)
+    assert ours.shape == (len(index.chunks),) and ours.any() == bool(ids)
+    np.testing.assert_allclose(ours, retriever.get_scores_from_ids(ids), rtol=1e-6)
 
 
 def test_hits_carry_section_and_page(index):
