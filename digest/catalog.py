@@ -7,6 +7,7 @@ timeout make it safe for two processes at once; every write is one transaction.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -242,6 +243,11 @@ class Catalog:
             sql, args = sql + " AND key=?", args + [key]
         row = self.db.execute(sql + " ORDER BY created_at DESC LIMIT 1", args).fetchone()
         return PaperSummary.model_validate_json(row["data"]) if row else None
+
+    def figures_dir(self, paper_id: str) -> Path:
+        """Where the images of a paper's sheet (its figures and tables) are kept: beside the catalog, a folder per
+        paper."""
+        return self.path.parent / "figures" / re.sub(r"[^\w.-]+", "_", paper_id)
 
 
 def _use_wal(db: sqlite3.Connection) -> None:

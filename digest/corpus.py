@@ -249,12 +249,13 @@ def _mib(size: int) -> int:
 
 def remove_paper(settings: Settings, catalog: Catalog, any_id: str) -> PaperRecord:
     """Delete a paper (named by any form of its id) from the catalog (its parses and sheets go with it), its
-    vectors from the index and its PDF; the record it had."""
+    vectors from the index, its figure images and its PDF; the record it had."""
     from .index import remove_from_index
 
     record = catalog.find(any_id)
     catalog.remove(record.paper_id)
     remove_from_index(settings, [record.paper_id])
+    shutil.rmtree(catalog.figures_dir(record.paper_id), ignore_errors=True)
     if record.pdf_path:
         pdf = (settings.workspace / record.pdf_path).resolve()
         if pdf.is_relative_to(settings.pdf_dir.resolve()):

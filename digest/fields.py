@@ -108,6 +108,12 @@ FIELDS: tuple[FieldSpec, ...] = (
         sections=r"example|qualitative|case|analysis", prompt="demo",
     ),
 )
+# 效果展示's figures: a caption that presents results (with the paper's own model names and its scored tables, see
+# digest/summarize/figures.py)
+RESULT_CAPTION_CUES = (
+    r"\bresults?\b|\bperformance\b|\bcompar(?:e|es|ed|ing|ison)\b|\bbenchmarks?\b|\bevaluat\w*|\baccuracy\b|\bscores?\b"
+    r"|pass@|\bvs\.?\s|\bversus\b|\bbaselines?\b|\boutperform\w*|\bstate[- ]of[- ]the[- ]art\b"
+)
 SPECS: dict[str, FieldSpec] = {f.key: f for f in FIELDS}
 FIELD_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS)  # the order fields are computed and stored in
 FIELD_LABELS: dict[str, tuple[str, str]] = {f.key: (f.zh, f.en) for f in FIELDS}

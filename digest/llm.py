@@ -222,28 +222,29 @@ def _cache_dir() -> Path:
 
 
 def render_prompt(settings: Settings, name: str, **values: object) -> str:
-    """Prompt template `name` (e.g. "summary", "ask") from `settings.prompts_path`, rendered with Jinja2; other
-    templates in the folder can be `{% include %}`d."""
+    """Prompt template `name` (e.g. "summary", "ask") from the first of `settings.prompt_folders` that has it,
+    rendered with Jinja2; other templates can be `{% include %}`d."""
     import jinja2
 
-    folder = settings.prompts_path
+    folders = settings.prompt_folders
     try:
-        return _prompt_templates(folder).get_template(f"{name}.md").render(**values).strip()
+        return _prompt_templates(folders).get_template(f"{name}.md").render(**values).strip()
     except jinja2.TemplateNotFound as err:
         raise DigestError(
-            f"prompt template {folder / err.name} is missing: restore it, or point prompts_dir at a folder that has it"
+            f"prompt template {err.name} is in none of {', '.join(map(str, folders))}: restore it, or reinstall digest"
         ) from None
     except jinja2.TemplateError as err:
-        raise DigestError(f"prompt template {folder / (name + '.md')} is invalid: {one_line(err)[:300]}") from None
+        where = next((f / f"{name}.md" for f in folders if (f / f"{name}.md").is_file()), f"{name}.md")
+        raise DigestError(f"prompt template {where} is invalid: {one_line(err)[:300]}") from None
 
 
 @functools.cache
-def _prompt_templates(folder: Path) -> jinja2.Environment:
-    """One template environment per prompts folder: templates are read and compiled once, again when edited."""
+def _prompt_templates(folders: tuple[Path, ...]) -> jinja2.Environment:
+    """One template environment per list of prompt folders: templates are read and compiled once, again when edited."""
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+        loader=jinja2.FileSystemLoader(list(folders)), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
 
 

@@ -58,11 +58,15 @@ class Table(BaseModel):
     section: str | None = None
 
 
+BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in PDF points, from the page's top left
+
+
 class Caption(BaseModel):
     kind: Literal["figure", "table"]
     label: str  # "Figure 3"
     page: int
     text: str
+    bbox: BBox | None = None  # where the caption is printed on its page
 
 
 class Link(BaseModel):
@@ -173,13 +177,26 @@ class ModelFacts(BaseModel):
     facts: dict[str, FactValue] = Field(default_factory=dict)  # fact key (digest.fields.FACT_KEYS) -> value
 
 
+class Figure(BaseModel):
+    """A figure or table of the paper cropped from its page to an image stored beside the paper's sheet."""
+
+    label: str  # "Figure 3"
+    kind: Literal["figure", "table"]
+    number: str  # "3", "A.1"
+    caption: str
+    page: int
+    bbox: BBox  # the crop on its page
+    file: str  # the image's name: "fig-3.png", "table-2.png"
+
+
 class PaperSummary(BaseModel):
     paper_id: str
     title: str = ""
     fields: dict[str, FieldValue] = Field(default_factory=dict)
     benchmarks: list[BenchmarkScore] = Field(default_factory=list)
     facts: list[ModelFacts] = Field(default_factory=list)
-    columns: dict[str, "ColumnValue"] = Field(default_factory=dict)  # columns of your own, by name
+    columns: dict[str, ColumnValue] = Field(default_factory=dict)  # columns of your own, by name
+    figures: list[Figure] = Field(default_factory=list)  # the paper's headline figures and results tables
     backend: str = "extractive"
     model: str = ""
     lang: Literal["zh", "en"] = "en"

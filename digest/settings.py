@@ -136,12 +136,11 @@ class Settings(BaseSettings):
         return self.workspace / "index"
 
     @property
-    def prompts_path(self) -> Path:
-        """`prompts_dir`, else the workspace's own `prompts/`, else the copy packaged with digest."""
-        if self.prompts_dir:
-            return self.prompts_dir
-        local = self.workspace / "prompts"
-        return local if local.is_dir() else PACKAGED_PROMPTS
+    def prompt_folders(self) -> tuple[Path, ...]:
+        """Where prompt templates are looked for, in order: `prompts_dir`, else the workspace's own `prompts/` when
+        there is one; then the copy packaged with digest (so a folder need hold only the templates it changes)."""
+        own = self.prompts_dir or self.workspace / "prompts"
+        return (own, PACKAGED_PROMPTS) if own.is_dir() and own.resolve() != PACKAGED_PROMPTS else (PACKAGED_PROMPTS,)
 
 
 def _given(flags: dict[str, Any]) -> dict[str, Any]:

@@ -70,3 +70,21 @@ def shared_pdf(shared: Path):
         return shared / "corpus" / "pdf" / f"{paper_id}.pdf"
 
     return path
+
+
+def recording_model(*replies: str | dict):
+    """A fake chat model (langchain's `FakeListChatModel`) that gives `replies` in turn (dicts as JSON) and keeps every
+    conversation it was sent in `.calls`."""
+    import json
+
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    class RecordingModel(FakeListChatModel):
+        calls: list = []
+
+        def _call(self, messages, *args, **kwargs):
+            self.calls.append(list(messages))
+            return super()._call(messages, *args, **kwargs)
+
+    return RecordingModel(responses=[r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies],
+                          calls=[])

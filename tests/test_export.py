@@ -97,6 +97,7 @@ def _papers() -> list[tuple[PaperRecord, PaperSummary]]:
                 score="63.4",
                 page=9,
                 quote="LLaMA-65B 63.4",
+                own=True,
             ),
             BenchmarkScore(
                 benchmark="MMLU", metric="accuracy", setting="5-shot", model="LLaMA-7B", score="35.1", page=9
@@ -554,6 +555,12 @@ def test_cli_export(catalog_ws):
     assert "2310.06825" in result.stderr
     with out.open(encoding="utf-8-sig", newline="") as f:
         assert [r[0] for r in csv.reader(f)] == ["arXiv ID", "2302.13971", "1706.03762"]
+
+    own = catalog_ws / "own.json"
+    result = runner.invoke(cli, ["-w", ws, "export", "--scores", "own", "-o", str(own), "2302.13971"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(own.read_text(encoding="utf-8"))["papers"][0]["benchmarks"]
+    assert [(b["benchmark"], b["model"], b["score"]) for b in scores] == [("MMLU", "LLaMA-65B", "63.4")]
 
     result = runner.invoke(cli, ["-w", ws, "export", "-o", str(catalog_ws / "all.html")])  # format from the suffix
     assert result.exit_code == 0, result.output

@@ -175,10 +175,13 @@ def test_remove_deletes_a_papers_vectors(copy):
     assert reopened.chunks_for(MISTRAL) == index.chunks_for(MISTRAL)
 
 
-def test_removing_a_paper_from_the_corpus_removes_it_from_the_index(copy):
+def test_removing_a_paper_from_the_corpus_removes_it_from_the_index_and_its_images(copy):
     with Catalog(copy.catalog_path) as catalog:
+        images = catalog.figures_dir(TRANSFORMER)
+        images.mkdir(parents=True)
+        (images / "table-2.png").write_bytes(b"png")
         remove_paper(copy, catalog, TRANSFORMER)
-    assert TRANSFORMER not in Index.open(copy).papers
+    assert TRANSFORMER not in Index.open(copy).papers and not images.exists()
 
 
 def test_a_different_embedder_is_refused(copy):

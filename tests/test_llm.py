@@ -4,12 +4,10 @@ LLM summarize backend on a real parsed paper (with langchain's fake chat models 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import socket
 
 import pytest
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel
 
@@ -30,22 +28,14 @@ from digest.settings import Settings
 from digest.summarize.with_llm import summarize_with_llm
 from digest.text import contains
 
+from conftest import recording_model
+
 LLAMA = "2302.13971"
 QUOTE_LINE = re.compile(r"^\[(\d+)\] \(p\. (\d+)(?:, (.*?))?\) (.*)$", re.MULTILINE)
 
 
-class RecordingModel(FakeListChatModel):
-    """A fake chat model that replies from a list and keeps every conversation it was sent."""
-
-    calls: list = []
-
-    def _call(self, messages, *args, **kwargs):
-        self.calls.append(list(messages))
-        return super()._call(messages, *args, **kwargs)
-
-
-def model(*replies: str | dict) -> RecordingModel:
-    return RecordingModel(responses=[r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies], calls=[])
+def model(*replies: str | dict):
+    return recording_model(*replies)
 
 
 @pytest.fixture(scope="module")
@@ -274,20 +264,20 @@ def test_an_english_summary_for_a_chinese_sheet_is_sent_back(llama, extracted, s
 
 def test_user_prompts_in_the_workspace_are_used(llama, extracted, workspace):
     (workspace / "prompts").mkdir()
-    bundled = Settings.load().prompts_path
-    for name in ("system", "_quotes"):
-        (workspace / "prompts" / f"{name}.md").write_text((bundled / f"{name}.md").read_text())
     (workspace / "prompts" / "training.md").write_text('{% include "_quotes.md" %}\nONLY THE OPTIMIZER please, as JSON.')
     fake = model({"value": "AdamW", "evidence": [1]})
     run(llama, extracted, Settings.load(workspace=workspace), fake, "training")
     assert fake.calls[0][1].content.endswith("ONLY THE OPTIMIZER please, as JSON.")
 
 
-def test_a_missing_or_broken_prompt_is_a_one_line_error(llama, extracted, workspace):
-    (workspace / "prompts").mkdir()
+def test_a_prompt_the_workspace_lacks_is_the_packaged_one_and_a_broken_one_is_a_one_line_error(
+    llama, extracted, workspace
+):
+    (workspace / "prompts").mkdir()  # empty: every template from the package
     settings = Settings.load(workspace=workspace)
-    with pytest.raises(DigestError, match=r"prompt template .*system\.md is missing"):
-        summarize_with_llm(llama, extracted, model("{}"), settings, fields=["training"])
+    fake = model({"value": "AdamW", "evidence": [1]})
+    run(llama, extracted, settings, fake, "training")
+    assert fake.calls[0][0].content == render_prompt(Settings.load(), "system", language="English", lang="en")
     (workspace / "prompts" / "ask.md").write_text("{{ question ")
     with pytest.raises(DigestError, match="ask.md is invalid") as err:
         render_prompt(settings, "ask", question="q")

@@ -46,12 +46,13 @@ def test_flags_fold_into_the_settings_validated(workspace):
         settings.with_flags(backend="gpt")
 
 
-def test_prompts_come_from_the_workspace_else_the_package(workspace):
-    packaged = Settings.load(workspace=workspace).prompts_path
+def test_prompts_come_from_the_workspace_then_the_package(workspace, tmp_path):
+    (packaged,) = Settings.load(workspace=workspace).prompt_folders
     assert packaged == Path(digest.__file__).parent / "prompts" and (packaged / "system.md").is_file()
     (workspace / "prompts").mkdir()
-    assert Settings.load(workspace=workspace).prompts_path == workspace / "prompts"
-    assert Settings.load(workspace=workspace, prompts_dir=packaged).prompts_path == packaged
+    assert Settings.load(workspace=workspace).prompt_folders == (workspace / "prompts", packaged)
+    assert Settings.load(workspace=workspace, prompts_dir=tmp_path).prompt_folders == (tmp_path, packaged)
+    assert Settings.load(workspace=workspace, prompts_dir=packaged).prompt_folders == (packaged,)
 
 
 def test_workspace_from_the_environment(workspace, monkeypatch, tmp_path):

@@ -65,7 +65,7 @@ def test_installed_wheel_surveys_a_paper(venv, tmp_path, shared_pdf):
     digest = venv / "bin" / "digest"
     ws = tmp_path / "ws"
     where = _run([venv / "bin" / "python", "-c", "import digest.settings as s; print(s.__file__); "
-                  f"print(s.Settings.load(workspace={str(ws)!r}).prompts_path)"], cwd=tmp_path).split()
+                  f"print(*s.Settings.load(workspace={str(ws)!r}).prompt_folders)"], cwd=tmp_path).split()
     assert [Path(p).is_relative_to(venv) for p in where] == [True, True]  # the wheel's code and its prompts
     assert (Path(where[1]) / "system.md").is_file()
 

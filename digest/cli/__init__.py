@@ -499,10 +499,12 @@ EXPORT_FORMATS = ("md", "csv", "xlsx", "json", "html", "bib")  # digest.export.E
               help="A file, or a folder for survey.<format> (md: plus one sheet per paper). Default: <workspace>/out.")
 @click.option("--template", type=click.Path(path_type=Path), help="Your own Jinja2 template for each Markdown sheet.")
 @click.option("--backend", help="Export the sheets made by this summarize backend (default: the newest sheet).")
+@click.option("--scores", type=click.Choice(["all", "own"]), default="all", show_default=True,
+              help="Benchmark scores to export: every row, or only those of the models each paper introduces.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
 @pass_ctx
 def export_cmd(ctx: Context, ids: tuple[str, ...], fmt: str | None, lang: str | None, out: Path | None,
-               template: Path | None, backend: str | None, as_json: bool) -> None:
+               template: Path | None, backend: str | None, scores: str, as_json: bool) -> None:
     """Write the survey sheets (all summarized papers, or IDS) as Markdown, CSV, XLSX, JSON, HTML or BibTeX.
 
     Exit code 1 when a requested paper has no sheet (the others are still exported)."""
@@ -514,17 +516,29 @@ def export_cmd(ctx: Context, ids: tuple[str, ...], fmt: str | None, lang: str | 
         raise DigestError(f"no catalog at {settings.catalog_path}: fetch and summarize papers first (or pass -w)")
     with Catalog(settings.catalog_path) as catalog:
         result = export_catalog(catalog, list(ids) or None, fmt, out or settings.workspace / "out", settings.lang,
-                                template, backend)
+                                template, backend, scores)
     for paper_id, reason in result.missing.items():
         click.echo(f"skipped {paper_id}: {reason}", err=True)
     if as_json:
         ctx.print_json({"written": [str(p) for p in result.written], "exported": result.exported,
                         "missing": result.missing})
     else:
-        for path in result.written:
-            click.echo(str(path))
+        for line in written_lines(result.written):
+            click.echo(line)
     if result.missing:
         click.get_current_context().exit(1)
+
+
+def written_lines(paths: list[Path]) -> list[str]:
+    """The files an export wrote, one a line, a folder of figure images as one line ("out/2401.04088/ (4 images)")."""
+    images: dict[Path, int] = {}
+    lines = []
+    for path in paths:
+        if path.suffix == ".png":
+            images[path.parent] = images.get(path.parent, 0) + 1
+        else:
+            lines.append(str(path))
+    return lines + [f"{folder}/ ({n} image{'s' * (n > 1)})" for folder, n in images.items()]
 
 
 # ------------------------------------------------------------------------- ask, chat
@@ -624,8 +638,8 @@ def run(ctx: Context, list_files: tuple[Path, ...], pdf_dir: Path | None, skip_u
     skipped = f" · skipped {len(report.skipped)}" if skip_unknown else ""
     ctx.out.print(f"surveyed {len(report.surveyed)}{skipped} · failed {len(report.failed)}", markup=False,
                   highlight=False)
-    for path in report.written:
-        ctx.out.print(f"wrote {path}", markup=False, highlight=False)
+    for line in written_lines(report.written):
+        ctx.out.print(f"wrote {line}", markup=False, highlight=False)
     if report.failed:
         click.get_current_context().exit(1)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from ..catalog import Catalog
 from ..errors import DigestError
@@ -23,6 +24,7 @@ from ..registry import Registry
 from .record import Lang, SurveyEntry
 
 SURVEY_STEM = "survey"
+Scores = Literal["all", "own"]  # which benchmark scores an export holds: every row, or the papers' own models'
 
 
 class Exporter(ABC):
@@ -96,7 +98,7 @@ def load_entries(
     for paper in papers:
         summary = catalog.load_summary(paper.paper_id, backend=backend)
         if summary:
-            entries.append(SurveyEntry.build(summary, paper))
+            entries.append(SurveyEntry.build(summary, paper, catalog.figures_dir(paper.paper_id)))
         elif ids is not None:
             made_by = f" from the {backend} backend" if backend else ""
             missing[paper.paper_id] = f"no survey sheet{made_by} yet (run `digest summarize {paper.paper_id}`)"
@@ -124,10 +126,14 @@ def export_catalog(
     lang: Lang,
     template: Path | None = None,
     backend: str | None = None,
+    scores: Scores = "all",
 ) -> ExportResult:
-    """Export the summarized papers (all, or `ids`) to `out`; papers without a sheet are reported, not fatal."""
+    """Export the summarized papers (all, or `ids`) to `out`, with all their benchmark scores or (`scores="own"`)
+    those of their own models only; papers without a sheet are reported, not fatal."""
     writer = exporter(format_for(out, fmt), template)
     entries, missing = load_entries(catalog, ids, backend)
+    if scores == "own":
+        entries = [e.model_copy(update={"benchmarks": [b for b in e.benchmarks if b.own]}) for e in entries]
     if not entries:
         asked = f" for {', '.join(missing)}" if missing else ""
         raise DigestError(f"no survey sheets to export{asked}: run `digest summarize` first")

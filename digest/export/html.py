@@ -1,7 +1,10 @@
 """One self-contained HTML page: sortable tables of the papers and of their models' facts, and every paper's sheet
-with its evidence."""
+with its evidence and its figures (embedded as data URIs)."""
 
 from __future__ import annotations
+
+import base64
+from pathlib import Path
 
 import jinja2
 
@@ -23,7 +26,7 @@ class HtmlExporter(Exporter):
             lstrip_blocks=True,
             undefined=jinja2.StrictUndefined,
         )
-        self.env.globals.update(link=link, sort_key=sort_key, where=where)
+        self.env.globals.update(link=link, sort_key=sort_key, where=where, data_uri=data_uri)
 
     def render(self, entries: list[SurveyEntry], lang: Lang) -> bytes:
         page = self.env.get_template("survey.html.j2").render(
@@ -34,3 +37,8 @@ class HtmlExporter(Exporter):
             facts=fact_matrix(entries, lang),
         )
         return page.encode()
+
+
+def data_uri(path: Path) -> str:
+    """A PNG file as a `data:` URI, so that the page holds the image itself."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")

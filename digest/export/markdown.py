@@ -5,9 +5,11 @@ A sheet template (Jinja2; the bundled one is `digest/templates/sheet.md.j2`) get
   `fields` (each: `key`, `label`, `found`, `is_list`, `items` (each: `text`, `notes`), `notes`),
   `benchmarks` (each: `benchmark`, `metric`, `setting`, `model`, `score`, `page`, `note`),
   `notes` (each: `n`, `page`, `section`, `quote`, `text` = `p. 3, §2.1 "quote"`),
-  `fact_models` (the names of the paper's models), `facts` (each: `key`, `label`, `cells`: per model (value, note));
+  `fact_models` (the names of the paper's models), `facts` (each: `key`, `label`, `cells`: per model (value, note)),
+  `figures` (the results figures whose images are stored; each: `label`, `page`, `caption`, `file`);
 - `ui`: fixed wording in the chosen language (`ui.not_found`, `ui.benchmark`...); `lang`;
 - `heading(level)`: the `#`s for a heading of that level (sheets sit one level deeper in the combined survey);
+- `image(sheet, figure)`: the figure's image as the export links it, `<paper_id>/fig-3.png` beside the Markdown;
 - filters `md` (escape paragraphs of text), `value` (`md`, or a link for an address), `inline` (escape, on one
   line), `cell` (escape a table cell), `refs` (note numbers -> `[^1][^2]`).
 """
@@ -61,11 +63,20 @@ class MarkdownExporter(Exporter):
         return text.encode()
 
     def write(self, entries: list[SurveyEntry], out: Path, lang: Lang) -> list[Path]:
-        if not is_folder(out):
-            return super().write(entries, out, lang)
-        files = {out / f"{_file_stem(e.paper_id)}.md": self.sheet(e, lang) for e in entries}
-        files[out / f"{SURVEY_STEM}.md"] = self.survey(entries, lang)  # all rendered before anything is written
-        return [write_atomic(path, text.encode()) for path, text in files.items()]
+        """The Markdown (see the module docstring of digest.export), and beside it each paper's figure images in
+        a folder `<paper_id>/`."""
+        if is_folder(out):
+            folder = out
+            files = {out / f"{_file_stem(e.paper_id)}.md": self.sheet(e, lang).encode() for e in entries}
+            files[out / f"{SURVEY_STEM}.md"] = self.survey(entries, lang).encode()
+        else:
+            target = self.target(out)
+            folder, files = target.parent, {target: self.render(entries, lang)}
+        for entry in entries:
+            for figure in entry.figures:
+                if path := entry.image(figure):
+                    files[folder / _image(entry.paper_id, figure.file)] = path.read_bytes()
+        return [write_atomic(path, data) for path, data in files.items()]  # all read and rendered before any write
 
     def _render(self, template: jinja2.Template, **context) -> str:
         try:
@@ -112,6 +123,7 @@ def _context(lang: Lang, level: int) -> dict:
         "lang": lang,
         "ui": wording(lang),
         "heading": lambda n: "#" * (level + n - 1),
+        "image": lambda sheet, figure: _image(sheet.paper_id, figure.file),
     }
 
 
@@ -153,3 +165,8 @@ def _refs(numbers: list[int]) -> str:
 
 def _file_stem(paper_id: str) -> str:
     return re.sub(r"[^\w.-]+", "_", paper_id)
+
+
+def _image(paper_id: str, file: str) -> str:
+    """Where an export puts a paper's figure image, relative to the Markdown: `<paper_id>/fig-3.png`."""
+    return f"{_file_stem(paper_id)}/{file}"

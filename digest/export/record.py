@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model
 
 from ..fields import FACT_KEYS, FACT_SPECS, FIELD_KEYS, SHEET_ORDER, SPECS
-from ..models import BenchmarkScore, ColumnValue, FieldValue, ModelFacts, PaperRecord, PaperSummary
+from ..models import BenchmarkScore, ColumnValue, FieldValue, Figure, ModelFacts, PaperRecord, PaperSummary
 
 Lang = Literal["zh", "en"]
 
@@ -45,6 +46,10 @@ UI: dict[str, tuple[str, str]] = {
     "facts": ("模型参数", "Model facts"),
     "fact": ("参数", "Fact"),
     "normalized": ("归一化", "normalized"),
+    "figures": ("图表", "Figures"),
+    "figure": ("图表", "Figure"),
+    "caption": ("图注", "Caption"),
+    "file": ("文件", "File"),
 }
 
 
@@ -92,16 +97,20 @@ class SurveyEntry(BaseModel):
     benchmarks: list[BenchmarkScore] = Field(default_factory=list)
     facts: list[ModelFacts] = Field(default_factory=list, description="a fact sheet per model the paper introduces")
     columns: dict[str, ColumnValue] = Field(default_factory=dict, description="columns of your own, by name")
+    figures: list[Figure] = Field(default_factory=list, description="results figures and tables cropped from the "
+                                  "paper's pages; `file` names the image, in a folder `<paper_id>/` beside the export")
     backend: str = ""
     model: str = ""
     summary_lang: Lang = "en"
     seconds: float = 0.0
+    _images: Path | None = PrivateAttr(None)  # the folder holding the figures' image files
 
     @classmethod
-    def build(cls, summary: PaperSummary, paper: PaperRecord | None = None) -> SurveyEntry:
-        """Join a survey sheet with its catalog record (a bare record when the catalog has none)."""
+    def build(cls, summary: PaperSummary, paper: PaperRecord | None = None, images: Path | None = None) -> SurveyEntry:
+        """Join a survey sheet with its catalog record (a bare record when the catalog has none) and the folder of
+        its figures' images."""
         paper = paper or PaperRecord(paper_id=summary.paper_id, title=summary.title)
-        return cls(
+        entry = cls(
             paper_id=summary.paper_id,
             title=paper.title or summary.title,
             url=f"https://arxiv.org/abs/{summary.paper_id}" if paper.source == "arxiv" else None,
@@ -110,11 +119,19 @@ class SurveyEntry(BaseModel):
             benchmarks=summary.benchmarks,
             facts=summary.facts,
             columns=summary.columns,
+            figures=summary.figures,
             backend=summary.backend,
             model=summary.model,
             summary_lang=summary.lang,
             seconds=summary.seconds,
         )
+        entry._images = images
+        return entry
+
+    def image(self, figure: Figure) -> Path | None:
+        """The image file of one of the paper's figures, when it is there."""
+        path = self._images / figure.file if self._images else None
+        return path if path and path.is_file() else None
 
     def field(self, key: str) -> FieldValue:
         return getattr(self.fields, key)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..models import Evidence, PaperRecord
-from ..text import contains
+from ..text import contains, normalize
 from .facts import fact_matrix
 from .record import Lang, SurveyEntry, field_items
 
@@ -79,6 +80,15 @@ class FactLine:
 
 
 @dataclass
+class SheetFigure:
+    label: str  # "Figure 3"
+    page: int
+    caption: str
+    file: str  # the image's name: "fig-3.png"
+    path: Path  # where the image is stored
+
+
+@dataclass
 class Sheet:
     entry: SurveyEntry
     fields: list[SheetField]
@@ -86,6 +96,7 @@ class Sheet:
     notes: list[Note]
     fact_models: list[str] = field(default_factory=list)  # the models the paper introduces, with facts
     facts: list[FactLine] = field(default_factory=list)  # a line per fact any of them has
+    figures: list[SheetFigure] = field(default_factory=list)  # the results figures whose images are stored
 
     @property
     def title(self) -> str:
@@ -146,8 +157,12 @@ def build_sheet(entry: SurveyEntry, lang: Lang, first_note: int = 1) -> Sheet:
         ])
         for key in matrix.keys
     ]
-    return Sheet(entry, fields, benchmarks, notes, [row.model for row in matrix.rows], facts)
+    figures = [SheetFigure(f.label, f.page, f.caption, f.file, path) for f in entry.figures if (path := entry.image(f))]
+    return Sheet(entry, fields, benchmarks, notes, [row.model for row in matrix.rows], facts, figures)
 
 
 def _item_quoted(items: list[Item], evidence: Evidence) -> Item | None:
-    return next((item for item in items if contains(evidence.quote, item.text)), None)
+    """The item the quote backs: one it holds, or one that opens with it (a figure's caption, then its page)."""
+    quote = normalize(evidence.quote)
+    return next((item for item in items if contains(evidence.quote, item.text)
+                 or normalize(item.text).startswith(quote)), None)

@@ -103,7 +103,8 @@ def benchmark_matrix(
 @register("xlsx")
 class XlsxExporter(Exporter):
     """Sheets `survey` (a row per paper), `benchmarks` (papers × benchmarks), `columns` (papers × the columns of
-    your own, when there are any), `facts` (papers' models × model facts, when there are any) and `evidence`."""
+    your own, when there are any), `facts` (papers' models × model facts, when there are any), `figures` (the
+    papers' results figures, when there are any) and `evidence`."""
 
     suffixes = (".xlsx",)
 
@@ -115,6 +116,8 @@ class XlsxExporter(Exporter):
             self._columns(book.create_sheet("columns"), entries, custom, lang)
         if matrix := fact_matrix(entries, lang):
             self._facts(book.create_sheet("facts"), matrix, lang)
+        if any(e.figures for e in entries):
+            self._figures(book.create_sheet("figures"), entries, lang)
         self._evidence(book.create_sheet("evidence"), entries, lang)
         buf = io.BytesIO()
         book.save(buf)
@@ -185,6 +188,12 @@ class XlsxExporter(Exporter):
             for col, key in enumerate(matrix.keys, start=4):
                 if value := row.cells.get(key):
                     _fact_cell(sheet.cell(r, col), value, lang)
+
+    def _figures(self, sheet: Worksheet, entries: list[SurveyEntry], lang: Lang) -> None:
+        """A row per results figure: paper, label, page, caption and the image's file name."""
+        heads = [ui(k, lang) for k in ("paper_id", "figure", "page", "caption", "file")]
+        rows = [[e.paper_id, f.label, f.page, f.caption, f.file] for e in entries for f in e.figures]
+        _fill(sheet, heads, rows, widths=[13, 12, 7, 90, 16], frozen="A2")
 
     def _evidence(self, sheet: Worksheet, entries: list[SurveyEntry], lang: Lang) -> None:
         heads = [ui(k, lang) for k in ("paper_id", "field", "page", "section", "quote")]

@@ -19,7 +19,7 @@ from .layout import (
 from .pdf import MIN_PAGE_TEXT, NO_TEXT_LAYER, OCR_HINT, PdfError, ocr_available, ocr_textpage, open_pdf
 from .prose import URL, Vocabulary, join_lines, join_pair
 
-PARSER_VERSION = "4"  # 4: the title is the topmost display text that reads as one (not the largest text)
+PARSER_VERSION = "6"  # 6: table rows taken past a figure, notes under a table; 5: caption bboxes and ends
 _NO_VOCABULARY = Vocabulary([])
 TITLE_SIZE = 1.15  # a title is set at least this much larger than the body text ...
 TITLE_SHARE = 0.7  # ... and near the largest such text of page 1 (a logo or a big heading may be larger)
@@ -103,7 +103,8 @@ def _assemble(doc: pymupdf.Document, pages: list[Page], annotations: list[tuple[
                         parser_version=PARSER_VERSION)
     section_of, paragraphs = _fill_sections(paper, lines, headings, vocab, uris)
     text_of = {id(c): " ".join(t for _, t in join_lines(c.lines, vocab, uris)) for c in captions}
-    paper.captions = [Caption(kind=c.kind, label=c.label, page=c.page + 1, text=text_of[id(c)]) for c in captions]
+    paper.captions = [Caption(kind=c.kind, label=c.label, page=c.page + 1, text=text_of[id(c)], bbox=c.bbox)
+                     for c in captions]
     position = {id(line): n for n, line in enumerate(lines)}
     paper.tables = [
         Table(page=r.caption.page + 1, label=r.caption.label, caption=text_of[id(r.caption)],
@@ -263,10 +264,10 @@ def _title(lines: list[Line], metadata: dict, vocab: Vocabulary, body: float) ->
     bottom = max((l.y1 for l in first), default=1)
     top = [l for l in first if l.y1 < 0.6 * bottom and sum(c.isalpha() for c in l.text) >= 4 and not outline.is_known(l.text)]
     display = [l for l in top if l.size >= TITLE_SIZE * body]
-    largest = max((l.size for l in display or top), default=0.0)
-    display = [l for l in display or top if l.size >= (TITLE_SHARE if display else 1.0) * largest - 0.3]
+    pool, share = (display, TITLE_SHARE) if display else (top, 1.0)  # no display text: the largest in the top
+    largest = max((l.size for l in pool), default=0.0)
     picked: list[Line] = []
-    for start in sorted(display, key=lambda l: (l.y0, l.x0)):
+    for start in sorted((l for l in pool if l.size >= share * largest - 0.3), key=lambda l: (l.y0, l.x0)):
         picked = _title_lines(first, first.index(start), body)
         words = " ".join(l.text for l in picked).split()
         if len(words) <= TITLE_WORDS and not words[-1].endswith("."):

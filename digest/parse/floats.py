@@ -25,6 +25,12 @@ class CaptionLines:
     def page(self) -> int:
         return self.lines[0].page
 
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """The caption's extent on its page, in PDF points."""
+        return (min(l.x0 for l in self.lines), min(l.y0 for l in self.lines),
+                max(l.x1 for l in self.lines), max(l.y1 for l in self.lines))
+
 
 @dataclass
 class TableRegion:
@@ -70,7 +76,8 @@ def _starts_paragraph(lines: list[Line], i: int) -> bool:
 
 
 def _continue_caption(caption: CaptionLines, blocks: list[list[Line]]) -> None:
-    """Take in the blocks that carry a caption on right below it in the same type (pymupdf may split one caption)."""
+    """Take in the blocks that carry a caption on right below it in the same type, bold or not as its last line
+    is (pymupdf may split one caption)."""
     while True:
         last = caption.lines[-1]
         x0, x1 = min(l.x0 for l in caption.lines), max(l.x1 for l in caption.lines)
@@ -78,6 +85,7 @@ def _continue_caption(caption: CaptionLines, blocks: list[list[Line]]) -> None:
             members for members in blocks
             if members[0].role == "body"
             and 0 <= members[0].y0 - last.y1 + 1 <= 0.9 * last.size and abs(members[0].size - last.size) <= 0.3
+            and members[0].bold == last.bold
             and abs(members[0].x0 - x0) <= 0.15 * (x1 - x0) and not CAPTION.match(members[0].text)
             and all(l.gap < 1.5 * l.size for l in members)
         ), None)
@@ -95,12 +103,14 @@ def float_regions(page_lines: list[Line], captions: list[CaptionLines], body: fl
     tables = []
     rows = _rows([l for l in page_lines if l.role == "body"], body)
     prose_blocks = _prose_blocks(page_lines, body, width)
+    figures = [c for c in captions if c.kind == "figure"]
+    drawn = {id(l) for c in figures for row in _sides(c, rows, prose_blocks, body, width)[0] for l in row}
     for caption in captions:
         above, below = _sides(caption, rows, prose_blocks, body, width)
         if caption.kind == "figure":
             region = above
         elif above and below:
-            region = below if below_first else above
+            region = _table_side(above, below, below_first, drawn)
         else:
             region = above or below
         region = sorted(region, key=lambda r: r[0].y0)
@@ -111,6 +121,15 @@ def float_regions(page_lines: list[Line], captions: list[CaptionLines], body: fl
         if caption.kind == "table":
             tables.append(TableRegion(caption, region))
     return tables
+
+
+def _table_side(above: list[list[Line]], below: list[list[Line]], below_first: bool,
+                drawn: set[int]) -> list[list[Line]]:
+    """The side of a table caption with rows on both: the one the document favours, unless a figure below its
+    own caption takes those rows (a table above its caption, a plot below it)."""
+    taken = lambda side: any(id(l) in drawn for row in side for l in row)  # noqa: E731
+    first, second = (below, above) if below_first else (above, below)
+    return second if taken(first) and not taken(second) else first
 
 
 def table_side_votes(page_lines: list[Line], captions: list[CaptionLines], body: float, width: float) -> int:
@@ -194,11 +213,13 @@ def _walk(rows: list[list[Line]], start: float, prose: set[int], extent: float, 
 
 
 def markdown_rows(rows: list[list[Line]]) -> list[str]:
-    """Rows of lines to Markdown table rows, columns cut where (almost) no row has text."""
+    """Rows of lines to Markdown table rows, columns cut where (almost) no row has text (notes under the table aside)."""
     rows = [r for r in rows if any(l.text.strip() for l in r)]
     if not rows:
         return []
-    cuts = _column_cuts([[p for line in row for p in _pieces(line)] for row in rows])
+    left, right = min(l.x0 for r in rows for l in r), max(l.x1 for r in rows for l in r)
+    pieces = [[p for line in row for p in _pieces(line)] for row in rows if not _note(row, right - left)]
+    cuts = _column_cuts(pieces or [[p for line in row for p in _pieces(line)] for row in rows])
     table = []
     for row in rows:
         cells = [""] * (len(cuts) + 1)
@@ -209,6 +230,21 @@ def markdown_rows(rows: list[list[Line]]) -> list[str]:
     if len(table) > 1:
         table.insert(1, "|" + " --- |" * (len(cuts) + 1))
     return table
+
+
+def _note(row: list[Line], extent: float) -> bool:
+    """A note under the table ("* We could not ...", "Language coverage: ..."): a run of six or more words, spaced
+    as prose, across at least half the table's width; it has no columns to cut."""
+    for line in row:
+        runs: list[list[tuple[float, float, str]]] = []
+        for piece in _pieces(line):
+            if runs and piece[0] - runs[-1][-1][1] <= 0.4 * line.size:
+                runs[-1].append(piece)
+            else:
+                runs.append([piece])
+        if any(sum(len(t.split()) for *_, t in run) >= 6 and run[-1][1] - run[0][0] >= 0.5 * extent for run in runs):
+            return True
+    return False
 
 
 def _pieces(line: Line) -> list[tuple[float, float, str]]:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
@@ -28,6 +29,7 @@ from .entities import GAZETTEER, named_entity
 from .evidence import PaperText, validate_field, validate_summary
 from .columns import fill_columns
 from .extractive import extract
+from .figures import save_figures, with_figures
 
 if TYPE_CHECKING:
     from digest.index import Index
@@ -38,7 +40,7 @@ __all__ = [
 
 # Bump when the extractive backend changes what it outputs: stored sheets are then recomputed (edits to the gazetteer
 # and the fact table, digest/data/facts.toml, are caught by their fingerprints in the key).
-EXTRACTIVE_VERSION = "4"  # 4: model facts
+EXTRACTIVE_VERSION = "5"  # 5: results figures (效果展示); 4: model facts
 
 
 def check_fields(fields: Iterable[str] | None) -> list[str]:
@@ -95,8 +97,8 @@ def summarize_papers(
     on_result: OnResult = ignore_result,
 ) -> list[Outcome]:
     """Summarize catalog papers (all fetched ones, or `ids` in any id form) with `settings.backend` and store each
-    sheet; one outcome per paper (detail: `sheet`, holding the requested fields). One bad paper never stops the
-    batch.
+    sheet, the images of its results figures in `catalog.figures_dir`; one outcome per paper (detail: `sheet`,
+    holding the requested fields). One bad paper never stops the batch.
 
     A stored sheet is reused when its key (PDF, parser, backend, model, settings) is unchanged and it holds the
     requested fields; otherwise the missing fields are computed and merged into it.
@@ -158,6 +160,7 @@ def _summarize_one(settings, catalog, any_id, backend, llm, setup, wanted, force
             sheet, status = stored, "unchanged"
         else:
             sheet, status = summarize_paper(parsed, settings, backend, FIELD_KEYS if backend == "extractive" else todo, llm), "done"
+            sheet = _with_figures(settings, catalog, parsed, sheet)
             if stored is not None:
                 sheet.fields = {k: sheet.fields.get(k) or stored.fields[k] for k in FIELD_KEYS if k in sheet.fields or k in stored.fields}
                 sheet.columns = stored.columns
@@ -174,6 +177,15 @@ def _summarize_one(settings, catalog, any_id, backend, llm, setup, wanted, force
         return Outcome(any_id, "summarize", "failed", str(exc))
     except Exception as exc:  # a bug or a malformed parse must not stop the batch; the report names it
         return Outcome(any_id, "summarize", "failed", f"{type(exc).__name__}: {exc}")
+
+
+def _with_figures(settings: Settings, catalog: Catalog, parsed: ParsedPaper, sheet: PaperSummary) -> PaperSummary:
+    """The sheet with the paper's results figures, cropped from its PDF into the catalog's folder for the paper."""
+    from digest.parse import pdf_path
+
+    pdf = pdf_path(settings, catalog.find(parsed.paper_id))
+    figures = save_figures(pdf, parsed, PaperText(parsed), sheet.benchmarks, catalog.figures_dir(parsed.paper_id))
+    return with_figures(sheet, figures)
 
 
 def _parsed(settings: Settings, catalog: Catalog, any_id: str) -> tuple[ParsedPaper, dict]:
@@ -208,8 +220,11 @@ def _only(summary: PaperSummary, wanted: list[str]) -> PaperSummary:
 
 def _prompts_digest(settings: Settings) -> str:
     """Edits to the prompt templates change LLM sheets, so they are part of the key."""
+    templates: dict[str, Path] = {}
+    for folder in settings.prompt_folders:  # each name from the first folder that has it, as render_prompt reads it
+        for path in folder.glob("*.md"):
+            templates.setdefault(path.name, path)
     digest = hashlib.sha256()
-    folder = settings.prompts_path
-    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
-        digest.update(path.name.encode() + path.read_bytes())
+    for name, path in sorted(templates.items()):
+        digest.update(name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]

@@ -44,8 +44,9 @@ def parse_column(spec: str) -> Column:
     """A column from `--column "NAME: QUESTION"`, or `"NAME (TYPE): QUESTION"` to set its type."""
     match = _FLAG.match(spec)
     if not match:
-        raise DigestError(f"bad column {spec!r}: write it as \"name: question\", e.g. "
-                          "\"context length (number): What is the maximum context length?\"")
+        raise DigestError(f"bad column {spec!r}: write it as \"name: question\" or \"name (type): question\" with a "
+                          "type of number, text, list or yes/no, e.g. \"context length (number): What is the maximum "
+                          "context length?\"")
     return Column(name=match["name"], question=match["question"].strip(), type=match["type"])
 
 

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from decimal import Decimal
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import islice
 
 from digest.fields import FACT_KEYS, FACT_SPECS, FACTS, NOT_MODEL_NAMES, SENTENCE_CUES, FactSpec
-from digest.models import FactValue, ModelFacts, Table
+from digest.models import Evidence, FactValue, ModelFacts, Table
 from digest.text import NUMBER_WORDS, contains, page_of, single_line
 
 from .benchmarks import own_names as title_names
@@ -845,3 +847,22 @@ def _main_model(text: PaperText, own: list[str], own_re: re.Pattern, models: lis
             if bigger and not _in_list(s.text, start) and (near or alone):
                 return Model(name, names=set(own))
     return None
+
+
+# ------------------------------------------------------------ quotes for a reader
+
+
+def fact_quotes(text: PaperText, keys: Iterable[str], per_key: int) -> list[Evidence]:
+    """Quotes that may state the facts `keys`, for a reader that tells which model each is about: every row of
+    the paper's configuration tables, then for each key the words around a value (see `_quote`) in up to `per_key`
+    sentences of the abstract, body or appendix its patterns match, whichever model they are about; verbatim, on their pages."""
+    quotes = [row.evidence() for table in text.parsed.tables
+              if config_columns(table, rows := text.table_rows(table)) for row in rows]
+    for key in keys:
+        matcher = _matchers()[key]
+        stated = ((s, values[0]) for s in text.sentences
+                  if s.kind in ("abstract", "body", "appendix") and not _away(s) and (values := sentence_values(s, matcher)))
+        for s, (_, _, start, end) in islice(stated, per_key):
+            quote = _quote(s, start, end)
+            quotes.append(Evidence(page=_page(text, s, quote), section=s.section, quote=quote))
+    return quotes

@@ -2,12 +2,16 @@
 
 Every citation must resolve to text found in the paper and every dataset or benchmark it names must occur in the
 paper; otherwise the field is retried once with a correction, then falls back to the extractive value.
+
+Then, in one call, the model proposes the model facts the extractive sheets leave empty; each is kept only when its
+quote is in the paper and prints the value, and the value normalizes as its kind (extractive facts stay as they are).
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from itertools import chain
 
 from langchain_core.language_models import BaseChatModel
@@ -15,10 +19,11 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, field_validator
 
 from digest.llm import LLMOutputError, invoke_json, model_name, render_prompt
-from digest.fields import FIELD_KEYS, LIST_FIELDS, LLM_FIELDS, NAMED_FIELDS, SPECS
-from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper
+from digest.fields import FACT_KEYS, FACT_SPECS, FIELD_KEYS, LIST_FIELDS, LLM_FIELDS, NAMED_FIELDS, SPECS
+from digest.models import Evidence, FactValue, FieldValue, ModelFacts, PaperSummary, ParsedPaper
 from digest.settings import Settings
 from digest.summarize.evidence import PaperText, clip
+from digest.summarize.facts import fact_quotes, normalize_fact
 from digest.text import CJK, CJK_RANGES, NUMBER_WORDS, contains, normalize
 
 # Fields the model writes (those with a prompt); the URL fields come from link annotations and stay extractive.
@@ -27,6 +32,8 @@ PROSE_FIELDS = frozenset({"summary"})  # sentences, so a Chinese sheet needs Chi
 MAX_QUOTES = 8  # quotes shown per field: the prompt is the cost on a CPU model
 MIN_QUOTES = 4  # below this, sentences retrieved from the paper are added
 QUOTE_CHARS = 300
+MAX_FACT_QUOTES = 20  # quotes shown for the facts: configuration table rows, then sentences for the missing keys
+FACT_QUOTES_PER_KEY = 2
 
 LANGUAGES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
 _PLACEHOLDER = re.compile(rf"<[a-z{CJK_RANGES}][a-z ,{CJK_RANGES}]{{1,40}}>")  # "<what it shows>": a small model may copy the reply format
@@ -60,6 +67,31 @@ class ListAnswer(TextAnswer):
         if isinstance(value, str):
             return None if value.strip().lower() in _NOT_FOUND else [v for v in re.split(r"[;\n]", value) if v.strip()]
         return value
+
+
+class ProposedFact(BaseModel):
+    """A fact the model proposes: the model's name, the fact key, the value as printed and the quote stating it."""
+
+    model: str
+    key: str
+    value: str | None
+    quote: int | str
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _printed(cls, value):
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @field_validator("quote", mode="before")
+    @classmethod
+    def _quote_number(cls, item):
+        return _as_number(item)
+
+
+class FactsAnswer(BaseModel):
+    """What the model returns for the facts."""
+
+    facts: list[ProposedFact]
 
 
 def _as_number(item):
@@ -97,8 +129,9 @@ def summarize_with_llm(
     lang: str = "en",
     text: PaperText | None = None,
 ) -> PaperSummary:
-    """Rewrite the extractive summary's fields with `llm`, grounded in the extractive evidence quotes (`text`: the
-    paper's PaperText when the caller has it)."""
+    """Rewrite the extractive summary's fields with `llm`, grounded in the extractive evidence quotes, and add the
+    model facts it proposes that pass the checks (see `_llm_facts`; `text`: the paper's PaperText when the caller
+    has it)."""
     started = time.perf_counter()
     paper = text or PaperText(parsed)
     wanted = list(fields or extracted.fields or FIELD_KEYS)
@@ -109,6 +142,7 @@ def summarize_with_llm(
         if key in LLM_FIELDS:
             fallback = extracted.fields.get(key, FieldValue())
             result.fields[key] = _llm_field(paper, key, fallback, llm, settings, system, lang)
+    result.facts = _llm_facts(paper, extracted.facts, llm, settings)
     result.title = result.title or parsed.title
     result.backend, result.model, result.lang = "llm", model_name(llm), lang
     result.seconds = extracted.seconds + time.perf_counter() - started
@@ -258,28 +292,98 @@ def _correction(problems: list[str]) -> str:
     )
 
 
+# --------------------------------------------------------------- model facts
+
+
+def _llm_facts(paper: PaperText, sheets: list[ModelFacts], llm: BaseChatModel, settings: Settings) -> list[ModelFacts]:
+    """The extractive fact sheets plus the facts the model proposes for what they leave empty (one call; see
+    `_accepted`); the sheets as they are when nothing is missing, no quote may state it, or the reply is malformed."""
+    missing = {m.name: [k for k in FACT_KEYS if k not in m.facts] for m in sheets}
+    keys = [k for k in FACT_KEYS if any(k in wanted for wanted in missing.values())]
+    quotes = _distinct(paper, fact_quotes(paper, keys, FACT_QUOTES_PER_KEY), MAX_FACT_QUOTES) if keys else []
+    if not quotes:
+        return sheets
+    prompt = render_prompt(
+        settings,
+        "facts",
+        title=paper.parsed.title,
+        models=[{"name": name, "missing": wanted} for name, wanted in missing.items() if wanted],
+        facts=[{"key": k, "label_en": FACT_SPECS[k].en, "label_zh": FACT_SPECS[k].zh, "kind": FACT_SPECS[k].kind,
+                "unit": FACT_SPECS[k].unit} for k in keys],
+        quotes=[{"n": n, "page": q.page, "section": q.section, "text": q.quote} for n, q in enumerate(quotes, 1)],
+    )
+    try:
+        answer = invoke_json(llm, [HumanMessage(prompt)], FactsAnswer)
+    except LLMOutputError:
+        return sheets
+    return _with_proposed(paper, sheets, answer.facts, quotes)
+
+
+def _with_proposed(
+    paper: PaperText, sheets: list[ModelFacts], proposed: list[ProposedFact], quotes: list[Evidence]
+) -> list[ModelFacts]:
+    """The sheets, each with the first accepted proposal for every fact it leaves empty, in fact-sheet order; a
+    proposal for a model not among the sheets, or for a fact a sheet has, is dropped."""
+    by_name = {normalize(m.name): m for m in sheets}
+    added: dict[str, dict[str, FactValue]] = {m.name: {} for m in sheets}
+    for proposal in proposed:
+        sheet = by_name.get(normalize(proposal.model))
+        if sheet and proposal.key not in sheet.facts and proposal.key not in added[sheet.name]:
+            if fact := _accepted(paper, proposal, quotes):
+                added[sheet.name][proposal.key] = fact
+    return [
+        m.model_copy(update={"facts": {k: f for k in FACT_KEYS if (f := m.facts.get(k) or added[m.name].get(k))}})
+        for m in sheets
+    ]
+
+
+def _accepted(paper: PaperText, proposal: ProposedFact, quotes: list[Evidence]) -> FactValue | None:
+    """The proposed fact with the page and text of its quote, when the key is a fact's, the quote is in the paper
+    and holds more than the value, the quote prints the value, and the value normalizes as the fact's kind."""
+    spec = FACT_SPECS.get(proposal.key)
+    value = " ".join((proposal.value or "").split())
+    evidence = _cited(paper, proposal.quote, quotes)
+    if spec is None or not value or evidence is None or normalize(evidence.quote) == normalize(value):
+        return None
+    normalized = normalize_fact(spec, value) if _prints(evidence.quote, value) else None
+    if normalized is None:
+        return None
+    return FactValue(value=value, normalized=normalized, page=evidence.page, quote=evidence.quote)
+
+
+def _cited(paper: PaperText, cited: int | str, quotes: list[Evidence]) -> Evidence | None:
+    """The quote cited by number (the shown quotes are all in the paper) or as verbatim text of the paper, else None."""
+    if isinstance(cited, int):
+        return quotes[cited - 1] if 1 <= cited <= len(quotes) else None
+    return _locate(paper, cited) if paper.has(cited) else None
+
+
+def _prints(quote: str, value: str) -> bool:
+    """Whether `quote` prints `value` whole: "32" is not printed in "32768", "3.2" or "1,032"."""
+    return re.search(rf"(?<![\w.,]){re.escape(normalize(value))}(?!\w|[.,]\d)", normalize(quote)) is not None
+
+
 # ------------------------------------------------------------------ evidence
 
 
 def field_quotes(paper: PaperText, key: str, extracted: FieldValue) -> list[Evidence]:
     """The numbered quotes shown to the model: the extractive evidence found in the paper, topped up by retrieval."""
-    quotes: list[Evidence] = []
-    seen: set[str] = set()
-
-    def take(candidates, limit: int) -> None:
-        for evidence in candidates:
-            if len(quotes) >= limit:
-                return
-            quote = clip(evidence.quote, QUOTE_CHARS)
-            key = normalize(quote)
-            if key not in seen and paper.has(quote):
-                seen.add(key)
-                quotes.append(evidence.model_copy(update={"quote": quote}))
-
-    take(extracted.evidence, MAX_QUOTES)
+    quotes = _distinct(paper, extracted.evidence, MAX_QUOTES)
     if len(quotes) < MIN_QUOTES:
-        take(_retrieve(paper, key, MAX_QUOTES), MIN_QUOTES)
+        quotes = _distinct(paper, chain(quotes, _retrieve(paper, key, MAX_QUOTES)), MIN_QUOTES)
     return quotes
+
+
+def _distinct(paper: PaperText, candidates: Iterable[Evidence], limit: int) -> list[Evidence]:
+    """Up to `limit` of the candidates, in order, each clipped to QUOTE_CHARS, found in the paper, and not a repeat."""
+    quotes: dict[str, Evidence] = {}
+    for evidence in candidates:
+        if len(quotes) >= limit:
+            break
+        quote = clip(evidence.quote, QUOTE_CHARS)
+        if normalize(quote) not in quotes and paper.has(quote):
+            quotes[normalize(quote)] = evidence.model_copy(update={"quote": quote})
+    return list(quotes.values())
 
 
 def _retrieve(text: PaperText, key: str, k: int) -> list[Evidence]:

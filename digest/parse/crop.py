@@ -1,0 +1,341 @@
+"""Where a figure or table is printed: the box around a caption's float (its drawings, images and text) that
+holds none of the running text around it, and the picture of that box.
+
+A page is read as marks: body-text lines (wide lines of the main type and the rest of their paragraphs, and
+section headings), captions, and float marks (vector drawings as far as their clip shows them, images, any other
+text). A caption's float lies above a figure's caption and below a table's, unless the other side's marks are
+clearly nearer or only they are there; beside it for a side caption. From the caption the float grows through
+float marks that overlap its width, across gaps of a few lines at most, never taking in running text or another
+caption's float.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import pymupdf
+
+from .layout import TEXT_FLAGS, Line, read_page, strip_margins
+from .outline import heading_like
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in PDF points
+
+SAMPLE_PAGES = 6  # the body type and text area are read on the first pages
+BODY_WORDS = 6  # a body-text line holds at least this many words ...
+BODY_WIDTH = 0.4  # ... and spans at least this share of its column
+REACH = (0.6, 1.2, 2.4, 3.6)  # body sizes: the gaps a float grows through, in rounds; a wider one ends it
+TRIM = 1.2  # body sizes: how far a mark may reach into running text (and be cut there)
+TIE = 0.3  # body sizes: marks on both sides of a caption this close in distance are as near
+PAD = 2.0  # points around the float's marks
+DPI = 150
+
+
+@dataclass(frozen=True)
+class Style:
+    """The document's body type and the area its running text fills."""
+
+    size: float
+    family: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    columns: int  # 1 or 2
+
+
+@dataclass(frozen=True)
+class PageMarks:
+    body: list[Box]  # lines of running text
+    floats: list[Box]  # drawings, images and other text
+
+
+def body_style(doc: pymupdf.Document) -> Style:
+    """Main type (the size and typeface most characters are set in; "" for a typeface read as math, as TeX's
+    roman may be), text area and column count, read on the first SAMPLE_PAGES pages without their running heads and
+    footers."""
+    pages = [read_page(page) for page in list(doc)[:SAMPLE_PAGES]]
+    strip_margins(pages)
+    lines = [line for page in pages for block in page.blocks for line in block.lines]
+    types: Counter[tuple[float, str]] = Counter()
+    for line in lines:
+        types[(round(line.size * 2) / 2, line.family)] += len(line.text)
+    (size, family), _ = types.most_common(1)[0] if types else ((10.0, ""), 0)
+    wide = [l for l in lines if _prose_line(l, size, family)]
+    if not wide:
+        rect = doc[0].rect
+        return Style(size, family, 0.0, 0.0, rect.width, rect.height, 1)
+    x0, x1 = min(l.x0 for l in wide), max(l.x1 for l in wide)
+    y0, y1 = min(l.y0 for l in wide), max(l.y1 for l in wide)
+    halves = sum(l.width < 0.6 * (x1 - x0) for l in wide)
+    return Style(size, family, x0, y0, x1, y1, 2 if halves > 0.5 * len(wide) else 1)
+
+
+def _prose_line(line: Line, size: float, family: str) -> bool:
+    """A line of running text: in the main type, BODY_WORDS words or more, no further apart than a wide space
+    (table cells are an em or more apart)."""
+    return (abs(line.size - size) <= 0.8 and line.family == family and len(line.text.split()) >= BODY_WORDS
+            and line.gap < 0.8 * line.size)
+
+
+def page_marks(page: pymupdf.Page, style: Style) -> PageMarks:
+    """The running-text lines and float marks of a page (marks outside the text area's height, such as running
+    heads and page numbers, and page-sized backgrounds are left out)."""
+    area = page.rect.width * page.rect.height
+    drawn = [b for b in _drawings(page) if _area(b) < 0.5 * area and _inside_height(b, style)]
+    images = [_box(i["bbox"]) for i in page.get_image_info()]
+    images = [b for b in images if _area(b) < 0.9 * area and _inside_height(b, style)]
+    column = (style.x1 - style.x0) / style.columns
+    blocks = read_page(page).blocks
+    lines = [line for block in blocks for line in block.lines]
+    body, text = [], []
+    for block in blocks:
+        prose = any(_prose_line(l, style.size, style.family) and l.width >= BODY_WIDTH * column for l in block.lines)
+        for line in block.lines:
+            box = (line.x0, line.y0, line.x1, line.y1)
+            boxed = any(_holds(b, box) for b in drawn)  # text in a drawn frame is part of a figure
+            heading = heading_like(line, style.size) and _alone(line, lines, style)
+            (body if (prose or heading) and not boxed else text).append(box)  # a paragraph's every line
+    rotated = [_box(l["bbox"]) for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]
+               for l in b.get("lines", ()) if abs(l["dir"][1]) > 0.05]
+    text += [b for b in rotated if b[0] >= style.x0 - 0.05 * page.rect.width]  # not the arXiv stamp in the margin
+    return PageMarks(body, [b for b in drawn + images + text if _inside_height(b, style)])
+
+
+def _alone(line: Line, lines: list[Line], style: Style) -> bool:
+    """Whether no other text of the line's column shares its height (as a heading's does not, a table cell's
+    does)."""
+    mid = (style.x0 + style.x1) / 2
+    side, box = (line.x0 + line.x1) / 2 < mid, (line.x0, line.y0, line.x1, line.y1)
+    return not any(
+        other is not line and _overlaps_y((other.x0, other.y0, other.x1, other.y1), box)
+        and (style.columns == 1 or ((other.x0 + other.x1) / 2 < mid) == side)
+        for other in lines
+    )
+
+
+def _drawings(page: pymupdf.Page) -> list[Box]:
+    """The boxes of a page's vector drawings as far as they show: cut to the clip paths around them (a pattern
+    tile drawn past its clip is not there), white fills left out (a figure's background)."""
+    boxes, clips = [], []  # clips: (level, scissor) of the clip paths in force
+    for item in page.get_drawings(extended=True):
+        while clips and clips[-1][0] >= item["level"]:
+            clips.pop()
+        if item["type"] == "clip":
+            clips.append((item["level"], item["scissor"]))
+        elif item["type"] != "group" and not (item["type"] == "f" and min(item["fill"] or (0,)) >= 0.99):
+            drawn = shown = pymupdf.Rect(item["rect"])
+            for _, scissor in clips:
+                shown = shown & scissor
+            x0, y0, x1, y1 = shown
+            if x0 <= x1 and y0 <= y1 and (x1 > x0 or drawn.x1 == drawn.x0) and (y1 > y0 or drawn.y1 == drawn.y0):
+                boxes.append((x0, y0, x1, y1))  # a rule has no height (or width) of its own
+    return boxes
+
+
+def float_boxes(marks: PageMarks, captions: list[tuple[Box, str]], style: Style) -> list[Box | None]:
+    """The box of the float of each caption of a page ((bbox, kind) pairs), caption included; None where no float
+    mark lies next to it. A caption whose float can lie on one side only is served first; floats grow side by side,
+    through small gaps first, so that two floats stacked close together part at the widest gap between them; a
+    caption whose float another took looks on its other side."""
+    boxes = [c for c, _ in captions]
+    body = [b for b in marks.body if not any(_centred(b, c) for c in boxes)]
+    floats = [b for b in marks.floats if not any(_centred(b, c) for c in boxes)]
+    pools = [_in_column(floats, c, style) for c in boxes]
+    options = [_sides(pools[n], body + _others(boxes, n), c, kind, style) for n, (c, kind) in enumerate(captions)]
+    forced = _grow_all(pools, body, boxes, [o[0] if len(o) == 1 else None for o in options], style.size)
+    sides = []
+    for n, ((_, kind), found) in enumerate(zip(captions, options)):
+        if len(found) > 1:  # choose again, the single-sided floats taken
+            found = _sides(pools[n], body + _others(forced, n), boxes[n], kind, style)
+        sides.append(found[0] if found else None)
+    grown = _grow_all(pools, body, boxes, sides, style.size)
+    bare = [g == c for g, c in zip(grown, boxes)]  # its float taken by another caption's: look on the other side
+    again = [next((o for o in found if o != side), None) if empty else None
+             for found, side, empty in zip(options, sides, bare)]
+    grown = _grow_all(pools, body, boxes, again, style.size, grown)
+    return [_pad(g, body + _others(grown, n)) if g != c else None for n, (g, c) in enumerate(zip(grown, boxes))]
+
+
+def _in_column(floats: list[Box], caption: Box, style: Style) -> list[Box]:
+    """The marks that may belong to the caption's float: on a two-column page, a caption within one column has
+    its float there (marks mostly inside it); a caption across both, anywhere."""
+    mid, slack = (style.x0 + style.x1) / 2, 0.02 * (style.x1 - style.x0)
+    if style.columns == 1 or (caption[0] < mid - slack and caption[2] > mid + slack):
+        return floats
+    lo, hi = (-1e9, mid + slack) if caption[2] <= mid + slack else (mid - slack, 1e9)
+    return [b for b in floats if lo <= (b[0] + b[2]) / 2 <= hi and min(b[2], hi) - max(b[0], lo) >= 0.7 * (b[2] - b[0])]
+
+
+def _others(boxes: list[Box], n: int) -> list[Box]:
+    return boxes[:n] + boxes[n + 1:]
+
+
+def _grow_all(pools: list[list[Box]], body: list[Box], captions: list[Box], sides: list[str | None], size: float,
+              start: list[Box] | None = None) -> list[Box]:
+    """Each caption's box (`start`, else the caption) grown on its side (None: not at all) through its pool of float
+    marks, all of them a round per REACH, each stopped by the body text and the others' boxes."""
+    grown = list(start or captions)
+    for reach in REACH:
+        for n, side in enumerate(sides):
+            if side:
+                grown[n] = _grow_toward(side, pools[n], body + _others(grown, n), grown[n], captions[n], reach, size)
+    return grown
+
+
+def _sides(floats: list[Box], stops: list[Box], caption: Box, kind: str, style: Style) -> list[str]:
+    """The sides a caption's float may lie on (a float mark in reach), likeliest first: the side of the nearer
+    mark (a caption sits closer to its own float than to the next), above a figure's caption and below a table's
+    when about as near; beside it when neither (on single-column pages only: a side caption)."""
+    usual, other = ("above", "below") if kind == "figure" else ("below", "above")
+    gaps = {side: _first_gap(side, floats, stops, caption, style.size) for side in (usual, other)}
+    found = [side for side in (usual, other) if gaps[side] is not None]
+    if len(found) == 2 and gaps[other] < gaps[usual] - TIE * style.size:
+        found.reverse()
+    if not found and style.columns == 1:
+        beside = {side: _first_gap(side, floats, stops, caption, style.size) for side in ("left", "right")}
+        found = sorted((side for side, gap in beside.items() if gap is not None), key=beside.__getitem__)
+    return found
+
+
+def _first_gap(side: str, floats: list[Box], stops: list[Box], caption: Box, size: float) -> float | None:
+    """The gap between the caption and its nearest float mark on one side that its float could take (across from
+    it, in reach, bringing in no stop, larger than a glyph); None when there is none."""
+    up, turn = side in ("above", "left"), side in ("left", "right")
+    floats, stops, caption = _turn(floats, turn), _turn(stops, turn), _turn([caption], turn)[0]
+    for mark in _side_marks(floats, stops, caption, up):
+        gap = caption[1] - mark[3] if up else mark[1] - caption[3]
+        if gap > REACH[-1] * size:
+            break
+        if mark[2] - mark[0] < size and mark[3] - mark[1] < size:
+            continue
+        trimmed = _trim(mark, stops + [caption], TRIM * size) if _overlaps(mark, (caption[0], caption[2])) else None
+        if trimmed and not _holds_stop(_union([caption, trimmed]), stops):
+            return max(0.0, gap)
+    return None
+
+
+def _grow_toward(side: str, floats: list[Box], stops: list[Box], box: Box, caption: Box, reach: float,
+                 size: float) -> Box:
+    """`_grow` on a side of the caption: above, below, left or right (there, with x and y swapped)."""
+    turn = side in ("left", "right")
+    grown = _grow(_turn(floats, turn), _turn(stops, turn), *_turn([box, caption], turn), side in ("above", "left"),
+                  reach, size)
+    return _turn([grown], turn)[0]
+
+
+def _turn(boxes: list[Box], turn: bool) -> list[Box]:
+    """The boxes with x and y swapped (when `turn`): left and right become above and below."""
+    return [(b[1], b[0], b[3], b[2]) for b in boxes] if turn else boxes
+
+
+def _side_marks(floats: list[Box], stops: list[Box], caption: Box, up: bool) -> list[Box]:
+    """The marks whose middle lies above (`up`) or below the caption's, nearest first, but not in a stop (a rule
+    of another float, a fraction bar in a line of text)."""
+    middle = (caption[1] + caption[3]) / 2
+    marks = [b for b in floats if ((b[1] + b[3]) / 2 < middle) == up and not any(_centred(b, s) for s in stops)]
+    return sorted(marks, key=lambda b: -b[3] if up else b[1])
+
+
+def _holds_stop(box: Box, stops: list[Box]) -> bool:
+    return any(_overlaps(s, (box[0], box[2])) and _overlaps_y(s, box) for s in stops)
+
+
+def _grow(floats: list[Box], stops: list[Box], box: Box, caption: Box, up: bool, reach: float, size: float) -> Box:
+    """`box` grown through the float marks above (`up`) or below the caption: each lies within `reach` body sizes
+    of the box so far (above or below it, or beside it) and does not bring a stop (running text, another float) into
+    it. A mark that reaches into a stop or the caption by at most TRIM body sizes (an image's white margin) is cut
+    short of it."""
+    pool: list[Box | None] = list(_side_marks(floats, stops, caption, up))
+    changed = True
+    while changed:
+        changed = False
+        for n, mark in enumerate(pool):
+            if mark is None:
+                continue
+            if max(box[0] - mark[2], mark[0] - box[2], box[1] - mark[3] if up else mark[1] - box[3]) > reach * size:
+                continue
+            trimmed = _trim(mark, stops + [caption], TRIM * size)
+            merged = _union([box, trimmed]) if trimmed else None
+            if merged and not _holds_stop(merged, stops):
+                box, changed = merged, True
+            pool[n] = None
+    return box
+
+
+def _trim(mark: Box, stops: list[Box], depth: float) -> Box | None:
+    """The mark cut short of the stops that reach into its top or bottom by at most `depth`; None when a stop lies
+    deeper in it, or the cut leaves less than a point."""
+    x0, y0, x1, y1 = mark
+    for s in stops:
+        if not (_overlaps(s, (x0, x1)) and _overlaps_y(s, (x0, y0, x1, y1))):
+            continue
+        if s[3] - y0 <= depth:
+            y0 = s[3]
+        elif y1 - s[1] <= depth:
+            y1 = s[1]
+        else:
+            return None
+        if y1 - y0 < 1:
+            return None
+    return (x0, y0, x1, y1)
+
+
+def _pad(box: Box, stops: list[Box]) -> Box:
+    """The box widened by PAD on each side, short of any stop."""
+    x0, y0, x1, y1 = box[0] - PAD, box[1] - PAD, box[2] + PAD, box[3] + PAD
+    for s in stops:
+        if _overlaps(s, (x0, x1)) and not _overlaps_y(s, box):
+            if s[3] <= box[1]:
+                y0 = max(y0, s[3])
+            elif s[1] >= box[3]:
+                y1 = min(y1, s[1])
+        elif _overlaps_y(s, (x0, y0, x1, y1)) and not _overlaps(s, (box[0], box[2])):
+            if s[2] <= box[0]:
+                x0 = max(x0, s[2])
+            elif s[0] >= box[2]:
+                x1 = min(x1, s[0])
+    return (x0, y0, x1, y1)
+
+
+def render(page: pymupdf.Page, box: Box, dpi: int = DPI) -> bytes:
+    """The box of a page as a PNG image."""
+    clip = pymupdf.Rect(box) & page.rect
+    return page.get_pixmap(dpi=dpi, clip=clip).tobytes("png")
+
+
+def _box(rect) -> Box:
+    return (float(rect[0]), float(rect[1]), float(rect[2]), float(rect[3]))
+
+
+def _area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def _inside_height(box: Box, style: Style) -> bool:
+    """Within the text area's height (a little slack): not a running head, footer or page number."""
+    return box[3] >= style.y0 - 2 and box[1] <= style.y1 + 2
+
+
+def _holds(outer: Box, inner: Box) -> bool:
+    """Whether `inner` lies in `outer` (half a point of slack), `outer` being larger by half at least."""
+    return (outer[0] <= inner[0] + 0.5 and outer[1] <= inner[1] + 0.5 and outer[2] >= inner[2] - 0.5
+            and outer[3] >= inner[3] - 0.5 and _area(outer) >= 1.5 * _area(inner))
+
+
+def _centred(box: Box, outer: Box) -> bool:
+    """Whether the middle of `box` lies in `outer`."""
+    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return outer[0] <= x <= outer[2] and outer[1] <= y <= outer[3]
+
+
+def _overlaps(box: Box, band: tuple[float, float]) -> bool:
+    return min(box[2], band[1]) - max(box[0], band[0]) > 1
+
+
+def _overlaps_y(a: Box, b: Box) -> bool:
+    return min(a[3], b[3]) - max(a[1], b[1]) > 1
+
+
+def _union(boxes: list[Box]) -> Box:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))

@@ -1,0 +1,206 @@
+"""Figures for 效果展示: crops of real pages (the whole float, no running text), the results figures chosen, the
+images stored beside the sheet and carried into every export."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import pymupdf
+import pytest
+from PIL import Image
+
+import digest.files
+from digest.catalog import Catalog
+from digest.corpus import add_papers
+from digest.errors import DigestError
+from digest.export import export_catalog
+from digest.parse import parse_pdf
+from digest.parse.crop import DPI, body_style, float_boxes, page_marks
+from digest.settings import Settings
+from digest.summarize import summarize_papers
+from digest.summarize.evidence import PaperText
+from digest.summarize.figures import results_captions, save_figures
+
+MIXTRAL = "2401.04088"
+
+
+@pytest.fixture(scope="module")
+def mixtral(shared_pdf):
+    return parse_pdf(shared_pdf(MIXTRAL), MIXTRAL)
+
+
+def _crops(pdf: Path, parsed, page_no: int) -> dict[str, pymupdf.Rect]:
+    """Label -> crop box of every caption on a page."""
+    with pymupdf.open(pdf) as doc:
+        style = body_style(doc)
+        captions = [c for c in parsed.captions if c.page == page_no]
+        boxes = float_boxes(page_marks(doc[page_no - 1], style), [(c.bbox, c.kind) for c in captions], style)
+    return {c.label: pymupdf.Rect(box) for c, box in zip(captions, boxes) if box}
+
+
+def _text_rect(pdf: Path, page_no: int, text: str) -> pymupdf.Rect:
+    with pymupdf.open(pdf) as doc:
+        [rect] = doc[page_no - 1].search_for(text)
+    return rect
+
+
+def _overlaps(a: pymupdf.Rect, b: pymupdf.Rect) -> bool:
+    return (a & b).get_area() > 1
+
+
+def _shows(crop: pymupdf.Rect, pdf: Path, page_no: int, *texts: str) -> bool:
+    """Whether the crop holds each of the texts printed once on the page."""
+    return all(crop.contains(_text_rect(pdf, page_no, text)) for text in texts)
+
+
+def test_a_figure_crop_holds_its_caption_and_image_and_no_body_line(mixtral, shared_pdf):
+    pdf = shared_pdf(MIXTRAL)
+    crop = _crops(pdf, mixtral, 3)["Figure 2"]
+    with pymupdf.open(pdf) as doc:
+        [image] = doc[2].get_image_info()
+    caption = next(c for c in mixtral.captions if c.label == "Figure 2")
+    assert crop.contains(pymupdf.Rect(caption.bbox)) and crop.contains(pymupdf.Rect(image["bbox"]) + (0, 0, 0, -2))
+    assert not _overlaps(crop, _text_rect(pdf, 3, "(3-5-shot, English multiple-choice questions only)"))
+
+
+def test_stacked_floats_part_and_a_table_caption_below_its_table_is_read_right(mixtral, shared_pdf):
+    """Page 4: Table 2 (caption below the table), then Figure 3 (an image, caption below), then body text."""
+    pdf = shared_pdf(MIXTRAL)
+    crops = _crops(pdf, mixtral, 4)
+    table, figure = crops["Table 2"], crops["Figure 3"]
+    assert not _overlaps(table, figure)
+    assert _shows(table, pdf, 4, "TriQA", "HellaS")
+    with pymupdf.open(pdf) as doc:
+        [image] = doc[3].get_image_info()
+    assert figure.contains(pymupdf.Rect(image["bbox"]))
+    assert not _overlaps(figure, _text_rect(pdf, 4, "Detailed results for Mixtral, Mistral 7B"))
+
+
+def test_a_caption_between_two_floats_takes_its_own(shared_pdf):
+    """PaLM, captions below their floats. Page 21: Table 10's caption sits nearer its table than Figure 9 below it.
+    Page 77: Table 31's caption is nearer Figure 27's plot, which Figure 27's own caption takes first."""
+    pdf = shared_pdf("2204.02311")
+    palm = parse_pdf(pdf, "2204.02311")
+    crops = _crops(pdf, palm, 21)
+    table, figure = crops["Table 10"], crops["Figure 9"]
+    assert _shows(table, pdf, 21, "Model+Technique") and _shows(figure, pdf, 21, "Error analysis of PaLM")
+    assert not (_overlaps(table, figure) or _overlaps(table, _text_rect(pdf, 21, "We highlight the results of PaLM")))
+    crops = _crops(pdf, palm, 77)
+    table, figure, below = crops["Table 31"], crops["Figure 27"], crops["Table 32"]
+    assert _shows(table, pdf, 77, "Average Task Metric") and _shows(figure, pdf, 77, "Total Training FLOP Count")
+    assert _shows(below, pdf, 77, "MMLU average 5-shot")
+    assert not (_overlaps(table, figure) or _overlaps(figure, below))
+
+
+def test_a_caption_between_two_tables_takes_the_one_the_other_caption_leaves(shared, shared_pdf):
+    """Page 4 of a paper with table captions below their tables: Table 1's caption has a table on both sides; the
+    one below belongs to Table 2, whose caption has nothing else."""
+    pdf = shared / "corpus" / "more" / "pdf" / "2202.00535.pdf"
+    crops = _crops(pdf, parse_pdf(pdf, "2202.00535"), 4)
+    first, second = crops["Table 1"], crops["Table 2"]
+    assert _shows(first, pdf, 4, "NC-RAPT (High)") and _shows(second, pdf, 4, "Number of Parameters", "Fine Tuning")
+    assert not _overlaps(first, second)
+
+    pdf = shared_pdf("2412.19437")  # DeepSeek-V3, page 34: Table 9's top rule lies as near Table 8's caption
+    crops = _crops(pdf, parse_pdf(pdf, "2412.19437"), 34)
+    first, second = crops["Table 8"], crops["Table 9"]
+    assert _shows(first, pdf, 34, "Chat-Hard") and _shows(second, pdf, 34, "LiveCodeBench-CoT")
+    assert not _overlaps(first, second)
+
+
+def test_two_column_and_side_captions(shared_pdf):
+    """BERT's full-width results table keeps out both columns' text; a caption beside its table (ICLR 2015)
+    takes the table on its left."""
+    bert = shared_pdf("1810.04805")
+    table = _crops(bert, parse_pdf(bert, "1810.04805"), 6)["Table 1"]
+    assert _shows(table, bert, 6, "BiLSTM+ELMo+Attn", "MNLI-(m/mm)")
+    for first_line in ("We use a batch size of 32", "Wikipedia containing the answer"):
+        assert not _overlaps(table, _text_rect(bert, 6, first_line))  # the text under it, in either column
+
+    nmt = shared_pdf("1409.0473")
+    side = _crops(nmt, parse_pdf(nmt, "1409.0473"), 7)["Table 1"]
+    assert _shows(side, nmt, 7, "RNNencdec-30", "Moses")
+    assert not _overlaps(side, _text_rect(nmt, 7, "The proposed approach provides an intuitive way"))
+
+
+def test_the_results_chosen_are_what_the_paper_calls_its_results(mixtral):
+    chosen = [c.label for c in results_captions(PaperText(mixtral), [])]
+    assert {"Figure 2", "Table 2", "Table 3"} <= set(chosen[:4])  # "Performance of Mixtral", "Comparison of Mixtral"
+    assert "Figure 1" not in chosen  # the architecture diagram
+    assert "Figure 8" not in chosen  # text samples
+
+
+@pytest.fixture(scope="module")
+def summarized(tmp_path_factory, shared_pdf):
+    """A workspace holding Mixtral, summarized (its figures cropped)."""
+    ws = tmp_path_factory.mktemp("figures") / "ws"
+    ws.mkdir()
+    settings = Settings.load(workspace=ws, backend="extractive")
+    with Catalog(settings.catalog_path) as catalog:
+        add_papers(settings, catalog, [shared_pdf(MIXTRAL)])
+        [outcome] = summarize_papers(settings, catalog)
+        assert outcome.status == "done", outcome.error
+        sheet = catalog.load_summary(MIXTRAL, "extractive")
+        folder = catalog.figures_dir(MIXTRAL)
+    return settings, sheet, folder
+
+
+def test_the_sheet_holds_its_figures_stored_beside_it_and_lists_them_in_the_demo_field(summarized):
+    _, sheet, folder = summarized
+    assert 1 <= len(sheet.figures) <= 4
+    assert any(f.kind == "table" for f in sheet.figures) and any(f.kind == "figure" for f in sheet.figures)
+    for figure in sheet.figures:
+        image = Image.open(folder / figure.file)
+        x0, y0, x1, y1 = figure.bbox
+        assert image.format == "PNG" and abs(image.width - (x1 - x0) * DPI / 72) <= 2
+        assert figure.file == f"{'fig' if figure.kind == 'figure' else 'table'}-{figure.number}.png"
+    demo = sheet.fields["demo"]
+    for figure, item, evidence in zip(sheet.figures, demo.value, demo.evidence):
+        assert item.endswith(f"(p. {figure.page})") and figure.caption.startswith(evidence.quote)
+        assert evidence.page == figure.page and evidence.section == figure.label
+    assert not any(e.quote == e.section for e in demo.evidence)  # no bare section title
+
+
+def test_exports_carry_the_figures(summarized, tmp_path):
+    settings, sheet, _ = summarized
+    out = tmp_path / "out"
+    with Catalog(settings.catalog_path) as catalog:
+        written = {p.name for fmt in ("md", "html", "json", "xlsx") for p in export_catalog(
+            catalog, None, fmt, out, "en").written}
+    markdown = (out / f"{MIXTRAL}.md").read_text(encoding="utf-8")
+    assert len(re.findall(r"^- .*\(p\. \d+\)(?:\[\^\d+\])+$", markdown, re.M)) == len(sheet.figures)  # each its note
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert links == [f"{MIXTRAL}/{f.file}" for f in sheet.figures]
+    for link in links:
+        assert (out / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and Path(link).name in written
+
+    html = (out / "survey.html").read_text(encoding="utf-8")
+    assert html.count('<img src="data:image/png;base64,') == len(sheet.figures)
+    [paper] = json.loads((out / "survey.json").read_text(encoding="utf-8"))["papers"]
+    assert [(f["label"], f["page"]) for f in paper["figures"]] == [(f.label, f.page) for f in sheet.figures]
+    rows = list(openpyxl.load_workbook(out / "survey.xlsx")["figures"].iter_rows(values_only=True))
+    assert rows[1:] == [(MIXTRAL, f.label, f.page, f.caption, f.file) for f in sheet.figures]
+
+
+def test_a_failed_write_leaves_no_partial_image(mixtral, shared_pdf, tmp_path, monkeypatch):
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(digest.files.os, "fsync", full_disk)
+    folder = tmp_path / "figures"
+    with pytest.raises(DigestError, match="No space left"):
+        save_figures(shared_pdf(MIXTRAL), mixtral, PaperText(mixtral), [], folder)
+    assert list(folder.iterdir()) == []
+
+
+def test_images_are_complete_pngs_of_the_page_and_an_earlier_choices_are_gone(mixtral, shared_pdf, tmp_path):
+    (tmp_path / "fig-99.png").write_bytes(b"an image of an earlier choice")
+    figures = save_figures(shared_pdf(MIXTRAL), mixtral, PaperText(mixtral), [], tmp_path)
+    for figure in figures:
+        data = (tmp_path / figure.file).read_bytes()
+        Image.open(io.BytesIO(data)).load()  # decodes to the end
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f.file for f in figures)
