@@ -86,18 +86,21 @@ def run_survey(
 
 
 def _forget_previous_run(out: Path, written: list[Path]) -> None:
-    """Delete the files the previous run wrote into `out` that this run did not write again, then record what
-    this run wrote (files digest did not write are never touched)."""
+    """Delete the files the previous run wrote into `out` that this run did not write again (and the folders that
+    leaves empty), then record what this run wrote (files digest did not write are never touched)."""
     manifest = out / WRITTEN
     try:
         before = json.loads(manifest.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         before = []
     now = [path.relative_to(out).as_posix() for path in written]
+    root = out.resolve()
     for name in set(before) - set(now):
         stale = (out / name).resolve()
-        if stale.is_relative_to(out.resolve()):
+        if stale.is_relative_to(root):
             stale.unlink(missing_ok=True)
+            if stale.parent != root and stale.parent.is_dir() and not any(stale.parent.iterdir()):
+                stale.parent.rmdir()  # a paper's figure folder it emptied
     if written or before:
         write_atomic(manifest, json.dumps(now, indent=1).encode())
 

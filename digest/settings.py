@@ -89,6 +89,10 @@ class Settings(BaseSettings):
         300.0, gt=0, description="seconds an LLM endpoint may stay silent (answers are streamed) before it has failed"
     )
     lang: Literal["zh", "en"] = "zh"
+    llm_facts: bool = Field(
+        True, description="with the LLM backend, also ask it for the model facts the extractive pass leaves empty "
+        "(one more call a paper, each fact checked against its quote)"
+    )
     answer_threshold: float = Field(
         0.46, description="evidence score below which `ask` says the corpus does not say (calibrated by bench/eval.py)"
     )

@@ -722,3 +722,12 @@ def test_model_facts_in_every_format(tmp_path, entries, lang):
 def test_no_facts_no_facts_sheets(tmp_path, entries):
     [path] = exporter("csv").write(entries, tmp_path, "en")  # one file, as before
     assert path.name == "survey.csv" and 'id="facts"' not in exporter("html").render(entries, "en").decode()
+
+
+def test_the_files_an_export_wrote_are_listed_with_each_papers_images_on_one_line(tmp_path):
+    from digest.cli import written_lines
+
+    paths = [tmp_path / "survey.md", tmp_path / "2401.04088" / "fig-2.png", tmp_path / "2401.04088" / "table-2.png",
+             tmp_path / "1706.03762" / "table-2.png", tmp_path / "survey.json"]
+    assert written_lines(paths) == [str(tmp_path / "survey.md"), str(tmp_path / "survey.json"),
+                                    f"{tmp_path / '2401.04088'}/ (2 images)", f"{tmp_path / '1706.03762'}/ (1 image)"]

@@ -396,7 +396,8 @@ def test_a_run_into_a_used_folder_leaves_only_its_own_survey(workspace, tmp_path
         result = run(workspace, "-q", "run", "--pdf-dir", str(folder), "-o", str(out), "--backend", "extractive")
         assert result.exit_code == 0, result.output
 
-    assert sorted(p.name for p in out.iterdir()) == [
-        ".digest-written", f"{BAHDANAU}.md", "my-notes.txt", "survey.bib", "survey.csv", "survey.html",
+    assert sorted(p.name for p in out.iterdir()) == [  # the first run's sheet and figure folder are gone
+        ".digest-written", BAHDANAU, f"{BAHDANAU}.md", "my-notes.txt", "survey.bib", "survey.csv", "survey.html",
         "survey.json", "survey.md", "survey.xlsx"]
+    assert list((out / BAHDANAU).glob("*.png"))
     assert [p["paper_id"] for p in json.loads((out / "survey.json").read_text())["papers"]] == [BAHDANAU]

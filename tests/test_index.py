@@ -199,7 +199,7 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch
     def crash(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(index_module, "_write_bm25", crash)
+    monkeypatch.setattr(index_module, "write_bm25", crash)
     with Catalog(copy.catalog_path) as catalog, pytest.raises(RuntimeError, match="disk full"):
         build_index(copy, catalog, ids=[MISTRAL], force=True)
     after = Index.open(copy)

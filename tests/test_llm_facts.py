@@ -108,3 +108,8 @@ def test_a_proposal_that_fails_a_check_is_rejected(mixtral, settings, extractive
 def test_a_malformed_reply_leaves_the_extractive_facts(mixtral, settings, extractive, replies):
     facts, fake = with_llm(mixtral, settings, *replies)
     assert facts == [extractive] and len(fake.calls) == 2  # the JSON retry, then the extractive facts
+
+
+def test_with_llm_facts_off_the_model_is_not_asked_for_facts(mixtral, settings, extractive):
+    facts, fake = with_llm(mixtral, settings.model_copy(update={"llm_facts": False}), {"facts": []})
+    assert fake.calls == [] and facts == [extractive]

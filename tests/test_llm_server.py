@@ -111,7 +111,7 @@ def ws(papers, tmp_path) -> Path:
 
 def configure(ws: Path, url: str, **more) -> None:
     settings = {"llm_base_url": url, "llm_model": MODEL, "max_retries": 0, "llm_max_tokens": 160, "lang": "en",
-                "llm_timeout": 60, **more}
+                "llm_timeout": 60, "llm_facts": False, **more}  # the facts call: tests/test_llm_facts.py
     (ws / "digest.toml").write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
 
 

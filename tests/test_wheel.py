@@ -9,6 +9,7 @@ out and `digest` can only come from the wheel.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -75,6 +76,7 @@ def test_installed_wheel_surveys_a_paper(venv, tmp_path, shared_pdf):
     _run([digest, "-w", ws, "-q", "index"], cwd=tmp_path)
     [sheet] = json.loads(_run([digest, "-w", ws, "summarize", "--backend", "extractive", "--json"], cwd=tmp_path))
     assert sheet["fields"]["code_url"]["value"] == "https://github.com/mistralai/mistral-src"
-    written = _run([digest, "-w", ws, "export", "--lang", "en", "-o", tmp_path / "out"], cwd=tmp_path).split()
-    assert [Path(p).name for p in written] == ["2310.06825.md", "survey.md"]
+    written = _run([digest, "-w", ws, "export", "--lang", "en", "-o", tmp_path / "out"], cwd=tmp_path).splitlines()
+    assert written[:2] == [str(tmp_path / "out" / name) for name in ("2310.06825.md", "survey.md")]
+    assert re.fullmatch(rf"{re.escape(str(tmp_path / 'out' / '2310.06825'))}/ \(\d+ images?\)", written[2])  # the figures
     assert "## Code URL" in (tmp_path / "out" / "2310.06825.md").read_text(encoding="utf-8")

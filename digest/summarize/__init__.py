@@ -144,7 +144,8 @@ def _setup(settings: Settings, backend: str, llm: BaseChatModel | None) -> dict:
         from digest.llm import model_name
 
         setup |= {"model": model_name(llm), "lang": settings.lang, "temperature": settings.llm_temperature,
-                  "max_tokens": settings.llm_max_tokens, "prompts": _prompts_digest(settings)}
+                  "max_tokens": settings.llm_max_tokens, "prompts": _prompts_digest(settings),
+                  "llm_facts": settings.llm_facts}
     return setup
 
 

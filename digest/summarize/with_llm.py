@@ -129,9 +129,9 @@ def summarize_with_llm(
     lang: str = "en",
     text: PaperText | None = None,
 ) -> PaperSummary:
-    """Rewrite the extractive summary's fields with `llm`, grounded in the extractive evidence quotes, and add the
-    model facts it proposes that pass the checks (see `_llm_facts`; `text`: the paper's PaperText when the caller
-    has it)."""
+    """Rewrite the extractive summary's fields with `llm`, grounded in the extractive evidence quotes, and (with
+    `settings.llm_facts`) add the model facts it proposes that pass the checks (see `_llm_facts`; `text`: the
+    paper's PaperText when the caller has it)."""
     started = time.perf_counter()
     paper = text or PaperText(parsed)
     wanted = list(fields or extracted.fields or FIELD_KEYS)
@@ -142,7 +142,8 @@ def summarize_with_llm(
         if key in LLM_FIELDS:
             fallback = extracted.fields.get(key, FieldValue())
             result.fields[key] = _llm_field(paper, key, fallback, llm, settings, system, lang)
-    result.facts = _llm_facts(paper, extracted.facts, llm, settings)
+    if settings.llm_facts:
+        result.facts = _llm_facts(paper, extracted.facts, llm, settings)
     result.title = result.title or parsed.title
     result.backend, result.model, result.lang = "llm", model_name(llm), lang
     result.seconds = extracted.seconds + time.perf_counter() - started
