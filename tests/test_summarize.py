@@ -271,7 +271,8 @@ def test_cli_json_prints_the_sheets(catalog_ws):
     result = runner.invoke(cli, ["-w", ws, "summarize", "2310.06825", "--backend", "extractive", "--json"])
     assert result.exit_code == 0, result.output
     [sheet] = json.loads(result.output)
-    assert set(sheet) == {"paper_id", "title", "fields", "benchmarks", "facts", "columns"}
+    assert set(sheet) == {"paper_id", "title", "fields", "benchmarks", "facts", "columns", "figures"}
+    assert sheet["figures"] and all(f["page"] and f["file"].endswith(".png") for f in sheet["figures"])
     assert sheet["paper_id"] == "2310.06825" and sheet["title"] == "Mistral 7B"
     assert set(sheet["fields"]["code_url"]) == {"value", "evidence"}
     assert sheet["fields"]["code_url"]["evidence"][0]["page"] == 1

@@ -203,7 +203,8 @@ def _parsed(settings: Settings, catalog: Catalog, any_id: str) -> tuple[ParsedPa
 
 def sheet_json(summary: PaperSummary) -> dict:
     """A sheet as `--json` prints it: paper_id, title, fields {KEY: {value, evidence}}, benchmarks, facts, columns
-    {NAME: {question, type, unit, value, evidence}}."""
+    {NAME: {question, type, unit, value, evidence}}, figures (label, kind, number, caption, page, bbox, and the image
+    file's name in the workspace's `corpus/figures/<paper_id>/`)."""
     return {
         "paper_id": summary.paper_id,
         "title": summary.title,
@@ -211,6 +212,7 @@ def sheet_json(summary: PaperSummary) -> dict:
         "benchmarks": [b.model_dump() for b in summary.benchmarks],
         "facts": [m.model_dump() for m in summary.facts],
         "columns": {k: v.model_dump(include={"question", "type", "unit", "value", "evidence"}) for k, v in summary.columns.items()},
+        "figures": [f.model_dump() for f in summary.figures],
     }
 
 
