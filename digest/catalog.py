@@ -7,7 +7,6 @@ timeout make it safe for two processes at once; every write is one transaction.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import DigestError, one_line, shorten
+from .files import safe_name
 from .ids import paper_key
 from .models import PaperRecord, PaperSummary, ParsedPaper
 
@@ -247,7 +247,7 @@ class Catalog:
     def figures_dir(self, paper_id: str) -> Path:
         """Where the images of a paper's sheet (its figures and tables) are kept: beside the catalog, a folder per
         paper."""
-        return self.path.parent / "figures" / re.sub(r"[^\w.-]+", "_", paper_id)
+        return self.path.parent / "figures" / safe_name(paper_id)
 
 
 def _use_wal(db: sqlite3.Connection) -> None:

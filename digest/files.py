@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from .errors import DigestError
+
+
+def safe_name(text: str) -> str:
+    """`text` as a file name: each run of characters other than letters, digits, "." and "-" made one "_"
+    (`hep-th/9901001` -> `hep-th_9901001`)."""
+    return re.sub(r"[^\w.-]+", "_", text)
 
 
 def sha256_file(path: Path) -> str:

@@ -20,7 +20,6 @@ import hashlib
 import json
 import mmap
 import os
-import re
 import shutil
 import time
 import zipfile
@@ -42,7 +41,7 @@ from .chunk import CHUNKER_VERSION, table_key
 from .embed import load_embedder, model_location
 from .embed_onnx import check_soon, clean_encoders, encoder_ready, export_encoder, query_embedder
 from .errors import DigestError
-from .files import write_atomic
+from .files import safe_name, write_atomic
 from .glossary import is_non_english, translate_terms
 from .ids import paper_key
 from .mentions import corpus_names, resolve
@@ -448,7 +447,7 @@ def build_index(
         clock = time.perf_counter()
         path, meta = _write_version(settings, settings.embedder, embedder.dim, parts, encoder=encoder)
         for pid in fresh:
-            for saved in (settings.index_dir / PARTS).glob(f"{_part_name(pid)}-{'?' * 16}.npz"):
+            for saved in (settings.index_dir / PARTS).glob(f"{safe_name(pid)}-{'?' * 16}.npz"):
                 saved.unlink()
         report.seconds["index"] = time.perf_counter() - clock
         chunks = {pid: len(part[0]) for pid, part in parts.items()}
@@ -501,12 +500,7 @@ def _embed(settings, engine, fresh, report, on_progress) -> dict[str, tuple[list
 
 
 def _part_path(settings: Settings, pid: str, key: str) -> Path:
-    return settings.index_dir / PARTS / f"{_part_name(pid)}-{_part_tag(key, settings.embedder)}.npz"
-
-
-def _part_name(pid: str) -> str:
-    """A paper id as a file name (`hep-th/9901001` -> `hep-th_9901001`)."""
-    return re.sub(r"[^\w.-]", "_", pid)
+    return settings.index_dir / PARTS / f"{safe_name(pid)}-{_part_tag(key, settings.embedder)}.npz"
 
 
 def _part_tag(key: str, embedder: str) -> str:

@@ -56,6 +56,14 @@ def workspace(tmp_path: Path) -> Path:
     return ws
 
 
+@pytest.fixture
+def settings(workspace: Path):
+    """The settings of the empty `workspace` (a test file may define its own `settings`)."""
+    from digest.settings import Settings
+
+    return Settings.load(workspace=workspace)
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """The shared folder (corpus/, eval/)."""

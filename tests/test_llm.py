@@ -28,24 +28,15 @@ from digest.settings import Settings
 from digest.summarize.with_llm import summarize_with_llm
 from digest.text import contains
 
-from conftest import recording_model
+from conftest import recording_model as model
 
 LLAMA = "2302.13971"
 QUOTE_LINE = re.compile(r"^\[(\d+)\] \(p\. (\d+)(?:, (.*?))?\) (.*)$", re.MULTILINE)
 
 
-def model(*replies: str | dict):
-    return recording_model(*replies)
-
-
 @pytest.fixture(scope="module")
 def llama(shared_pdf):
     return parse_pdf(shared_pdf(LLAMA), LLAMA)
-
-
-@pytest.fixture
-def settings(workspace):
-    return Settings.load(workspace=workspace)
 
 
 def sentence_with(parsed, word: str) -> Evidence:

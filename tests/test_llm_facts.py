@@ -9,7 +9,6 @@ import pytest
 
 from digest.models import FactValue
 from digest.parse import parse_pdf
-from digest.settings import Settings
 from digest.summarize import summarize_paper
 
 from conftest import recording_model
@@ -23,11 +22,6 @@ FFN_ROW = "| hidden_dim | 14336 |"
 @pytest.fixture(scope="module")
 def mixtral(shared_pdf):
     return parse_pdf(shared_pdf(MIXTRAL), MIXTRAL)
-
-
-@pytest.fixture
-def settings(workspace):
-    return Settings.load(workspace=workspace)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pathlib import Path
 import jinja2
 
 from ..errors import DigestError, one_line
-from ..files import write_atomic
+from ..files import safe_name, write_atomic
 from . import SURVEY_STEM, Exporter, is_folder, register
 from .facts import fact_matrix
 from .record import Lang, SurveyEntry, wording
@@ -67,7 +67,7 @@ class MarkdownExporter(Exporter):
         a folder `<paper_id>/`."""
         if is_folder(out):
             folder = out
-            files = {out / f"{_file_stem(e.paper_id)}.md": self.sheet(e, lang).encode() for e in entries}
+            files = {out / f"{safe_name(e.paper_id)}.md": self.sheet(e, lang).encode() for e in entries}
             files[out / f"{SURVEY_STEM}.md"] = self.survey(entries, lang).encode()
         else:
             target = self.target(out)
@@ -163,10 +163,6 @@ def _refs(numbers: list[int]) -> str:
     return "".join(f"[^{n}]" for n in numbers)
 
 
-def _file_stem(paper_id: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", paper_id)
-
-
 def _image(paper_id: str, file: str) -> str:
     """Where an export puts a paper's figure image, relative to the Markdown: `<paper_id>/fig-3.png`."""
-    return f"{_file_stem(paper_id)}/{file}"
+    return f"{safe_name(paper_id)}/{file}"

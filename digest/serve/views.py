@@ -22,6 +22,7 @@ from ..export import EXPORTERS, exporter, load_entries
 from ..export.record import SHEET_ORDER, Lang, labels, wording
 from ..export.sheet import Sheet, SheetField, build_sheet
 from ..export.tables import benchmark_matrix
+from ..files import safe_name
 from ..models import PaperRecord, Section
 from ..parse.pdf import HEAD, PdfError, check_pdf, starts_like_pdf
 from .compare import bar_chart, chart_columns
@@ -289,7 +290,7 @@ def _receive(uploads: list[UploadFile], folder: Path) -> list[JobPaper]:
         if not starts_like_pdf(head):
             paper.status, paper.error = "failed", "not a PDF (no %PDF- header)"
         else:
-            safe = re.sub(r"[^\w.-]+", "_", name).lstrip(".") or "paper"
+            safe = safe_name(name).lstrip(".") or "paper"
             path = folder / str(i) / (safe if safe.lower().endswith(".pdf") else f"{safe}.pdf")
             path.parent.mkdir()
             with path.open("wb") as out:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pymupdf
 
 from digest.fields import RESULT_CAPTION_CUES
-from digest.files import write_atomic
+from digest.files import safe_name, write_atomic
 from digest.models import BenchmarkScore, Caption, Evidence, FieldValue, Figure, PaperSummary, ParsedPaper
 from digest.parse import open_pdf
 from digest.parse.crop import Box, Style, body_style, float_boxes, page_marks, render
@@ -92,9 +92,8 @@ def _figure(caption: Caption, box: Box) -> Figure:
     """The record of a cropped caption; its file is named after its kind and number: fig-3.png, table-A.1.png."""
     number = caption.label.split()[-1]
     stem = "fig" if caption.kind == "figure" else "table"
-    safe = re.sub(r"[^\w.-]+", "_", number)
     return Figure(label=caption.label, kind=caption.kind, number=number, caption=caption.text, page=caption.page,
-                  bbox=tuple(round(v, 1) for v in box), file=f"{stem}-{safe}.png")
+                  bbox=tuple(round(v, 1) for v in box), file=f"{stem}-{safe_name(number)}.png")
 
 
 def save_figures(pdf: Path, parsed: ParsedPaper, text: PaperText, scores: list[BenchmarkScore],
