@@ -430,7 +430,8 @@ def model_facts(split: str, show: bool) -> dict:
     matches the extracted one whose name holds its name or an alias (or is held by it), else one named with the
     same size ("7B"), else the only one of a paper with one gold model. Values compare normalized (the gold's value
     and alternatives through the same rules). Without gold (dev): counts. Both: the share of quotes found on their
-    page of the PDF text (PyMuPDF, whitespace collapsed; table rows without their "|").
+    page of the PDF text, running on to the next page at most (PyMuPDF; `_page_variants`; table rows without
+    their "|").
     """
     import pymupdf
 
@@ -453,12 +454,15 @@ def model_facts(split: str, show: bool) -> dict:
         seconds += time.perf_counter() - started
         models += len(found)
         with pymupdf.open(pdf) as doc:
-            pages = [_page_variants(page.get_text()) for page in doc]
+            pages = [_page_variants(page) for page in doc]
         for m in found:
             for v in m.facts.values():
-                quote = normalize(" ".join(v.quote.split("|")) if v.quote.startswith("|") else v.quote)
-                on_page[0] += any(quote in variant for variant in pages[v.page - 1])
+                quote = " ".join(v.quote.split("|")) if v.quote.startswith("|") else v.quote
+                found_there = quote_on_page(quote, pages, v.page)
+                on_page[0] += found_there
                 on_page[1] += 1
+                if show and not found_there:
+                    print(f"  {paper} {m.name} quote not on p.{v.page}: {v.quote[:150]!r}")
         pairs = _match_models([g for g in gold if g["arxiv_id"] == paper], found)
         paired = [m for _, m in pairs if m is not None]
         matched += len(paired)
@@ -484,9 +488,34 @@ def model_facts(split: str, show: bool) -> dict:
     return out
 
 
-def _page_variants(text: str) -> list[str]:
-    """A page's text as the gold checks it: plain, a line-break hyphen joined, the hyphen kept without the break."""
-    return [normalize(text), normalize(re.sub(r"-\s*\n\s*", "", text)), normalize(re.sub(r"-\s*\n\s*", "-", text))]
+def _page_variants(page) -> list[str]:
+    """A page's text as quotes are checked against it, whitespace removed (the PDF's spacing is not the text):
+    plain, a line-break hyphen joined, the hyphen kept without the break, and without superscripts (footnote
+    marks, which the parser leaves out of the text)."""
+    text = page.get_text()
+    lines = ("".join(s["text"] for s in line["spans"] if not s["flags"] & 1)
+             for block in page.get_text("dict")["blocks"] for line in block.get("lines", []))
+    return [_squeezed(t) for t in (text, re.sub(r"-\s*\n\s*", "", text), re.sub(r"-\s*\n\s*", "-", text),
+                                   re.sub(r"-\s*\n\s*", "", "\n".join(lines)))]
+
+
+def quote_on_page(quote: str, pages: list[list[str]], page: int) -> bool:
+    """Whether `quote` is on `page` (1-based; `pages` as `_page_variants` gives them), or begins in the last third
+    of it and runs on in the first third of the next page, past whatever ends the page (footnotes, a figure, a
+    page number; a word may break across the two)."""
+    whole = _squeezed(quote)
+    here = pages[page - 1]
+    if any(whole in variant for variant in here):
+        return True
+    if page >= len(pages):
+        return False
+    ends = [v[-len(v) // 3 :] for v in here]
+    starts = [v[: len(v) // 3] for v in pages[page]]
+    return any(any(whole[:cut] in e for e in ends) and any(whole[cut:] in s for s in starts) for cut in range(1, len(whole)))
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", normalize(text))
 
 
 def _match_models(gold: list[dict], found: list) -> list[tuple[dict, object]]:

@@ -21,7 +21,7 @@ import shutil
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property, lru_cache
@@ -33,6 +33,7 @@ import numpy as np
 from .embed import Embedder, Progress, SentenceTransformerEmbedder, load_embedder
 from .errors import DigestError, one_line
 from .files import sha256_file
+from .index_version import live_version
 from .outcome import OnProgress, ignore_progress
 from .settings import Settings
 
@@ -60,18 +61,14 @@ class OnnxEmbedder:
     thread pool costs more than it saves, and a busy machine does not slow it); L2-normalized vectors equal
     to the model's own (cosine >= PROBE_COSINE, checked at export)."""
 
-    def __init__(self, folder: Path, record: dict):
-        import onnxruntime as ort
+    def __init__(self, folder: Path, record: dict, session: Any = None):
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only
         self.name = record["model"]
         self.dim = int(record["dim"])
         self.max_tokens = int(record["max_tokens"])
         self.folder = folder
-        self.session = ort.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
+        self.session = session or _session(folder)
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.tokens = Tokenizer.from_file(str(folder / TOKENIZER))  # truncates to max_tokens, pads to the longest
 
@@ -141,40 +138,70 @@ def query_embedder(settings: Settings, meta: dict, root: Path) -> Embedder:
     return load_embedder(settings.embedder, settings.device)
 
 
-def check_soon(meta: dict, root: Path) -> None:
-    """Start checking the files of an index version's ONNX export against their checksums, in the background:
-    hashing ~90 MB takes a tenth of a second, which passes while the index loads."""
+def load_live_soon(index_dir: Path) -> None:
+    """`load_soon` for the live index version under `index_dir`; nothing where there is none (`Index.open` says
+    what is wrong). A query command calls it first, so that the loading overlaps its imports."""
+    version = live_version(index_dir)
+    try:
+        meta = json.loads((version / "meta.json").read_text()) if version else {}
+    except (OSError, ValueError):
+        return
+    load_soon(meta, index_dir)
+
+
+def load_soon(meta: dict, root: Path) -> None:
+    """Start loading an index version's ONNX export in the background: its files hashed against their checksums
+    (~90 MB: a tenth of a second) and its ONNX Runtime session made (as long again). Both release the GIL, so
+    they pass while the caller imports and loads the rest of the index."""
     record = meta.get("encoder") or {}
     if record.get("path"):
-        _verification(root / record["path"], record["sha256"])
+        folder = root / record["path"]
+        _verification(folder, record["sha256"])
+        _in_background(_session, folder, _stamp(folder, [GRAPH, GRAPH + ".data"]))
 
 
 def _verification(folder: Path, checksums: dict[str, str]) -> Future:
     """A future of `_damaged(folder, checksums)`, computed once per process for the files as they are now
     (a file replaced since has another inode or mtime, and is checked again)."""
-    files = []
-    for name in sorted(checksums):
+    return _in_background(_damaged, folder, tuple(sorted(checksums.items())), _stamp(folder, sorted(checksums)))
+
+
+def _stamp(folder: Path, names: list[str]) -> tuple:
+    """What tells a file replaced since: inode, size and mtime of each of `names` (None where missing)."""
+    out = []
+    for name in names:
         try:
             stat = (folder / name).stat()
-            files.append((name, checksums[name], stat.st_ino, stat.st_size, stat.st_mtime_ns))
+            out.append((name, stat.st_ino, stat.st_size, stat.st_mtime_ns))
         except OSError:
-            files.append((name, checksums[name], None, None, None))
-    return _hashed_in_background(folder, tuple(files))
+            out.append((name, None))
+    return tuple(out)
 
 
-@lru_cache(maxsize=8)
-def _hashed_in_background(folder: Path, files: tuple) -> Future:
-    """A future of `_damaged` for `files` (name, sha256, inode, size, mtime), computed in a daemon thread."""
+@lru_cache(maxsize=16)
+def _in_background(work: Callable, folder: Path, *args: Any) -> Future:
+    """A future of `work(folder, *args)`, run once per process and arguments in a daemon thread (the last
+    argument is a `_stamp`: files changed since are worked on again)."""
     future: Future = Future()
 
     def run() -> None:
         try:
-            future.set_result(_damaged(folder, {name: sha256 for name, sha256, *_ in files}))
+            future.set_result(work(folder, *args[:-1]))
         except BaseException as exc:  # handed to whoever waits for the result
             future.set_exception(exc)
 
-    threading.Thread(target=run, name="digest-encoder-check", daemon=True).start()
+    threading.Thread(target=run, name=f"digest-{work.__name__.strip('_')}", daemon=True).start()
     return future
+
+
+def _session(folder: Path) -> Any:
+    """An ONNX Runtime session of the export in `folder`, on one thread."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only
+    return ort.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
 
 
 @lru_cache(maxsize=4)
@@ -186,15 +213,16 @@ def _onnx_embedder(folder: Path, record: str) -> OnnxEmbedder:
         raise DigestError(f"the ONNX query encoder {folder / bad} does not match the checksum the index recorded "
                           "(changed or damaged): run `digest index` to export it again")
     try:
-        return OnnxEmbedder(folder, entry)
+        session = _in_background(_session, folder, _stamp(folder, [GRAPH, GRAPH + ".data"])).result()
+        return OnnxEmbedder(folder, entry, session)
     except Exception as exc:  # onnxruntime and tokenizers raise their own types for an unreadable file
         raise DigestError(f"cannot load the ONNX query encoder in {folder} ({one_line(exc)[:200]}): "
                           "run `digest index --force` to export it again") from exc
 
 
-def _damaged(folder: Path, checksums: dict[str, str]) -> str | None:
-    """The first file of `checksums` whose sha256 differs (or that is gone), else None."""
-    for name, expected in checksums.items():
+def _damaged(folder: Path, checksums: tuple[tuple[str, str], ...]) -> str | None:
+    """The first file of `checksums` (name, sha256) whose sha256 differs (or that is gone), else None."""
+    for name, expected in checksums:
         try:
             if sha256_file(folder / name) != expected:
                 return name

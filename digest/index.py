@@ -1,6 +1,6 @@
 """The search index: chunks of every parsed paper, their vectors in FAISS, and BM25 over the same text.
 
-Layout under `settings.index_dir`: one folder per version (`v000007/`: meta.json, chunks.jsonl, dense.faiss,
+Layout under `settings.index_dir`: one folder per version (`v000007/`: meta.json, chunks.jsonl and its line ends, dense.faiss,
 bm25/) and a pointer file `CURRENT` naming the live one. A build writes a new folder and switches the
 pointer with `os.replace`, so a crash mid-build leaves the previous index in use. Builds are incremental:
 a paper is re-chunked and re-embedded only when its PDF, the parser or the chunking settings change.
@@ -38,8 +38,9 @@ from threadpoolctl import ThreadpoolController
 from .bm25 import Bm25Scores, write_bm25
 from .catalog import Catalog
 from .chunk import CHUNKER_VERSION, table_key
+from .index_version import POINTER, ChunkFile, live_version, write_chunks
 from .embed import load_embedder, model_location
-from .embed_onnx import check_soon, clean_encoders, encoder_ready, export_encoder, query_embedder
+from .embed_onnx import clean_encoders, encoder_ready, export_encoder, load_soon, query_embedder
 from .errors import DigestError
 from .files import safe_name, write_atomic
 from .glossary import is_non_english, translate_terms
@@ -65,7 +66,6 @@ PQ_DIMS = 4  # dimensions per byte of an IVF-PQ code (384-d: 96 bytes a vector; 
 PQ_RESCORE = (10, 20, 40, 80)  # IVF-PQ candidates per wanted hit re-scored exactly: the first reaching RECALL_TARGET
 PLATEAU = 0.002  # a recall gain below which probing more IVF-PQ cells is given up for more re-scored candidates
 VECTORS = "vectors.npy"  # an IVF-PQ version's full vectors, float16, memory-mapped for re-scoring
-POINTER = "CURRENT"
 PARTS = ".parts"  # each paper's chunks and vectors, saved as soon as embedded, until a version holds them
 
 
@@ -102,7 +102,7 @@ def bm25_text(chunk: Chunk) -> str:
 class Index:
     """An opened index version. `Index.open(settings)`; the embedder is loaded on the first dense query."""
 
-    def __init__(self, settings: Settings, path: Path, meta: dict, chunks: list[Chunk], dense, bm25: Bm25Scores):
+    def __init__(self, settings: Settings, path: Path, meta: dict, chunks: Sequence[Chunk], dense, bm25: Bm25Scores):
         self.settings = settings
         self.path = path
         self.meta = meta
@@ -127,9 +127,8 @@ class Index:
     def load(cls, settings: Settings, path: Path) -> "Index":
         try:
             meta = json.loads((path / "meta.json").read_text())
-            check_soon(meta, path.parent)  # the query encoder's checksums, hashed while the rest loads
-            with open(path / "chunks.jsonl", encoding="utf-8") as fh:
-                chunks = [Chunk.model_validate_json(line) for line in fh]
+            load_soon(meta, path.parent)  # the query encoder, checked and loaded while the rest loads
+            chunks = ChunkFile(path)
             dense = faiss.read_index(str(path / "dense.faiss"))
             bm25 = Bm25Scores.load(path / "bm25")
         except (OSError, ValueError, RuntimeError) as exc:
@@ -563,8 +562,7 @@ def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str,
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-            fh.writelines(c.model_dump_json() + "\n" for c in chunks)
+        write_chunks(tmp, chunks)
         faiss.write_index(dense, str(tmp / "dense.faiss"))
         if meta["ann"] == "ivfpq":
             _save_vectors(vectors, tmp / VECTORS)
@@ -697,16 +695,6 @@ def tune_search(index, vectors: np.ndarray, param: str, values: Sequence[int], s
             if recall - before < PLATEAU and searcher is not searchers[-1]:
                 break
     return value, round(recall, 4), searcher
-
-
-def live_version(root: Path) -> Path | None:
-    """The live version folder, if there is one."""
-    try:
-        name = (root / POINTER).read_text().strip()
-    except FileNotFoundError:
-        return None
-    path = root / name
-    return path if name and (path / "meta.json").is_file() else None
 
 
 def _next_version(root: Path) -> int:

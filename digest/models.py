@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Record(BaseModel):
+    """The base of every record here: its schema is built when first used, so that importing this module stays
+    cheap for a query, which uses two of them (bench/README.md, cold queries)."""
+
+    model_config = ConfigDict(defer_build=True)
 
 # --------------------------------------------------------------------- catalog
 
 
-class PaperRecord(BaseModel):
+class PaperRecord(Record):
     """One row of the catalog: a paper we were asked for, and what became of it."""
 
     paper_id: str
@@ -32,7 +39,7 @@ class PaperRecord(BaseModel):
 # ----------------------------------------------------------------------- parse
 
 
-class Section(BaseModel):
+class Section(Record):
     """A heading and the body text under it, up to the next heading of any level."""
 
     number: str | None = None  # "3", "3.1", "A.2"
@@ -50,7 +57,7 @@ class Section(BaseModel):
         return f"{self.number} {self.title}" if self.number else self.title
 
 
-class Table(BaseModel):
+class Table(Record):
     page: int
     label: str | None = None  # "Table 2"
     caption: str = ""
@@ -61,7 +68,7 @@ class Table(BaseModel):
 BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in PDF points, from the page's top left
 
 
-class Caption(BaseModel):
+class Caption(Record):
     kind: Literal["figure", "table"]
     label: str  # "Figure 3"
     page: int
@@ -69,14 +76,14 @@ class Caption(BaseModel):
     bbox: BBox | None = None  # where the caption is printed on its page
 
 
-class Link(BaseModel):
+class Link(Record):
     uri: str
     text: str = ""  # anchor text, or the URL as printed
     page: int
     source: Literal["annotation", "text"] = "annotation"
 
 
-class ParsedPaper(BaseModel):
+class ParsedPaper(Record):
     """A paper's structure as recovered from its PDF."""
 
     paper_id: str
@@ -103,7 +110,7 @@ class ParsedPaper(BaseModel):
 # ----------------------------------------------------------------------- index
 
 
-class Chunk(BaseModel):
+class Chunk(Record):
     """A passage that never crosses a section boundary."""
 
     chunk_id: str  # "<paper_id>#<n>"
@@ -117,20 +124,20 @@ class Chunk(BaseModel):
     overlap: int = 0  # leading characters of `text` the previous chunk also holds (embedded there only)
 
 
-class Hit(BaseModel):
+class Hit(Record):
     chunk: Chunk
     score: float
 
 
 # ------------------------------------------------------------------- summarize
 
-class Evidence(BaseModel):
+class Evidence(Record):
     page: int
     section: str = ""
     quote: str  # verbatim in the parsed text
 
 
-class FieldValue(BaseModel):
+class FieldValue(Record):
     """A survey field: a value (text or list) backed by evidence, or None for "not found"."""
 
     value: str | list[str] | None = None
@@ -150,7 +157,7 @@ class ColumnValue(FieldValue):
     unit: str = ""
 
 
-class BenchmarkScore(BaseModel):
+class BenchmarkScore(Record):
     benchmark: str
     metric: str = ""
     setting: str = ""  # "5-shot", "pass@1"
@@ -161,7 +168,7 @@ class BenchmarkScore(BaseModel):
     own: bool = False  # the model is one the paper introduces
 
 
-class FactValue(BaseModel):
+class FactValue(Record):
     """One fact of a model as the paper states it, its normalized form for comparison, and where it is stated."""
 
     value: str  # as printed: "16.8B", "4,096", "2e−5", "RoPE"
@@ -170,14 +177,14 @@ class FactValue(BaseModel):
     quote: str  # verbatim in the parsed text (a sentence, or a table row), holding `value`
 
 
-class ModelFacts(BaseModel):
+class ModelFacts(Record):
     """The fact sheet of one model the paper introduces (one per size when it gives several)."""
 
     name: str
     facts: dict[str, FactValue] = Field(default_factory=dict)  # fact key (digest.fields.FACT_KEYS) -> value
 
 
-class Figure(BaseModel):
+class Figure(Record):
     """A figure or table of the paper cropped from its page to an image stored beside the paper's sheet."""
 
     label: str  # "Figure 3"
@@ -189,7 +196,7 @@ class Figure(BaseModel):
     file: str  # the image's name: "fig-3.png", "table-2.png"
 
 
-class PaperSummary(BaseModel):
+class PaperSummary(Record):
     paper_id: str
     title: str = ""
     fields: dict[str, FieldValue] = Field(default_factory=dict)
@@ -206,7 +213,7 @@ class PaperSummary(BaseModel):
 # ------------------------------------------------------------------------- ask
 
 
-class Citation(BaseModel):
+class Citation(Record):
     n: int
     paper_id: str
     title: str = ""
@@ -215,7 +222,7 @@ class Citation(BaseModel):
     text: str
 
 
-class Answer(BaseModel):
+class Answer(Record):
     answer: str
     citations: list[Citation] = Field(default_factory=list)
     answered: bool = True  # False: the corpus does not say

@@ -1,18 +1,19 @@
-"""All settings in one pydantic model: defaults < `digest.toml` < `DIGEST_*` environment < flags."""
+"""All settings in one pydantic model: defaults < `digest.toml` < `DIGEST_*` environment < flags.
+
+The sources are read here rather than by pydantic-settings, whose import alone costs a cold query a tenth of a
+second (bench/README.md, cold queries): a variable's value is JSON for a list or table setting, else the text
+pydantic converts (`DIGEST_ARXIV_DELAY=0.5`, `DIGEST_COLUMN='[{"name": …}]'`); names are case-insensitive.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
-from pydantic import BaseModel, Field
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field
 
 ARXIV_API_URL = "https://export.arxiv.org/api/query"
 PACKAGED_PROMPTS = Path(__file__).resolve().parent / "prompts"
@@ -32,10 +33,13 @@ class Column(BaseModel):
     unit: str = Field("", description="a number's unit, e.g. tokens: values with it are preferred")
 
 
-class Settings(BaseSettings):
+ENV_PREFIX = "DIGEST_"
+
+
+class Settings(BaseModel):
     """Every knob digest has. Build it with `Settings.load()`."""
 
-    model_config = SettingsConfigDict(env_prefix="DIGEST_", extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     workspace: Path = Field(default_factory=Path.cwd, description="holds digest.toml, corpus/ and index/")
 
@@ -101,26 +105,17 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, **flags: Any) -> "Settings":
-        """Settings for a workspace; flags left as None do not override anything."""
-        return cls(**_given(flags))
+        """Settings for a workspace: its `digest.toml`, then `DIGEST_*` variables, then the flags not None.
+        Raises pydantic's ValidationError naming a bad setting, or TOMLDecodeError with its line."""
+        given = _given(flags)
+        environment = _environment(cls)
+        workspace = given.get("workspace") or environment.get("workspace") or Path.cwd()
+        return cls.model_validate({**_toml(Path(workspace) / "digest.toml"), **environment, **given})
 
     def with_flags(self, **flags: Any) -> "Settings":
         """These settings with a command's flags folded in (None leaves a setting as it is), validated;
         pydantic's ValidationError names a bad one."""
         return type(self).model_validate({**self.model_dump(), **_given(flags)})
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        workspace = init_settings.init_kwargs.get("workspace") or os.environ.get("DIGEST_WORKSPACE") or Path.cwd()
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(workspace) / "digest.toml")
-        return init_settings, env_settings, toml
 
     # Derived locations -------------------------------------------------
     @property
@@ -149,3 +144,25 @@ class Settings(BaseSettings):
 
 def _given(flags: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in flags.items() if v is not None}
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def _environment(model: type[BaseModel]) -> dict[str, Any]:
+    """The `DIGEST_<NAME>` variables of `model`'s fields (any case); list and table values parsed as JSON."""
+    found = {k.upper(): v for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)}
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        value = found.get(ENV_PREFIX + name.upper())
+        if value is not None:
+            structured = get_origin(info.annotation) in (list, dict) or info.annotation in (list, dict)
+            try:
+                out[name] = json.loads(value) if structured else value
+            except ValueError as exc:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} is not JSON ({exc})") from None
+    return out

@@ -359,7 +359,7 @@ def test_a_killed_index_build_keeps_the_papers_it_embedded(workspace, shared):
     with Catalog(settings.catalog_path) as catalog:
         resumed = build_index(settings, catalog)
     index = Index.open(settings)
-    chunks, vectors = index.chunks, index.vectors.copy()
+    chunks, vectors = list(index.chunks), index.vectors.copy()
     reused = len(index.chunks_for("2103.15348"))
     assert resumed.reused == reused > 0
     assert resumed.embedded == len(set(chunk_texts(index, MISTRAL)))  # only the paper the kill interrupted
@@ -369,7 +369,7 @@ def test_a_killed_index_build_keeps_the_papers_it_embedded(workspace, shared):
         clean = build_index(settings, catalog, force=True)
     index = Index.open(settings)
     assert clean.reused == 0 and clean.embedded == resumed.embedded + len(set(chunk_texts(index, "2103.15348")))
-    assert index.chunks == chunks
+    assert list(index.chunks) == chunks
     assert abs(index.vectors - vectors).max() < 1e-5
 
 

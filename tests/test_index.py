@@ -208,6 +208,28 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch
     assert not list(copy.index_dir.glob(".build-*"))
 
 
+def test_chunks_are_parsed_when_first_read(copy):
+    index = Index.open(copy)
+    assert not index.chunks._parsed  # opening reads none
+    assert index.chunks[7] is index.chunks[7] and list(index.chunks._parsed) == [7]
+    hits = index.search("how many experts process each token", k=3)
+    assert hits and all(h.chunk in index.chunks._parsed.values() for h in hits)
+    assert [c.model_dump() for c in index.chunks] == [json.loads(line) for line in
+                                                     (index.path / "chunks.jsonl").read_text().splitlines()]
+
+
+def test_a_version_without_line_ends_is_scanned_and_a_damaged_chunk_file_refused(copy):
+    version = Index.open(copy).path
+    first = [c.model_dump() for c in Index.open(copy).chunks]
+    (version / "chunks.ends.npy").unlink()  # as a version written before the ends file
+    assert [c.model_dump() for c in Index.open(copy).chunks] == first
+    index_module.write_chunks(version, [index_module.Chunk.model_validate(c) for c in first])
+    with open(version / "chunks.jsonl", "r+b") as fh:  # cut short, as by a full disk
+        fh.truncate(fh.seek(0, 2) - 10)
+    with pytest.raises(DigestError, match="chunks.jsonl does not match .*digest index --force"):
+        Index.open(copy)
+
+
 @pytest.mark.parametrize("kind", ["hnsw", "ivf"])
 def test_above_the_threshold_an_approximate_index_is_built_and_its_recall_checked(copy, kind):
     settings = copy.model_copy(update={"ann_threshold": 50, "ann_index": kind})

@@ -37,6 +37,16 @@ def test_toml_then_env_then_flags(workspace, monkeypatch):
     assert (settings.arxiv_delay, settings.max_retries, settings.arxiv_api_url) == (0.0, 7, "http://env/api")
 
 
+def test_list_settings_come_from_json_variables_and_names_ignore_case(workspace, monkeypatch):
+    monkeypatch.setenv("DIGEST_COLUMN", '[{"name": "context length", "question": "What context length?"}]')
+    monkeypatch.setenv("digest_top_k", "9")
+    settings = Settings.load(workspace=workspace)
+    assert [c.name for c in settings.column] == ["context length"] and settings.top_k == 9
+    monkeypatch.setenv("DIGEST_COLUMN", "context length")
+    with pytest.raises(ValueError, match="DIGEST_COLUMN is not JSON"):
+        Settings.load(workspace=workspace)
+
+
 def test_flags_fold_into_the_settings_validated(workspace):
     settings = Settings.load(workspace=workspace)
     folded = settings.with_flags(backend="extractive", lang=None, top_k=9)

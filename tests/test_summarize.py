@@ -343,6 +343,25 @@ def test_model_url_from_hub_links_and_collections(more_sheets):
     assert more_sheets["2511.22570"].fields["code_url"].value == "https://github.com/deepseek-ai/DeepSeek-Math-V2"  # title block
 
 
+def test_architecture_names_the_base_model_with_its_sentence(more_sheets):
+    """"Built on DeepSeek-V3.2-Exp-Base, we developed …", "starting from a 7T intermediate checkpoint obtained from
+    Ling-Lite-Base", "We initialize the audio LLM of Kimi-Audio from the pre-trained Qwen2.5 7B model"."""
+    for aid, base in [("2511.22570", "DeepSeek-V3.2-Exp-Base"), ("2503.17793", "Ling-Lite-Base"),
+                      ("2504.18425", "Qwen2.5 7B"), ("2601.21337", "Qwen3-Omni")]:
+        field = more_sheets[aid].fields["architecture"]
+        assert field.value.startswith(f"Base model: {base}"), (aid, field.value[:80])
+        assert base in field.evidence[0].quote
+        assert any(base in e.quote for e in more_sheets[aid].fields["training"].evidence)
+
+
+def test_no_base_model_where_the_paper_builds_on_none(sheets, more_sheets):
+    """Models trained from scratch (Granite Code, the Transformer, LLaMA, Mistral, PaLM, DeepSeek-V3), and InfLLM-V2,
+    which is "built on InfLLM, a training-free block-sparse attention mechanism": no base model."""
+    scratch = [more_sheets["2405.04324"]] + [sheets[aid] for aid in
+                                              ("1706.03762", "2302.13971", "2310.06825", "2204.02311", "2412.19437", "2509.24663")]
+    assert not [s.paper_id for s in scratch if (s.fields["architecture"].value or "").startswith("Base model")]
+
+
 def scores(sheet: PaperSummary, benchmark: str, model: str) -> list[BenchmarkScore]:
     return [b for b in sheet.benchmarks if b.benchmark == benchmark and b.model == model]
 

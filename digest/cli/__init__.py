@@ -411,6 +411,7 @@ def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool, ra
 def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...], mode: str | None, fusion: str | None,
            as_json: bool) -> None:
     """Find the passages that best match QUERY, with paper, section, page and score."""
+    _load_query_encoder_soon(ctx)
     from ..index import Index
 
     settings = ctx.fold(top_k=top_k, search_mode=mode, fusion=fusion)
@@ -543,7 +544,15 @@ def written_lines(paths: list[Path]) -> list[str]:
 
 # ------------------------------------------------------------------------- ask, chat
 
+def _load_query_encoder_soon(ctx: Context) -> None:
+    """Start loading the index's query encoder in the background, before the heavy imports it overlaps."""
+    from ..embed_onnx import load_live_soon
+
+    load_live_soon(ctx.settings.index_dir)
+
+
 def _asker(ctx: Context, backend: str | None, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None):
+    _load_query_encoder_soon(ctx)
     from ..ask import Asker
 
     return Asker.open(ctx.fold(backend=backend, top_k=k), papers=papers, tags=tags)

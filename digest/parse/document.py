@@ -19,7 +19,7 @@ from .layout import (
 from .pdf import MIN_PAGE_TEXT, NO_TEXT_LAYER, OCR_HINT, PdfError, ocr_available, ocr_textpage, open_pdf
 from .prose import URL, Vocabulary, join_lines, join_pair
 
-PARSER_VERSION = "6"  # 6: table rows taken past a figure, notes under a table; 5: caption bboxes and ends
+PARSER_VERSION = "7"  # 7: a page begins at its first line when that line ends in a joined hyphen; 6: table rows taken past a figure, notes under a table; 5: caption bboxes and ends
 _NO_VOCABULARY = Vocabulary([])
 TITLE_SIZE = 1.15  # a title is set at least this much larger than the body text ...
 TITLE_SHARE = 0.7  # ... and near the largest such text of page 1 (a logo or a big heading may be larger)
@@ -217,10 +217,15 @@ def _page_sections(lines: list[Line], vocab: Vocabulary, uris: list[str]) -> tup
 
 
 def _page_breaks(lines: list[Line], text: str, first_page: int) -> list[int]:
-    """Offsets in `text` where each page after `first_page` begins (a line's text is verbatim in the joined text)."""
+    """Offsets in `text` where each page after `first_page` begins. A line's text is verbatim in the joined text,
+    but for a hyphen at its end that joining took away ("initializa-" + "tion")."""
     breaks, cursor, page = [], 0, first_page
     for line in lines:
-        pos = text.find(line.text, cursor) if line.text else -1
+        pos = -1
+        for form in (line.text, line.text.rstrip("-\u2010")):
+            pos = text.find(form, cursor) if form else -1
+            if pos >= 0:
+                break
         if pos < 0:
             continue
         if line.page + 1 > page:

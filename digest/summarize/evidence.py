@@ -41,6 +41,18 @@ def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(start, cut)] + _cut(text, cut, end)
 
 
+def formula(sentence: str) -> bool:
+    """Mostly symbols or numbers: an equation, or a table flattened into text."""
+    visible = [c for c in sentence if not c.isspace()]
+    words = sentence.split()
+    numbers = sum(bool(re.fullmatch(r"[-−+$]?[\d.,]+[%KMBT]?", w)) for w in words)
+    return (
+        sum(c.isalpha() for c in visible) < 0.5 * len(visible)
+        or len(re.findall(r"[=∈≪≫×·∑∏√∂∇≤≥±]|\(\d+\)", sentence)) > 3
+        or numbers > 0.25 * len(words)
+    )
+
+
 def clip(text: str, limit: int) -> str:
     """A verbatim prefix of `text` (whitespace collapsed) of at most `limit` characters, cut at a word boundary."""
     text = " ".join(text.split())

@@ -16,8 +16,8 @@ from digest.ids import InvalidId, parse_id
 from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper
 from digest.text import row_cells
 
-from . import benchmarks, entities, facts, links
-from .evidence import PaperText, Sentence, clip
+from . import benchmarks, entities, facts, lineage, links
+from .evidence import PaperText, Sentence, clip, formula
 
 MIN_SCORE = 3.0
 MAX_DEMOS = 6
@@ -129,16 +129,21 @@ def prose_field(key: str, text: PaperText) -> FieldValue:
         chosen[best[1].order] = best[1]
         covered |= best[2]
         said |= best[3]
+    bases = lineage.base_models(text) if key in ("architecture", "training") else []
+    if key == "training":  # the sentence saying what training started from is a step of it
+        chosen.update((s.order, s) for _, s in bases)
     picked = sorted(chosen.values(), key=lambda s: s.order)
     parts = component_headings(key, text)
     config = config_rows(text) if key == "architecture" else []
-    if not picked and not parts:
+    based = [s for _, s in bases] if key == "architecture" else []
+    if not picked and not parts and not based:
         return FieldValue()
     # Each heading, table row and sentence is its own evidence; the value strings them together.
+    base = f"Base model: {'; '.join(name for name, _ in bases)}. " if based else ""
     lead = f"Components: {'; '.join(p.text for p in parts)}. " if parts else ""
     table = f"Configuration ({config[0].section}): {'; '.join(_cells_text(r.text) for r in config)}. " if config else ""
-    value = lead + table + " ".join(s.text for s in picked)
-    return FieldValue(value=value.strip(), evidence=[s.evidence() for s in parts + config + picked])
+    value = base + lead + table + " ".join(s.text for s in picked)
+    return FieldValue(value=value.strip(), evidence=[s.evidence() for s in based + parts + config + picked])
 
 
 def config_rows(text: PaperText) -> list[Sentence]:
@@ -159,23 +164,11 @@ def _cells_text(row: str) -> str:
 def _eligible(key: str, s: Sentence) -> bool:
     if s.kind not in ("abstract", "body", "appendix") or _AWAY.search(s.path):
         return False
-    if not 40 <= len(s.text) <= 500 or s.text.count("|") > 2 or not _PROSE.search(s.text) or _formula(s.text):
+    if not 40 <= len(s.text) <= 500 or s.text.count("|") > 2 or not _PROSE.search(s.text) or formula(s.text):
         return False
     if key == "summary":
         return s.kind == "abstract" or bool(re.search(r"introduction|conclusion", s.path, re.I))
     return True
-
-
-def _formula(sentence: str) -> bool:
-    """Mostly symbols or numbers: an equation, or a table flattened into text."""
-    visible = [c for c in sentence if not c.isspace()]
-    words = sentence.split()
-    numbers = sum(bool(re.fullmatch(r"[-−+$]?[\d.,]+[%KMBT]?", w)) for w in words)
-    return (
-        sum(c.isalpha() for c in visible) < 0.5 * len(visible)
-        or len(re.findall(r"[=∈≪≫×·∑∏√∂∇≤≥±]|\(\d+\)", sentence)) > 3
-        or numbers > 0.25 * len(words)
-    )
 
 
 def _section_score(key: str, s: Sentence, prior: re.Pattern) -> float:

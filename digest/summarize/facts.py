@@ -42,7 +42,7 @@ from digest.text import NUMBER_WORDS, contains, page_of, single_line
 
 from .benchmarks import own_names as title_names
 from .entities import gazetteer
-from .evidence import PaperText, Sentence
+from .evidence import PaperText, Sentence, formula
 
 MIN_TABLE_FACTS = 3  # a configuration table names at least this many facts
 QUOTE_BEFORE, QUOTE_AFTER = 12, 6  # words quoted around a value (a sentence's words, verbatim)
@@ -632,6 +632,8 @@ def _own_statement(s: Sentence, models: list[Model], own: re.Pattern) -> list[tu
     sections), not a question, a comparison, a setting tried or future work, and not in a section about another
     model. Else the spans of comparisons in brackets ("(compared to 32K for GPT-4)"), whose values do not count."""
     if s.kind not in ("abstract", "body", "appendix") or _away(s) or _ASIDE.search(s.path) or s.text.rstrip().endswith("?"):
+        return None
+    if formula(s.text):  # an equation read as text: its symbols are no statement, and its order is not the page's
         return None
     asides = [m.span() for m in re.finditer(r"\([^()]*\)", s.text) if _COMPARED.search(m.group(0))]
     said = re.sub(r"\([^()]*\)", lambda m: "" if _COMPARED.search(m.group(0)) else m.group(0), s.text)

@@ -1,0 +1,85 @@
+"""The models a paper's own model starts from (its base, 基座模型): "initialized from Qwen2.5-Math-7B-Instruct",
+"Built on DeepSeek-V3.2-Exp-Base, we developed …", "continual pretraining based on Step-1", "Qwen3-Omni as a
+foundation model".
+
+A base is a model name (a capitalised word with a digit, an inner capital or a version: "Llama 3.1 8B",
+"Whisper large-v3", "Step-1") in the slot of one of these relations, in a sentence about the paper's own work
+(first person or its section) outside related work, results, ablations and discussion, and not the paper's own
+model. Reward models and critics initialized from a checkpoint are not the model's base.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from .evidence import PaperText, Sentence
+from .facts import own_names, own_pattern
+
+MAX_BASES = 3
+
+_WORD = r"[A-Za-z][\w.]*(?:-[\w.]+)*"
+_MORE = r"(?:\s(?:\d[\w.]*|[A-Za-z]+-v?\d[\w.]*|Base|Instruct|Chat)(?![\w-]))*"  # "3.1 8B", "large-v3", "Base"
+_NAME = rf"(?P<name>{_WORD}{_MORE})"
+_THE = r"(?:(?:the|a|an|our|its|their)\s+)?(?:(?:strong|open|pre-?trained|released|public)\s+)*"
+_RELATIONS = [
+    rf"\binitiali[sz]\w*\s+(?:[\w-]+\s+){{0,6}}?(?:from|with)\s+{_THE}{_NAME}",
+    rf"\b(?:built|based)\s+(?:up)?on\s+(?:top\s+of\s+)?{_THE}{_NAME}",
+    rf"\b(?:start\w*|begin\w*|began)\s+(?:\w+\s+){{0,2}}?(?:from|with)\s+{_THE}{_NAME}",
+    rf"\b(?:fine-?tun\w*|post-?train\w*)\s+(?:\w+\s+){{0,2}}?from\s+{_THE}{_NAME}",
+    rf"\bcontinu\w*\s+(?:pre-?)?train\w*\s+(?:\w+\s+){{0,3}}?(?:from|of)\s+{_THE}{_NAME}",
+    rf"\bextends?\s+the\s+pre-?training\s+of\s+{_THE}{_NAME}",
+    rf"\bon\s+top\s+of\s+{_THE}{_NAME}",
+    rf"\bcheckpoints?\s+(?:\w+\s+){{0,2}}?(?:from|of)\s+{_THE}{_NAME}",
+    rf"\b(?:foundation|base|backbone)\s+model\s+(?:of\s+)?{_NAME}",
+    rf"{_NAME}\s+(?:model\s+)?(?:as\s+(?:the|a|our)|is\s+used\s+as\s+the)\s+(?:\w+\s+)?(?:foundation|base|backbone|starting\s+point)",
+]
+_RELATION = [re.compile(r, re.I) for r in _RELATIONS]
+_NOT_OURS = re.compile(
+    r"related\s+work|background|preliminar|result|evaluat|ablat|discussion|analysis|comparison|appendix"
+    r"|acknowledg|references", re.I)
+_OTHER_MODEL = re.compile(r"\breward\s+models?\b|\bRMs?\b|\bcritic\b|\bteacher\b|\bjudge\b|classifi", re.I)
+_NOT_A_MODEL = re.compile(  # the word after a name that says it is something else
+    r"(?:\s*\[[\d,\s]+\]|\s*\([^()]*\d{4}[a-z]?\))?\s*(?:-|(?:architecture|framework|mechanism|method|algorithm|approach|technique|data(?:set)?s?|corpus|library"
+    r"|toolkit|implementations?|infrastructure|tokenizer|optimizer|recipe|strategy)\b)", re.I)
+_A_MODEL = re.compile(r"\b(?:models?|LLMs?|checkpoints?)\b|\d(?:\.\d+)?[BM]\b", re.I)
+_SIZE = re.compile(r"[-\s]\d+(?:\.\d+)?[BMK]$")
+_FIRST_PERSON = re.compile(r"\b(?:we|our|us)\b", re.I)
+
+
+def base_models(text: PaperText) -> list[tuple[str, Sentence]]:
+    """Up to MAX_BASES base models, the most often stated first, each with the first sentence that states it."""
+    own = own_pattern(own_names(text))
+    found: dict[str, Sentence] = {}
+    count: Counter[str] = Counter()
+    for s in text.sentences:
+        if s.kind not in ("abstract", "body") or _NOT_OURS.search(s.path):
+            continue
+        for relation in _RELATION:
+            for m in relation.finditer(s.text):
+                name = _trimmed(m.group("name"))
+                if not _model_name(name) or own.search(_SIZE.sub("", name)) or _NOT_A_MODEL.match(s.text, m.end("name")):
+                    continue
+                if _OTHER_MODEL.search(s.text[: m.start("name")]) or not _A_MODEL.search(s.text):
+                    continue
+                if not (_FIRST_PERSON.search(s.text) or own.search(s.text) or s.kind == "abstract"):
+                    continue
+                key = name.lower()
+                found.setdefault(key, s)
+                count[key] += 1
+    ranked = sorted(found, key=lambda k: (-count[k], found[k].order))
+    return [(_spelled(found[k], k), found[k]) for k in ranked[:MAX_BASES]]
+
+
+def _trimmed(name: str) -> str:
+    return name.rstrip(".,;:")
+
+
+def _model_name(name: str) -> bool:
+    """A model's name: a capital first, and a digit or a variant's suffix ("Qwen2.5-72B", "Step-1", "Ling-Lite-Base")."""
+    return name[:1].isupper() and bool(re.search(r"\d|-(?:Base|Instruct|Chat)\b", name)) and len(name) >= 4
+
+
+def _spelled(s: Sentence, key: str) -> str:
+    at = s.text.lower().find(key)
+    return s.text[at : at + len(key)]
