@@ -15,6 +15,8 @@ from rich.console import Console
 
 from digest.ask import NOT_SAID, Asker, answer_span, ask, ask_turn
 from digest.ask.citations import cited_answer
+from digest.ask.evidence import passage_sentences
+from digest.ask.extractive import continuation
 from digest.ask.conversation import is_follow_up, standalone_query
 from digest.cli.chat import render_answer
 from digest.catalog import Catalog
@@ -103,6 +105,33 @@ def test_extractive_answer_states_the_value_and_cites_its_paper(index, ask_setti
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     assert all(f"[{c.n}]" in answer.answer and contains(answer.answer, c.text) for c in answer.citations)
     assert_traceable(index, answer)
+
+
+@pytest.mark.parametrize(
+    "question, parts",
+    [  # "The Transformer uses multi-head attention in three different ways:" then the first way; "… in order for the
+       # model to make use of the order of the sequence, …" then "To this end, we add "positional encodings" …"
+        ("In which different ways does the Transformer use multi-head attention?", ["encoder-decoder attention"]),
+        ("How does the Transformer make use of the order of the sequence without recurrence?", ["positional encodings"]),
+    ],
+)
+def test_an_answer_carries_on_into_the_sentence_that_completes_it(index, ask_settings, question, parts):
+    answer = ask(question, index, ask_settings)
+    assert answer.answered and all(p in answer.answer for p in parts), answer.answer
+    assert_traceable(index, answer)
+
+
+def test_continuation_is_the_next_sentence_only_when_it_carries_on():
+    chunk = Chunk(chunk_id="x#0", paper_id="x", title="T", section="3.3", page_start=5, page_end=5, text=(
+        "Each layer has two sub-layers. The first is a multi-head self-attention mechanism. "
+        "We employ a residual connection around each of the two sub-layers, followed by layer normalization. "
+        "The dimension of the model is 512 in all of our experiments and layers. "
+        "This makes residual connections easy to use throughout the model."))
+    first, second, third, fourth, fifth = passage_sentences(chunk)
+    assert continuation(first).text == second.text  # a fragment
+    assert continuation(third) is None  # a full sentence, the next one starts afresh
+    assert continuation(fourth).text == fifth.text  # "This …" refers back
+    assert continuation(fifth) is None  # the passage ends
 
 
 def test_paper_filter_keeps_answers_to_that_paper(index, ask_settings):

@@ -11,15 +11,22 @@ from digest.settings import Settings
 from digest.text import normalize, single_line
 
 from .citations import citation, sentence_page, spans_pages, stored_parses
-from .evidence import Candidates, PassageSentence
+from .evidence import Candidates, PassageSentence, passage_sentences
 from .terms import NUMERIC_QUESTION, WORD, is_name, is_value, query_terms, tokens, without_references
 
 MAX_SENTENCES = 3  # in an extractive answer
 SENTENCE_SLACK = 0.08  # further answer sentences score within this of the best one
+FRAGMENT_WORDS = 8  # a best sentence shorter than this is carried on by the next one
+_REFERS_BACK = re.compile(  # openings of a sentence that continues the one before (English discourse markers)
+    r"^(?:thus|therefore|hence|however|specifically|in\s+particular|consequently|instead|as\s+a\s+result"
+    r"|in\s+practice|to\s+(?:address|solve|tackle|mitigate|overcome|avoid|fix|remedy|this\s+end|do\s+so"
+    r"|achieve\s+this)\b|for\s+this\s+(?:reason|purpose)|this|these|such)\b",
+    re.I,
+)
 
 
 def extractive_answer(candidates: Candidates, settings: Settings) -> Answer:
-    """The best sentences, verbatim, each followed by its citation."""
+    """The best sentences, verbatim, each followed by its citation; the best one's `continuation` comes second."""
     chosen: list[PassageSentence] = []
     seen: set[str] = set()
     best = candidates.strength
@@ -31,11 +38,27 @@ def extractive_answer(candidates: Candidates, settings: Settings) -> Answer:
             continue
         seen.add(key)
         chosen.append(sentence)
+    follow = continuation(chosen[0]) if chosen else None
+    if follow is not None and normalize(follow.text) not in seen:
+        chosen = [chosen[0], follow, *chosen[1 : MAX_SENTENCES - 1]]
     parses = stored_parses(settings, {s.chunk.paper_id for s in chosen if spans_pages(s.chunk)})
     citations = [citation(n, s.chunk, s.text, sentence_page(s, parses.get(s.chunk.paper_id)))
                  for n, s in enumerate(chosen, start=1)]
     text = " ".join(f"{single_line(s.text)} [{n}]" for n, s in enumerate(chosen, start=1))
     return Answer(answer=text, citations=citations, answered=True)
+
+
+def continuation(sentence: PassageSentence) -> PassageSentence | None:
+    """The sentence after `sentence` in its passage when it carries on what `sentence` leaves open: `sentence` is a
+    fragment (a heading, a lead-in ending in a colon) or the next one opens by referring back to it ("Thus, we
+    propose …", "To address this problem, …", "However, …"). Such a pair answers together: the problem, then the
+    fix the question asks about."""
+    after = [s for s in passage_sentences(sentence.chunk) if s.start >= sentence.end]
+    if not after:
+        return None
+    following = min(after, key=lambda s: s.start)
+    fragment = len(WORD.findall(sentence.text)) < FRAGMENT_WORDS or sentence.text.rstrip().endswith(":")
+    return following if fragment or _REFERS_BACK.match(following.text.lstrip()) else None
 
 
 def answer_span(question: str, sentence: str) -> tuple[int, int] | None:
