@@ -180,7 +180,7 @@ def _stamp(folder: Path, names: list[str]) -> tuple:
 
 @lru_cache(maxsize=16)
 def _in_background(work: Callable, folder: Path, *args: Any) -> Future:
-    """A future of `work(folder, *args)`, run once per process and arguments in a daemon thread (the last
+    """A future of `work(folder, *args)`, run once per process and arguments in a thread of its own (the last
     argument is a `_stamp`: files changed since are worked on again)."""
     future: Future = Future()
 
@@ -190,7 +190,8 @@ def _in_background(work: Callable, folder: Path, *args: Any) -> Future:
         except BaseException as exc:  # handed to whoever waits for the result
             future.set_exception(exc)
 
-    threading.Thread(target=run, name=f"digest-{work.__name__.strip('_')}", daemon=True).start()
+    # not a daemon: a process that ended while ONNX Runtime builds a session would abort ("terminate called …")
+    threading.Thread(target=run, name=f"digest-{work.__name__.strip('_')}").start()
     return future
 
 

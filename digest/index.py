@@ -40,7 +40,7 @@ from .catalog import Catalog
 from .chunk import CHUNKER_VERSION, table_key
 from .index_version import POINTER, ChunkFile, live_version, write_chunks
 from .embed import load_embedder, model_location
-from .embed_onnx import clean_encoders, encoder_ready, export_encoder, load_soon, query_embedder
+from .embed_onnx import clean_encoders, encoder_ready, export_encoder, load_live_soon, query_embedder
 from .errors import DigestError
 from .files import safe_name, write_atomic
 from .glossary import is_non_english, translate_terms
@@ -49,7 +49,7 @@ from .mentions import corpus_names, resolve
 from .models import Chunk, Hit, ParsedPaper
 from .outcome import OnProgress, OnResult, Outcome, ignore_progress, ignore_result
 from .settings import Settings
-from .text import bm25_tokens
+from .text import BM25_TOKENS, bm25_tokens
 
 FORMAT = 2  # 2: chunks carry `paper_id`; meta holds each paper's `names` (mentions.corpus_names)
 MODES = ("dense", "bm25", "hybrid")
@@ -119,6 +119,7 @@ class Index:
         path = live_version(settings.index_dir)
         if path is None:
             raise DigestError(f"no index at {settings.index_dir}: run `digest index`")
+        load_live_soon(settings.index_dir)  # the query encoder, checked and loaded while the rest loads
         index = cls.load(settings, path)
         index.check_embedder(settings.embedder)
         return index
@@ -127,7 +128,6 @@ class Index:
     def load(cls, settings: Settings, path: Path) -> "Index":
         try:
             meta = json.loads((path / "meta.json").read_text())
-            load_soon(meta, path.parent)  # the query encoder, checked and loaded while the rest loads
             chunks = ChunkFile(path)
             dense = faiss.read_index(str(path / "dense.faiss"))
             bm25 = Bm25Scores.load(path / "bm25")
@@ -384,7 +384,8 @@ def build_index(
     parse and embed steps (and a wait for another build) to `on_progress`. Resumable: papers embedded by a build
     that died are taken from their saved parts (`report.reused`), not embedded again; `force` embeds all anew.
     The embedder is exported for queries too (`embed_onnx.export_encoder`: once per model, `report.seconds["export"]`);
-    an unchanged corpus whose index lacks a sound export gets a new version that has one."""
+    an unchanged corpus whose index lacks a sound export, or whose BM25 was tokenized by an older `bm25_tokens`,
+    gets a new version that has one (its chunks and vectors kept)."""
     from .engines import open_engine
     from .parse import parse_papers
 
@@ -428,7 +429,9 @@ def build_index(
         report.removed = sorted(old - kept - set(fresh))
         report.unchanged = len(kept & set(wanted))
         same_kind = previous and previous.meta["ann"] == _ann_kind(len(previous.chunks), settings)
-        if previous and same_kind and not fresh and not report.removed and encoder_ready(previous.meta, settings.index_dir):
+        same_tokens = previous and previous.meta.get("bm25_tokens") == BM25_TOKENS  # else BM25 is built again
+        unchanged = not fresh and not report.removed and encoder_ready(previous.meta, settings.index_dir) if previous else False
+        if previous and same_kind and same_tokens and unchanged:
             chunks = {pid: count for pid, (_, count) in previous.ranges.items()}
             for outcome in _index_outcomes(wanted, fresh, chunks, report.failed):
                 on_result(outcome)
@@ -550,7 +553,7 @@ def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str,
     meta = {
         "format": FORMAT, "embedder": embedder, "dim": dim, "chunking": chunking_key(settings),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "vectors": len(chunks), "ranges": ranges, "keys": keys,
+        "vectors": len(chunks), "ranges": ranges, "keys": keys, "bm25_tokens": BM25_TOKENS,
         "names": corpus_names({pid: part[0] for pid, part in parts.items()}),
     }
     if encoder is not None:

@@ -107,9 +107,14 @@ _STOPWORDS = frozenset(  # bm25s's English list (STOPWORDS_EN), held here so tha
 )
 
 
+BM25_TOKENS = 2  # version of `bm25_tokens`, kept in the index meta: 2 keeps Greek letters (the β of "β = 0.1")
+
+
 def bm25_tokens(text: str) -> list[str]:
-    """Normalized, stemmed words without stop words; decimals such as 28.4 stay whole."""
-    return [_stem(w) for w in _BM25_WORD.findall(normalize(text)) if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
+    """Normalized, stemmed words without stop words; decimals such as 28.4 stay whole, and so does a single digit
+    or Greek letter (a hyperparameter's name: "𝛼= 0.76" gives α and 0.76)."""
+    return [_stem(w) for w in _BM25_WORD.findall(normalize(text))
+            if w not in _STOPWORDS and (len(w) > 1 or w.isdigit() or "α" <= w <= "ω")]
 
 
 @lru_cache(maxsize=1)

@@ -208,6 +208,19 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(copy, monkeypatch
     assert not list(copy.index_dir.glob(".build-*"))
 
 
+def test_an_index_tokenized_by_an_older_bm25_tokens_gets_its_bm25_again_without_embedding(copy):
+    version = Index.open(copy).path
+    meta = json.loads((version / "meta.json").read_text())
+    (version / "meta.json").write_text(json.dumps({**meta, "bm25_tokens": 1}))
+    with Catalog(copy.catalog_path) as catalog:
+        report = build_index(copy, catalog)
+    index = Index.open(copy)
+    assert report.embedded == 0 and index.path != version and index.meta["bm25_tokens"] == index_module.BM25_TOKENS
+    assert "α" in bm25_tokens("we set 𝛼 = 0.76") and index.bm25.term_ids(["α"])  # Greek letters are terms now
+    with Catalog(copy.catalog_path) as catalog:
+        assert build_index(copy, catalog).version == index.path.name  # and then nothing is to do
+
+
 def test_chunks_are_parsed_when_first_read(copy):
     index = Index.open(copy)
     assert not index.chunks._parsed  # opening reads none
