@@ -127,6 +127,78 @@ def test_two_column_and_side_captions(shared_pdf):
     assert not _overlaps(side, _text_rect(nmt, 7, "The proposed approach provides an intuitive way"))
 
 
+def _first_rect(pdf: Path, page_no: int, text: str) -> pymupdf.Rect:
+    """The topmost place a text is printed on a page."""
+    with pymupdf.open(pdf) as doc:
+        return min(doc[page_no - 1].search_for(text), key=lambda r: r.y0)
+
+
+def test_a_table_whose_cells_are_paragraphs_is_cropped_whole(shared, shared_pdf):
+    """Table cells that are whole paragraphs in the body type are no running text: page 16 of Seed-Thinking
+    continues a table ruled down the middle (caption at the page foot); page 23 of DPO holds a booktabs table of
+    sample texts, each row tight between two rules, under a figure."""
+    pdf = shared_pdf("2504.13914")
+    table = _crops(pdf, parse_pdf(pdf, "2504.13914"), 16)["Table 5"]
+    assert _shows(table, pdf, 16, "Principles", "A sequence of length", "Summary, the model answer is correct")
+    assert table.contains(_first_rect(pdf, 16, "Seed-Thinking-Verifier"))  # the row label left of the rule
+
+    pdf = shared_pdf("2305.18290")
+    crops = _crops(pdf, parse_pdf(pdf, "2305.18290"), 23)
+    table, figure = crops["Table 4"], crops["Figure 4"]
+    assert _shows(table, pdf, 23, "SUBREDDIT: r/AskReddit", "A seems repetitive")
+    assert table.contains(_first_rect(pdf, 23, "Judgment")) and not _overlaps(table, figure)
+
+
+def test_a_column_figure_on_page_one_keeps_out_the_author_block(shared):
+    """A two-column first page: the teaser figure tops the right column under an author block laid out in three
+    columns across the page; the figure's crop takes none of it."""
+    pdf = shared / "corpus" / "more" / "pdf" / "2302.07302.pdf"
+    parsed = parse_pdf(pdf, "2302.07302")
+    figure, caption = _crops(pdf, parsed, 1)["Figure 1"], next(c for c in parsed.captions if c.label == "Figure 1")
+    with pymupdf.open(pdf) as doc:
+        [image] = doc[0].get_image_info()  # the figure, over its caption, under the author block
+    assert figure.contains(pymupdf.Rect(image["bbox"])) and figure.contains(pymupdf.Rect(caption.bbox))
+    for author in ("Jonathan Bragg", "Daniel S. Weld", "Amy X. Zhang", "Kyle Lo"):
+        assert not _overlaps(figure, _first_rect(pdf, 1, author))
+
+
+def test_a_captions_centred_last_line_and_underlined_words_belong_to_it(shared, shared_pdf):
+    """A caption's last line set in the middle (a lone full stop; a last word) and a word underlined in it are its
+    own: the crop holds them, and takes its float on the right side of it."""
+    pdf = shared / "corpus" / "more" / "pdf" / "2407.01603.pdf"
+    parsed = parse_pdf(pdf, "2407.01603")
+    caption = next(c for c in parsed.captions if c.label == "Figure 5")
+    figure = _crops(pdf, parsed, 11)["Figure 5"]
+    with pymupdf.open(pdf) as doc:
+        [stop] = [pymupdf.Rect(w[:4]) for w in doc[10].get_text("words")
+                  if w[4] == "." and 0 <= w[1] - caption.bbox[3] <= 3]
+    assert figure.contains(stop) and figure.contains(pymupdf.Rect(caption.bbox))
+
+    pdf = shared_pdf("2501.12948")  # DeepSeek-R1, page 7: Table 2 above Figure 2, its caption's last line centred
+    crops = _crops(pdf, parse_pdf(pdf, "2501.12948"), 7)
+    table, figure = crops["Table 2"], crops["Figure 2"]
+    last = _text_rect(pdf, 7, "benchmarks.")
+    assert table.contains(last) and not _overlaps(figure, last)
+
+    pdf = shared / "corpus" / "more" / "pdf" / "2511.22570.pdf"  # Table 1: caption below, a word underlined in it
+    table = _crops(pdf, parse_pdf(pdf, "2511.22570"), 8)["Table 1"]
+    assert _shows(table, pdf, 8, "Contest") and table.contains(_first_rect(pdf, 8, "Putnam 2024"))
+
+
+def test_boxes_drawn_as_four_rules_and_titled_ruled_boxes_stay_out_of_other_floats(shared, shared_pdf):
+    """A system prompt framed by four rules above a table (Mistral 7B, page 5) and an algorithm between its rules
+    above a figure (MoBA, page 5) are neither taken into those crops nor cut by them."""
+    pdf = shared_pdf("2310.06825")
+    table = _crops(pdf, parse_pdf(pdf, "2310.06825"), 5)["Table 4"]
+    assert _shows(table, pdf, 5, "No system prompt", "Mistral system prompt")
+    assert not _overlaps(table, _text_rect(pdf, 5, "utmost utility yet securely"))
+
+    pdf = shared / "corpus" / "more" / "pdf" / "2502.13189.pdf"
+    figure = _crops(pdf, parse_pdf(pdf, "2502.13189"), 5)["Figure 2"]
+    assert _shows(figure, pdf, 5, "Efficiency of MoBA")
+    assert not _overlaps(figure, _text_rect(pdf, 5, "MoBA (Mixture of Block Attention) Implementation"))
+
+
 def test_the_results_chosen_are_what_the_paper_calls_its_results(mixtral):
     chosen = [c.label for c in results_captions(PaperText(mixtral), [])]
     assert {"Figure 2", "Table 2", "Table 3"} <= set(chosen[:4])  # "Performance of Mixtral", "Comparison of Mixtral"

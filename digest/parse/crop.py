@@ -2,17 +2,21 @@
 holds none of the running text around it, and the picture of that box.
 
 A page is read as marks: body-text lines (wide lines of the main type and the rest of their paragraphs, and
-section headings), captions, and float marks (vector drawings as far as their clip shows them, images, any other
-text). A caption's float lies above a figure's caption and below a table's, unless the other side's marks are
-clearly nearer or only they are there; beside it for a side caption. From the caption the float grows through
-float marks that overlap its width, across gaps of a few lines at most, never taking in running text or another
-caption's float.
+section headings), captions, and float marks (vector drawings as far as their clip shows them, a frame drawn as
+four rules as one, images, any other text: text in a frame or in a ruled table's cells, even whole paragraphs, is
+a float's). A caption takes in the centred last lines and underlines of its text that the parse left out. A
+caption's float lies above a figure's caption and below a table's, unless the other side's marks are clearly
+nearer or only they are there; beside it for a side caption. From the caption the float grows through float marks
+that overlap its width, across gaps of a few lines at most, never taking in running text, another caption's float
+or, for a caption within one column of two, marks across both columns (a title, an author block).
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pymupdf
 
@@ -28,7 +32,11 @@ REACH = (0.6, 1.2, 2.4, 3.6)  # body sizes: the gaps a float grows through, in r
 TRIM = 1.2  # body sizes: how far a mark may reach into running text (and be cut there)
 TIE = 0.3  # body sizes: marks on both sides of a caption this close in distance are as near
 PAD = 2.0  # points around the float's marks
+LEADING = 0.3  # body sizes: the most space between two lines of a caption
+FENCE = 0.7  # body sizes: the most space between a table's rule and the text it fences
+RULE = 1.5  # points: the most a rule (a drawn line, or a bar as thin) is thick
 DPI = 150
+_TITLE = re.compile(r"^[^\W\d]+\.?\s*\d+\b")  # a float's label and number: "Algorithm 2", "Listing 1"
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class Style:
 class PageMarks:
     body: list[Box]  # lines of running text
     floats: list[Box]  # drawings, images and other text
+    text: list[Box] = field(default_factory=list)  # the lines of text among the floats
 
 
 def body_style(doc: pymupdf.Document) -> Style:
@@ -82,24 +91,101 @@ def page_marks(page: pymupdf.Page, style: Style) -> PageMarks:
     """The running-text lines and float marks of a page (marks outside the text area's height, such as running
     heads and page numbers, and page-sized backgrounds are left out)."""
     area = page.rect.width * page.rect.height
-    drawn = [b for b in _drawings(page) if _area(b) < 0.5 * area and _inside_height(b, style)]
+    shown = [b for b in _frames(_drawings(page)) if _area(b) < 0.5 * area]
+    drawn = [b for b in shown if _inside_height(b, style)]
     images = [_box(i["bbox"]) for i in page.get_image_info()]
     images = [b for b in images if _area(b) < 0.9 * area and _inside_height(b, style)]
     column = (style.x1 - style.x0) / style.columns
     blocks = read_page(page).blocks
     lines = [line for block in blocks for line in block.lines]
+    boxes = [(line.x0, line.y0, line.x1, line.y1) for line in lines]
+    rules = _rules(shown, boxes, style.size)  # a table's top rule may lie above the text area
     body, text = [], []
     for block in blocks:
         prose = any(_prose_line(l, style.size, style.family) and l.width >= BODY_WIDTH * column for l in block.lines)
         for line in block.lines:
             box = (line.x0, line.y0, line.x1, line.y1)
-            boxed = any(_holds(b, box) for b in drawn)  # text in a drawn frame is part of a figure
+            # text in a drawn frame or a ruled table's cell is part of a float
+            boxed = (any(_holds(b, box) for b in drawn) or _in_cell(box, *rules, style.size)
+                     or _in_band(box, lines, rules[0], style.size))
             heading = heading_like(line, style.size) and _alone(line, lines, style)
             (body if (prose or heading) and not boxed else text).append(box)  # a paragraph's every line
     rotated = [_box(l["bbox"]) for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]
                for l in b.get("lines", ()) if abs(l["dir"][1]) > 0.05]
     text += [b for b in rotated if b[0] >= style.x0 - 0.05 * page.rect.width]  # not the arXiv stamp in the margin
-    return PageMarks(body, [b for b in drawn + images + text if _inside_height(b, style)])
+    return PageMarks(body, [b for b in drawn + images + text if _inside_height(b, style)],
+                     [b for b in text if _inside_height(b, style)])
+
+
+def _rules(drawn: list[Box], lines: list[Box], size: float) -> tuple[list[Box], list[Box]]:
+    """The page's horizontal and vertical rules: drawn lines (or thin bars) at least a body size long; a bar inside a
+    line of text (a fraction's, a root's) is none."""
+    across = [h for h in drawn if h[3] - h[1] <= RULE and h[2] - h[0] >= size
+              and not any(b[1] + 1.5 < h[1] and h[3] < b[3] - 1.5 and _overlaps(b, (h[0], h[2])) for b in lines)]
+    down = [v for v in drawn if v[2] - v[0] <= RULE and v[3] - v[1] >= 0.5 * size]
+    return across, down
+
+
+def _in_cell(box: Box, across: list[Box], down: list[Box], size: float) -> bool:
+    """Whether a line of text lies in a cell of a ruled table: a vertical rule runs along most of its height, between
+    a horizontal rule above the two and one below them that both span the line and hold the vertical rule a body
+    size or more from either end. Running text has no vertical rule beside it (a frame drawn round a page or a
+    paragraph has its vertical rules at the ends of its horizontal ones)."""
+    for v in down:
+        if min(v[3], box[3]) - max(v[1], box[1]) < 0.5 * (box[3] - box[1]):
+            continue
+        x, lo, hi = (v[0] + v[2]) / 2, min(box[0], v[0]), max(box[2], v[2])
+
+        def spans(h: Box) -> bool:
+            return h[0] <= lo + 1 and h[2] >= hi - 1 and h[0] + size <= x <= h[2] - size
+
+        if (any(spans(h) and h[3] <= min(box[1], v[1]) + 1 for h in across)
+                and any(spans(h) and h[1] >= max(box[3], v[3]) - 1 for h in across)):
+            return True
+    return False
+
+
+def _in_band(box: Box, lines: list[Line], across: list[Box], size: float) -> bool:
+    """Whether a line of text lies in a band of a ruled table: between the nearest horizontal rules above and below
+    it that span it, the text lies tight against both (FENCE body sizes at most; running text keeps a float's
+    rules further off). Not in a ruled box that opens with a title band (one line led by a bold label and its
+    number: an algorithm, a listing), a float that no caption here names, whose text is read as usual."""
+    fences = _fences(box, across)
+    if fences is None:
+        return False
+    band = _band(lines, *fences, size)
+    if band is None or _titled(band):
+        return False
+    top = fences[0]  # the band over this one, parted from it by its top rule
+    over = [h for h in across if h[0] <= box[0] + 1 and h[2] >= box[2] - 1 and h[3] < top[1] - 0.5]
+    title = _band(lines, max(over, key=lambda h: h[3]), top, size) if over else None
+    return not (title and _titled(title))
+
+
+def _fences(box: Box, across: list[Box]) -> tuple[Box, Box] | None:
+    """The nearest horizontal rules above and below the box that span it; None where one side has none."""
+    middle = (box[1] + box[3]) / 2
+    spanning = [h for h in across if h[0] <= box[0] + 1 and h[2] >= box[2] - 1]
+    above = [h for h in spanning if h[3] <= middle and h[1] < box[1] - 0.5]
+    below = [h for h in spanning if h[1] >= middle and h[3] > box[3] + 0.5]
+    if not above or not below:
+        return None
+    return max(above, key=lambda h: h[3]), min(below, key=lambda h: h[1])
+
+
+def _band(lines: list[Line], top: Box, bottom: Box, size: float) -> list[Line] | None:
+    """The lines between two rules (across both) when they lie tight against both (FENCE body sizes), else None."""
+    lo, hi = max(top[0], bottom[0]), min(top[2], bottom[2])
+    band = [l for l in lines if l.x0 >= lo - 1 and l.x1 <= hi + 1 and top[3] < (l.y0 + l.y1) / 2 < bottom[1]]
+    if not band or max(min(l.y0 for l in band) - top[3], bottom[1] - max(l.y1 for l in band)) > FENCE * size:
+        return None
+    return band
+
+
+def _titled(band: list[Line]) -> bool:
+    """Whether a band is a float's title: one line that opens with a bold word and a number."""
+    title = _TITLE.match(band[0].text) if len(band) == 1 else None
+    return bool(title) and band[0].bold_prefix(title.end())
 
 
 def _alone(line: Line, lines: list[Line], style: Style) -> bool:
@@ -133,53 +219,107 @@ def _drawings(page: pymupdf.Page) -> list[Box]:
     return boxes
 
 
+def _frames(boxes: list[Box]) -> list[Box]:
+    """The drawings with each frame drawn as four rules (a box round a paragraph, a table's row) made one box: a
+    horizontal rule, the nearest one below it with the same ends, and a vertical rule at each end joining them."""
+    across = sorted((b for b in boxes if b[3] - b[1] <= RULE and b[2] - b[0] > RULE), key=lambda b: b[0])
+    down = sorted((b for b in boxes if b[2] - b[0] <= RULE and b[3] - b[1] > RULE), key=lambda b: b[0])
+    starts, lefts = [b[0] for b in across], [b[0] for b in down]
+    frames, used = [], set()
+
+    def near(items: list[Box], keys: list[float], x: float) -> list[Box]:
+        return items[bisect_left(keys, x - RULE):bisect_right(keys, x + RULE)]
+
+    def joins(x: float, top: float, bottom: float) -> Box | None:
+        return next((v for v in near(down, lefts, x) if v[1] <= top + RULE and v[3] >= bottom - RULE), None)
+
+    for top in across:
+        below = [b for b in near(across, starts, top[0]) if b[1] > top[3] + 1 and abs(b[2] - top[2]) <= RULE]
+        for bottom in sorted(below, key=lambda b: b[1]):
+            left, right = joins(top[0], top[1], bottom[3]), joins(top[2], top[1], bottom[3])
+            if left and right:
+                frames.append(_union([top, bottom, left, right]))
+                used.update((top, bottom, left, right))
+                break
+    return [b for b in boxes if b not in used] + frames
+
+
 def float_boxes(marks: PageMarks, captions: list[tuple[Box, str]], style: Style) -> list[Box | None]:
     """The box of the float of each caption of a page ((bbox, kind) pairs), caption included; None where no float
     mark lies next to it. A caption whose float can lie on one side only is served first; floats grow side by side,
     through small gaps first, so that two floats stacked close together part at the widest gap between them; a
     caption whose float another took looks on its other side."""
-    boxes = [c for c, _ in captions]
+    boxes = [_with_tail(c, marks, style.size) for c, _ in captions]
     body = [b for b in marks.body if not any(_centred(b, c) for c in boxes)]
     floats = [b for b in marks.floats if not any(_centred(b, c) for c in boxes)]
-    pools = [_in_column(floats, c, style) for c in boxes]
-    options = [_sides(pools[n], body + _others(boxes, n), c, kind, style) for n, (c, kind) in enumerate(captions)]
-    forced = _grow_all(pools, body, boxes, [o[0] if len(o) == 1 else None for o in options], style.size)
+    columns = [_in_column(floats, c, style) for c in boxes]
+    pools, stops = [pool for pool, _ in columns], [body + walls for _, walls in columns]
+    options = [_sides(pools[n], stops[n] + _others(boxes, n), c, kind, style) for n, (c, kind) in enumerate(captions)]
+    forced = _grow_all(pools, stops, boxes, [o[0] if len(o) == 1 else None for o in options], style.size)
     sides = []
     for n, ((_, kind), found) in enumerate(zip(captions, options)):
         if len(found) > 1:  # choose again, the single-sided floats taken
-            found = _sides(pools[n], body + _others(forced, n), boxes[n], kind, style)
+            found = _sides(pools[n], stops[n] + _others(forced, n), boxes[n], kind, style)
         sides.append(found[0] if found else None)
-    grown = _grow_all(pools, body, boxes, sides, style.size)
+    grown = _grow_all(pools, stops, boxes, sides, style.size)
     bare = [g == c for g, c in zip(grown, boxes)]  # its float taken by another caption's: look on the other side
     again = [next((o for o in found if o != side), None) if empty else None
              for found, side, empty in zip(options, sides, bare)]
-    grown = _grow_all(pools, body, boxes, again, style.size, grown)
-    return [_pad(g, body + _others(grown, n)) if g != c else None for n, (g, c) in enumerate(zip(grown, boxes))]
+    grown = _grow_all(pools, stops, boxes, again, style.size, grown)
+    return [_pad(g, stops[n] + _others(grown, n)) if g != c else None for n, (g, c) in enumerate(zip(grown, boxes))]
 
 
-def _in_column(floats: list[Box], caption: Box, style: Style) -> list[Box]:
-    """The marks that may belong to the caption's float: on a two-column page, a caption within one column has
-    its float there (marks mostly inside it); a caption across both, anywhere."""
+def _with_tail(caption: Box, marks: PageMarks, size: float) -> Box:
+    """The caption's box with what ends its text under it, a line's leading away at most: a line of text no wider
+    than it and centred on it (a last line set in the middle), a rule under at most half its width (an underlined
+    word)."""
+    width = caption[2] - caption[0]
+    underlines = [b for b in marks.floats if b[3] - b[1] <= RULE and b[2] - b[0] <= 0.5 * width]
+    changed = True
+    while changed:
+        changed = False
+        for b in marks.text + underlines:
+            if (0 <= b[1] - caption[3] <= LEADING * size and b[3] > caption[3] and b[3] - b[1] <= 1.5 * size
+                    and b[0] >= caption[0] - 1 and b[2] <= caption[2] + 1
+                    and (b[3] - b[1] <= RULE or abs((b[0] + b[2]) - (caption[0] + caption[2])) <= size)):
+                caption, changed = _union([caption, b]), True
+    return caption
+
+
+def _in_column(floats: list[Box], caption: Box, style: Style) -> tuple[list[Box], list[Box]]:
+    """The marks that may belong to the caption's float, and those that stop it: on a two-column page, a caption
+    within one column has its float there (marks mostly inside it), and marks that neither column holds (across
+    the gap between them: a title, an author block, a float as wide as the page) stop it; a caption across both
+    may take marks anywhere."""
     mid, slack = (style.x0 + style.x1) / 2, 0.02 * (style.x1 - style.x0)
     if style.columns == 1 or (caption[0] < mid - slack and caption[2] > mid + slack):
-        return floats
-    lo, hi = (-1e9, mid + slack) if caption[2] <= mid + slack else (mid - slack, 1e9)
-    return [b for b in floats if lo <= (b[0] + b[2]) / 2 <= hi and min(b[2], hi) - max(b[0], lo) >= 0.7 * (b[2] - b[0])]
+        return floats, []
+    left, right = (-1e9, mid + slack), (mid - slack, 1e9)
+
+    def inside(b: Box, band: tuple[float, float]) -> bool:
+        lo, hi = band
+        return lo <= (b[0] + b[2]) / 2 <= hi and min(b[2], hi) - max(b[0], lo) >= 0.7 * (b[2] - b[0])
+
+    own = left if caption[2] <= mid + slack else right
+    return ([b for b in floats if inside(b, own)],
+            [b for b in floats if not inside(b, left) and not inside(b, right)])
 
 
 def _others(boxes: list[Box], n: int) -> list[Box]:
     return boxes[:n] + boxes[n + 1:]
 
 
-def _grow_all(pools: list[list[Box]], body: list[Box], captions: list[Box], sides: list[str | None], size: float,
-              start: list[Box] | None = None) -> list[Box]:
+def _grow_all(pools: list[list[Box]], stops: list[list[Box]], captions: list[Box], sides: list[str | None],
+              size: float, start: list[Box] | None = None) -> list[Box]:
     """Each caption's box (`start`, else the caption) grown on its side (None: not at all) through its pool of float
-    marks, all of them a round per REACH, each stopped by the body text and the others' boxes."""
+    marks, all of them a round per REACH, each stopped by its stops (the body text, marks across the columns) and the
+    others' boxes."""
     grown = list(start or captions)
     for reach in REACH:
         for n, side in enumerate(sides):
             if side:
-                grown[n] = _grow_toward(side, pools[n], body + _others(grown, n), grown[n], captions[n], reach, size)
+                grown[n] = _grow_toward(side, pools[n], stops[n] + _others(grown, n), grown[n], captions[n], reach,
+                                        size)
     return grown
 
 
