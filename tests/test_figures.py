@@ -112,6 +112,39 @@ def test_a_caption_between_two_tables_takes_the_one_the_other_caption_leaves(sha
     assert not _overlaps(first, second)
 
 
+@pytest.mark.parametrize("folder, paper, page_no, label, inside, outside", [
+    ("more/pdf", "1911.02782", 2, "Table 1", "S2ORC (PDF-parse)", None),  # the table's note under its caption
+    ("pdf", "2204.02311", 28, "Table 14", "Finetuned", "Please note that, the particular partitioning"),  # PaLM
+    ("more/pdf", "2301.13298", 5, "Table 3", "PubMed + ngram block", "screening process, compensation"),
+])
+def test_a_caption_takes_the_float_not_a_footnote_or_a_line_on_its_other_side(shared, folder, paper, page_no, label,
+                                                                              inside, outside):
+    """A table caption with its table above it and only a mark of a line or two below (a table's note, the page's
+    footnote under a long caption, two lines of the column's text read as figure text) takes the table, though a
+    table's caption usually sits above its table and the mark below may be nearer."""
+    pdf = shared / "corpus" / folder / f"{paper}.pdf"
+    table = _crops(pdf, parse_pdf(pdf, paper), page_no)[label]
+    assert _shows(table, pdf, page_no, inside)
+    assert outside is None or not _overlaps(table, _text_rect(pdf, page_no, outside))
+
+
+def test_captions_left_one_side_are_served_till_none_is(shared_pdf):
+    """Page 21: three captions each above its table. Table 8's caption lies nearer Table 7's table than its own;
+    once Table 6 has taken its table Table 7 has only the table below it left, which Table 8 must leave it. LoRA's
+    page 26: Figure 7's caption must leave Table 18's table below it to Table 18's caption."""
+    pdf = shared_pdf("2512.02556")
+    crops = _crops(pdf, parse_pdf(pdf, "2512.02556"), 21)
+    seven, eight = crops["Table 7"], crops["Table 8"]
+    assert _shows(seven, pdf, 21, "Use Python interpreter tool to execute Python code")
+    assert _shows(eight, pdf, 21, "You are a helpful assistant with access", "[MULTI-TURN Thinking-Then-TOOLCALL]")
+    assert not _overlaps(seven, _text_rect(pdf, 21, "The model executes tool calls"))  # Table 8's caption
+
+    pdf = shared_pdf("2106.09685")  # LoRA, page 26: Figure 7's plot above its caption, Table 18's table below it
+    crops = _crops(pdf, parse_pdf(pdf, "2106.09685"), 26)
+    assert _shows(crops["Table 18"], pdf, 26, "CIDEr", "METEOR")
+    assert not _overlaps(crops["Figure 7"], _text_rect(pdf, 26, "CIDEr"))
+
+
 def test_two_column_and_side_captions(shared_pdf):
     """BERT's full-width results table keeps out both columns' text; a caption beside its table (ICLR 2015)
     takes the table on its left."""

@@ -1,14 +1,15 @@
 """Where a figure or table is printed: the box around a caption's float (its drawings, images and text) that
 holds none of the running text around it, and the picture of that box.
 
-A page is read as marks: body-text lines (wide lines of the main type and the rest of their paragraphs, and
-section headings), captions, and float marks (vector drawings as far as their clip shows them, a frame drawn as
-four rules as one, images, any other text: text in a frame or in a ruled table's cells, even whole paragraphs, is
-a float's). A caption takes in the centred last lines and underlines of its text that the parse left out. A
-caption's float lies above a figure's caption and below a table's, unless the other side's marks are clearly
-nearer or only they are there; beside it for a side caption. From the caption the float grows through float marks
-that overlap its width, across gaps of a few lines at most, never taking in running text, another caption's float
-or, for a caption within one column of two, marks across both columns (a title, an author block).
+A page is read as marks: body-text lines (wide lines of the main type and the rest of their paragraphs, and section
+headings), captions, and float marks (vector drawings as far as their clip shows them, a frame drawn as four rules
+as one, images, any other text: text in a frame or in a ruled table's cells, even whole paragraphs, is a float's). A
+caption takes in the centred last lines and underlines of its text that the parse left out. A caption's float lies
+above a figure's caption and below a table's, unless the other side's marks are clearly nearer or only they are
+there, and never on a side that holds only a line or two of marks (a footnote, a stray line of text) when the other
+holds a float of some size; beside it for a side caption. From the caption the float grows through float marks that
+overlap its width, across gaps of a few lines at most, never taking in running text, another caption's float or, for
+a caption within one column of two, marks across both columns (a title, an author block).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ BODY_WORDS = 6  # a body-text line holds at least this many words ...
 BODY_WIDTH = 0.4  # ... and spans at least this share of its column
 REACH = (0.6, 1.2, 2.4, 3.6)  # body sizes: the gaps a float grows through, in rounds; a wider one ends it
 TRIM = 1.2  # body sizes: how far a mark may reach into running text (and be cut there)
+THIN = 3.0  # body sizes: a float less deep than this (a line or two) yields to a deeper one across the caption
 TIE = 0.3  # body sizes: marks on both sides of a caption this close in distance are as near
 PAD = 2.0  # points around the float's marks
 LEADING = 0.3  # body sizes: the most space between two lines of a caption
@@ -247,20 +249,25 @@ def _frames(boxes: list[Box]) -> list[Box]:
 def float_boxes(marks: PageMarks, captions: list[tuple[Box, str]], style: Style) -> list[Box | None]:
     """The box of the float of each caption of a page ((bbox, kind) pairs), caption included; None where no float
     mark lies next to it. A caption whose float can lie on one side only is served first; floats grow side by side,
-    through small gaps first, so that two floats stacked close together part at the widest gap between them; a
-    caption whose float another took looks on its other side."""
+    through small gaps first, so that two floats stacked close together part at the widest gap between them (and
+    captions that the floats served so far leave one side come next, till none does); a caption whose float
+    another took looks on its other side."""
     boxes = [_with_tail(c, marks, style.size) for c, _ in captions]
     body = [b for b in marks.body if not any(_centred(b, c) for c in boxes)]
     floats = [b for b in marks.floats if not any(_centred(b, c) for c in boxes)]
     columns = [_in_column(floats, c, style) for c in boxes]
     pools, stops = [pool for pool, _ in columns], [body + walls for _, walls in columns]
     options = [_sides(pools[n], stops[n] + _others(boxes, n), c, kind, style) for n, (c, kind) in enumerate(captions)]
-    forced = _grow_all(pools, stops, boxes, [o[0] if len(o) == 1 else None for o in options], style.size)
-    sides = []
-    for n, ((_, kind), found) in enumerate(zip(captions, options)):
-        if len(found) > 1:  # choose again, the single-sided floats taken
-            found = _sides(pools[n], stops[n] + _others(forced, n), boxes[n], kind, style)
-        sides.append(found[0] if found else None)
+    chosen, single = options, [o[0] if len(o) == 1 else None for o in options]
+    for _ in captions:  # choose again, the single-sided floats taken, till no more captions are left one side
+        forced = _grow_all(pools, stops, boxes, single, style.size)
+        chosen = [_sides(pools[n], stops[n] + _others(forced, n), boxes[n], kind, style) if len(found) > 1 else found
+                  for n, ((_, kind), found) in enumerate(zip(captions, options))]
+        now = [o[0] if len(o) == 1 else None for o in chosen]
+        if now == single:
+            break
+        single = now
+    sides = [found[0] if found else None for found in chosen]
     grown = _grow_all(pools, stops, boxes, sides, style.size)
     bare = [g == c for g, c in zip(grown, boxes)]  # its float taken by another caption's: look on the other side
     again = [next((o for o in found if o != side), None) if empty else None
@@ -326,16 +333,35 @@ def _grow_all(pools: list[list[Box]], stops: list[list[Box]], captions: list[Box
 def _sides(floats: list[Box], stops: list[Box], caption: Box, kind: str, style: Style) -> list[str]:
     """The sides a caption's float may lie on (a float mark in reach), likeliest first: the side of the nearer
     mark (a caption sits closer to its own float than to the next), above a figure's caption and below a table's
-    when about as near; beside it when neither (on single-column pages only: a side caption)."""
+    when about as near; but a side whose float would be thin (less than THIN body sizes deep, or smaller than the
+    caption: a footnote, a line or two of text) comes after one whose float would be deep, as large as the caption
+    and twice as large as the thin one; beside it when neither (on single-column pages only: a side caption)."""
     usual, other = ("above", "below") if kind == "figure" else ("below", "above")
     gaps = {side: _first_gap(side, floats, stops, caption, style.size) for side in (usual, other)}
     found = [side for side in (usual, other) if gaps[side] is not None]
     if len(found) == 2 and gaps[other] < gaps[usual] - TIE * style.size:
         found.reverse()
+    if len(found) == 2:  # a side with only a mark of a line or two (a footnote, stray text) yields to a float
+        size = style.size
+        (near_depth, near_area), (far_depth, far_area) = (_depth(side, floats, stops, caption, size) for side in found)
+        if ((near_depth < THIN * size or near_area < _area(caption)) and far_depth >= THIN * size
+                and far_area >= max(_area(caption), 2 * near_area)):
+            found.reverse()
     if not found and style.columns == 1:
         beside = {side: _first_gap(side, floats, stops, caption, style.size) for side in ("left", "right")}
         found = sorted((side for side, gap in beside.items() if gap is not None), key=beside.__getitem__)
     return found
+
+
+def _depth(side: str, floats: list[Box], stops: list[Box], caption: Box, size: float) -> tuple[float, float]:
+    """The depth and area of the float a caption would grow on one side (the part beyond the caption)."""
+    box = caption
+    for reach in REACH:
+        box = _grow_toward(side, floats, stops, box, caption, reach, size)
+    depth = {"above": caption[1] - box[1], "below": box[3] - caption[3], "left": caption[0] - box[0],
+             "right": box[2] - caption[2]}[side]
+    across = box[2] - box[0] if side in ("above", "below") else box[3] - box[1]
+    return max(0.0, depth), max(0.0, depth) * across
 
 
 def _first_gap(side: str, floats: list[Box], stops: list[Box], caption: Box, size: float) -> float | None:
