@@ -218,6 +218,18 @@ def test_a_captions_centred_last_line_and_underlined_words_belong_to_it(shared, 
     assert _shows(table, pdf, 8, "Contest") and table.contains(_first_rect(pdf, 8, "Putnam 2024"))
 
 
+
+def test_a_tables_note_pressed_against_its_caption_on_the_far_side_belongs_to_it(shared):
+    """A table's one-line note ("†...") set under its caption, pressed against it, though its table lies above the
+    caption: the crop holds the table, the caption and the note, and none of the running text below."""
+    pdf = shared / "corpus" / "more" / "pdf" / "1911.02782.pdf"  # S2ORC, page 2: Table 1 across both columns
+    parsed = parse_pdf(pdf, "1911.02782")
+    caption = next(c for c in parsed.captions if c.label == "Table 1" and c.page == 2)
+    table = _crops(pdf, parsed, 2)["Table 1"]
+    assert table.contains(pymupdf.Rect(caption.bbox)) and _shows(table, pdf, 2, "RefSeer (Huang")
+    assert table.contains(_text_rect(pdf, 2, "is an update to this work"))
+    assert not _overlaps(table, _text_rect(pdf, 2, "Yet, existing corpora"))
+
 def test_boxes_drawn_as_four_rules_and_titled_ruled_boxes_stay_out_of_other_floats(shared, shared_pdf):
     """A system prompt framed by four rules above a table (Mistral 7B, page 5) and an algorithm between its rules
     above a figure (MoBA, page 5) are neither taken into those crops nor cut by them."""

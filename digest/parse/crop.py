@@ -273,6 +273,8 @@ def float_boxes(marks: PageMarks, captions: list[tuple[Box, str]], style: Style)
     again = [next((o for o in found if o != side), None) if empty else None
              for found, side, empty in zip(options, sides, bare)]
     grown = _grow_all(pools, stops, boxes, again, style.size, grown)
+    grown = [_with_note(g, c, marks.text, stops[n] + _others(grown, n) + _others(boxes, n), style.size)
+             for n, (g, c) in enumerate(zip(grown, boxes))]
     return [_pad(g, stops[n] + _others(grown, n)) if g != c else None for n, (g, c) in enumerate(zip(grown, boxes))]
 
 
@@ -291,6 +293,26 @@ def _with_tail(caption: Box, marks: PageMarks, size: float) -> Box:
                     and (b[3] - b[1] <= RULE or abs((b[0] + b[2]) - (caption[0] + caption[2])) <= size)):
                 caption, changed = _union([caption, b]), True
     return caption
+
+
+def _with_note(box: Box, caption: Box, text: list[Box], stops: list[Box], size: float) -> Box:
+    """The float's box with a note line on the caption's other side (away from the float, as a table's "†" note
+    set under its caption): one line of text (not running text) within the caption's width, pressed against it (a
+    line's leading away at most), in no other caption or float, bringing in no stop."""
+    if box == caption:
+        return box
+    above, below = box[1] < caption[1] - 0.5, box[3] > caption[3] + 0.5
+    if above == below:
+        return box
+    for b in text:
+        gap = b[1] - caption[3] if above else caption[1] - b[3]
+        if (0 <= gap <= LEADING * size and b[3] - b[1] <= 1.5 * size
+                and b[0] >= caption[0] - 1 and b[2] <= caption[2] + 1
+                and not any(_centred(b, s) or _overlaps_y(s, b) and _overlaps(s, (b[0], b[2])) for s in stops)):
+            merged = _union([box, b])
+            if not _holds_stop(merged, stops):
+                return merged
+    return box
 
 
 def _in_column(floats: list[Box], caption: Box, style: Style) -> tuple[list[Box], list[Box]]:
