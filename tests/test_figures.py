@@ -230,6 +230,16 @@ def test_a_tables_note_pressed_against_its_caption_on_the_far_side_belongs_to_it
     assert table.contains(_text_rect(pdf, 2, "is an update to this work"))
     assert not _overlaps(table, _text_rect(pdf, 2, "Yet, existing corpora"))
 
+def test_a_short_item_of_a_list_of_running_text_stays_out_of_the_float_above_it(shared):
+    """A one-line bullet item too short to be read as running text on its own, set below a table after a gap, is
+    running text because the next items of its list are (InternLM, page 5: Table 3): the crop holds the table and
+    none of the list."""
+    pdf = shared / "corpus" / "more" / "pdf" / "internlm-techreport-2023.pdf"
+    table = _crops(pdf, parse_pdf(pdf, "internlm-techreport-2023"), 5)["Table 3"]
+    assert _shows(table, pdf, 5, "Evaluation settings of different datasets", "N-shot")
+    assert not _overlaps(table, _text_rect(pdf, 5, "Reading Comprehension"))
+
+
 def test_boxes_drawn_as_four_rules_and_titled_ruled_boxes_stay_out_of_other_floats(shared, shared_pdf):
     """A system prompt framed by four rules above a table (Mistral 7B, page 5) and an algorithm between its rules
     above a figure (MoBA, page 5) are neither taken into those crops nor cut by them."""

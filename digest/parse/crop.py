@@ -1,15 +1,16 @@
 """Where a figure or table is printed: the box around a caption's float (its drawings, images and text) that
 holds none of the running text around it, and the picture of that box.
 
-A page is read as marks: body-text lines (wide lines of the main type and the rest of their paragraphs, and section
-headings), captions, and float marks (vector drawings as far as their clip shows them, a frame drawn as four rules
-as one, images, any other text: text in a frame or in a ruled table's cells, even whole paragraphs, is a float's). A
-caption takes in the centred last lines and underlines of its text that the parse left out. A caption's float lies
-above a figure's caption and below a table's, unless the other side's marks are clearly nearer or only they are
-there, and never on a side that holds only a line or two of marks (a footnote, a stray line of text) when the other
-holds a float of some size; beside it for a side caption. From the caption the float grows through float marks that
-overlap its width, across gaps of a few lines at most, never taking in running text, another caption's float or, for
-a caption within one column of two, marks across both columns (a title, an author block).
+A page is read as marks: body-text lines (wide lines of the main type and the rest of their paragraphs, the items of
+a list of running text however short, and section headings), captions, and float marks (vector drawings as far as
+their clip shows them, a frame drawn as four rules as one, images, any other text: text in a frame or in a ruled
+table's cells, even whole paragraphs, is a float's). A caption takes in the centred last lines and underlines of its
+text that the parse left out. A caption's float lies above a figure's caption and below a table's, unless the other
+side's marks are clearly nearer or only they are there, and never on a side that holds only a line or two of marks
+(a footnote, a stray line of text) when the other holds a float of some size; beside it for a side caption. From the
+caption the float grows through float marks that overlap its width, across gaps of a few lines at most, never taking
+in running text, another caption's float or, for a caption within one column of two, marks across both columns (a
+title, an author block).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ LEADING = 0.3  # body sizes: the most space between two lines of a caption
 FENCE = 0.7  # body sizes: the most space between a table's rule and the text it fences
 RULE = 1.5  # points: the most a rule (a drawn line, or a bar as thin) is thick
 DPI = 150
+_BULLET = re.compile(r"[•◦▪▫‣∙·⋅○●■□►▸▹✓✔–—*-]")  # a list item's marker: a bullet ...
+_NUMBER = re.compile(r"\(?(\d+|[a-z]|[ivx]+)[.)]")  # ... or its number: "1.", "(a)", "iv)"
 _TITLE = re.compile(r"^[^\W\d]+\.?\s*\d+\b")  # a float's label and number: "Algorithm 2", "Listing 1"
 
 
@@ -103,20 +106,60 @@ def page_marks(page: pymupdf.Page, style: Style) -> PageMarks:
     boxes = [(line.x0, line.y0, line.x1, line.y1) for line in lines]
     rules = _rules(shown, boxes, style.size)  # a table's top rule may lie above the text area
     body, text = [], []
-    for block in blocks:
-        prose = any(_prose_line(l, style.size, style.family) and l.width >= BODY_WIDTH * column for l in block.lines)
+    prose = [any(_prose_line(l, style.size, style.family) and l.width >= BODY_WIDTH * column for l in block.lines)
+             for block in blocks]
+    prose = _list_items(blocks, prose, lines, style)
+    for block, running in zip(blocks, prose):
         for line in block.lines:
             box = (line.x0, line.y0, line.x1, line.y1)
             # text in a drawn frame or a ruled table's cell is part of a float
             boxed = (any(_holds(b, box) for b in drawn) or _in_cell(box, *rules, style.size)
                      or _in_band(box, lines, rules[0], style.size))
             heading = heading_like(line, style.size) and _alone(line, lines, style)
-            (body if (prose or heading) and not boxed else text).append(box)  # a paragraph's every line
+            (body if (running or heading) and not boxed else text).append(box)  # a paragraph's every line
     rotated = [_box(l["bbox"]) for b in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]
                for l in b.get("lines", ()) if abs(l["dir"][1]) > 0.05]
     text += [b for b in rotated if b[0] >= style.x0 - 0.05 * page.rect.width]  # not the arXiv stamp in the margin
     return PageMarks(body, [b for b in drawn + images + text if _inside_height(b, style)],
                      [b for b in text if _inside_height(b, style)])
+
+
+def _marker(line: Line) -> str | None:
+    """The list marker a line opens with ("•", "–", "1.", "(a)"), digits and letters read as their kind; None."""
+    token = line.text.split(maxsplit=1)[0] if line.text.split() else ""
+    if _BULLET.fullmatch(token) or _NUMBER.fullmatch(token):
+        return re.sub(r"[a-z]", "a", re.sub(r"\d+", "0", token))
+    return None
+
+
+def _list_items(blocks: list, prose: list[bool], lines: list[Line], style: Style) -> list[bool]:
+    """Which blocks are running text: the prose ones, and the items of a list of running text however short (one
+    in the main type, opening with the marker of, aligned with and a body size at most from an item next to it in
+    the list that is running text, no other line between them), item by item along the list."""
+    prose = list(prose)
+
+    def item(block) -> bool:
+        return (_marker(block.lines[0]) is not None
+                and all(abs(l.size - style.size) <= 0.8 and l.family == style.family for l in block.lines))
+
+    def next_to(upper, lower) -> bool:
+        first, last, top = upper.lines[0], upper.lines[-1], lower.lines[0]
+        x0, x1 = min(last.x0, top.x0), max(last.x1, top.x1)
+        return (_marker(first) == _marker(top) and abs(first.x0 - top.x0) <= 1
+                and -1 <= top.y0 - last.y1 <= style.size
+                and not any(last.y1 - 1 < (l.y0 + l.y1) / 2 < top.y0 + 1 and min(l.x1, x1) - max(l.x0, x0) > 1
+                            for l in lines))
+
+    changed = True
+    while changed:
+        changed = False
+        for n, block in enumerate(blocks):
+            if prose[n] or not block.lines or not item(block):
+                continue
+            if any(prose[m] and other.lines and item(other) and (next_to(block, other) or next_to(other, block))
+                   for m, other in enumerate(blocks) if m != n):
+                prose[n] = changed = True
+    return prose
 
 
 def _rules(drawn: list[Box], lines: list[Box], size: float) -> tuple[list[Box], list[Box]]:
