@@ -157,7 +157,7 @@ def load_soon(meta: dict, root: Path) -> None:
     if record.get("path"):
         folder = root / record["path"]
         _verification(folder, record["sha256"])
-        _in_background(_session, folder, _stamp(folder, [GRAPH, GRAPH + ".data"]))
+        _session_soon(folder)
 
 
 def _verification(folder: Path, checksums: dict[str, str]) -> Future:
@@ -195,6 +195,11 @@ def _in_background(work: Callable, folder: Path, *args: Any) -> Future:
     return future
 
 
+def _session_soon(folder: Path) -> Future:
+    """A future of `_session(folder)`, made once per process for the graph and weights files as they are now."""
+    return _in_background(_session, folder, _stamp(folder, [GRAPH, GRAPH + ".data"]))
+
+
 def _session(folder: Path) -> Any:
     """An ONNX Runtime session of the export in `folder`, on one thread."""
     import onnxruntime as ort
@@ -214,7 +219,7 @@ def _onnx_embedder(folder: Path, record: str) -> OnnxEmbedder:
         raise DigestError(f"the ONNX query encoder {folder / bad} does not match the checksum the index recorded "
                           "(changed or damaged): run `digest index` to export it again")
     try:
-        session = _in_background(_session, folder, _stamp(folder, [GRAPH, GRAPH + ".data"])).result()
+        session = _session_soon(folder).result()
         return OnnxEmbedder(folder, entry, session)
     except Exception as exc:  # onnxruntime and tokenizers raise their own types for an unreadable file
         raise DigestError(f"cannot load the ONNX query encoder in {folder} ({one_line(exc)[:200]}): "

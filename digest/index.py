@@ -428,10 +428,10 @@ def build_index(
             kept |= old - set(fresh) - failed
         report.removed = sorted(old - kept - set(fresh))
         report.unchanged = len(kept & set(wanted))
-        same_kind = previous and previous.meta["ann"] == _ann_kind(len(previous.chunks), settings)
-        same_tokens = previous and previous.meta.get("bm25_tokens") == BM25_TOKENS  # else BM25 is built again
-        unchanged = not fresh and not report.removed and encoder_ready(previous.meta, settings.index_dir) if previous else False
-        if previous and same_kind and same_tokens and unchanged:
+        if (previous and not fresh and not report.removed
+                and previous.meta["ann"] == _ann_kind(len(previous.chunks), settings)
+                and previous.meta.get("bm25_tokens") == BM25_TOKENS  # else BM25 is built again
+                and encoder_ready(previous.meta, settings.index_dir)):
             chunks = {pid: count for pid, (_, count) in previous.ranges.items()}
             for outcome in _index_outcomes(wanted, fresh, chunks, report.failed):
                 on_result(outcome)

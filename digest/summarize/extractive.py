@@ -68,9 +68,10 @@ def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText) -> Pape
             where.append(sentence)
         out["evaluation"] = FieldValue(value=names or None, evidence=[s.evidence() for s in where])
         scores = benchmarks.read_scores(text, names)
+    bases = lineage.base_models(text) if wanted & {"architecture", "training"} else []
     for key in ("summary", "architecture", "training"):
         if key in wanted:
-            out[key] = prose_field(key, text)
+            out[key] = prose_field(key, text, bases)
     if "demo" in wanted:
         out["demo"] = demo_field(text)
     return PaperSummary(
@@ -97,8 +98,9 @@ def paper_url(parsed: ParsedPaper, text: PaperText) -> FieldValue:
 # ------------------------------------------------------------------ prose
 
 
-def prose_field(key: str, text: PaperText) -> FieldValue:
-    """The best sentence for each aspect of the field, topped up by overall score, in reading order."""
+def prose_field(key: str, text: PaperText, bases: list[tuple[str, Sentence]]) -> FieldValue:
+    """The best sentence for each aspect of the field, topped up by overall score, in reading order; the
+    architecture leads with the base models (`lineage.base_models`), and training takes their sentences."""
     profile = SPECS[key]
     own = text.own
     pool = [s for s in text.sentences if _eligible(key, s) and (key != "summary" or own.search(s.text))]
@@ -129,7 +131,6 @@ def prose_field(key: str, text: PaperText) -> FieldValue:
         chosen[best[1].order] = best[1]
         covered |= best[2]
         said |= best[3]
-    bases = lineage.base_models(text) if key in ("architecture", "training") else []
     if key == "training":  # the sentence saying what training started from is a step of it
         chosen.update((s.order, s) for _, s in bases)
     picked = sorted(chosen.values(), key=lambda s: s.order)

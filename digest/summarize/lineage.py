@@ -48,38 +48,33 @@ _FIRST_PERSON = re.compile(r"\b(?:we|our|us)\b", re.I)
 
 
 def base_models(text: PaperText) -> list[tuple[str, Sentence]]:
-    """Up to MAX_BASES base models, the most often stated first, each with the first sentence that states it."""
+    """Up to MAX_BASES base models, the most often stated first, each as first written with the sentence it is in."""
     own = own_pattern(own_names(text))
-    found: dict[str, Sentence] = {}
+    first: dict[str, tuple[str, Sentence]] = {}
     count: Counter[str] = Counter()
     for s in text.sentences:
-        if s.kind not in ("abstract", "body") or _NOT_OURS.search(s.path):
+        if not _about_own_work(s, own):
             continue
-        for relation in _RELATION:
-            for m in relation.finditer(s.text):
-                name = _trimmed(m.group("name"))
-                if not _model_name(name) or own.search(_SIZE.sub("", name)) or _NOT_A_MODEL.match(s.text, m.end("name")):
-                    continue
-                if _OTHER_MODEL.search(s.text[: m.start("name")]) or not _A_MODEL.search(s.text):
-                    continue
-                if not (_FIRST_PERSON.search(s.text) or own.search(s.text) or s.kind == "abstract"):
-                    continue
-                key = name.lower()
-                found.setdefault(key, s)
-                count[key] += 1
-    ranked = sorted(found, key=lambda k: (-count[k], found[k].order))
-    return [(_spelled(found[k], k), found[k]) for k in ranked[:MAX_BASES]]
+        for m in (m for relation in _RELATION for m in relation.finditer(s.text)):
+            name = m.group("name").rstrip(".,;:")
+            if _is_base(name, m, s.text, own):
+                first.setdefault(name.lower(), (name, s))
+                count[name.lower()] += 1
+    ranked = sorted(first, key=lambda k: (-count[k], first[k][1].order))
+    return [first[k] for k in ranked[:MAX_BASES]]
 
 
-def _trimmed(name: str) -> str:
-    return name.rstrip(".,;:")
+def _about_own_work(s: Sentence, own: re.Pattern) -> bool:
+    """Abstract or body text outside related work, results and the like, about a model, in first person or naming
+    the paper's own model (or in the abstract)."""
+    return (s.kind in ("abstract", "body") and not _NOT_OURS.search(s.path) and bool(_A_MODEL.search(s.text))
+            and bool(_FIRST_PERSON.search(s.text) or own.search(s.text) or s.kind == "abstract"))
 
 
-def _model_name(name: str) -> bool:
-    """A model's name: a capital first, and a digit or a variant's suffix ("Qwen2.5-72B", "Step-1", "Ling-Lite-Base")."""
-    return name[:1].isupper() and bool(re.search(r"\d|-(?:Base|Instruct|Chat)\b", name)) and len(name) >= 4
-
-
-def _spelled(s: Sentence, key: str) -> str:
-    at = s.text.lower().find(key)
-    return s.text[at : at + len(key)]
+def _is_base(name: str, m: re.Match, sentence: str, own: re.Pattern) -> bool:
+    """A model's name (a capital first, and a digit or a variant's suffix: "Qwen2.5-72B", "Step-1", "Ling-Lite-Base"),
+    not the paper's own model or one of its sizes, not followed by a word saying it is something else, and not
+    what a reward model, classifier or teacher starts from."""
+    return (name[:1].isupper() and len(name) >= 4 and bool(re.search(r"\d|-(?:Base|Instruct|Chat)\b", name))
+            and not own.search(_SIZE.sub("", name)) and not _NOT_A_MODEL.match(sentence, m.end("name"))
+            and not _OTHER_MODEL.search(sentence[: m.start("name")]))
