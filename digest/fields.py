@@ -33,6 +33,7 @@ class FieldSpec:
     named: bool = False  # list items must be names written in the paper (not models or methods)
     aspects: dict[str, str] = field(default_factory=dict)  # prose fields: aspect -> cue; the best sentence of each first
     components: str = ""  # regex: headings whose sub-headings name the parts (architecture, training stages)
+    design: str = ""  # regex: verbs by which the paper states its own choices for the field ("we adopt …")
     max_sentences: int = 0  # prose fields: at most this many sentences
 
     def label(self, lang: str) -> str:
@@ -63,6 +64,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         cues=r"architecture|layers?|attention|transformer|encoder|decoder|hidden|heads|embedding|normali[sz]ation|activation|experts?",
         sections=r"architect|\bmodel\b|approach|method|design|attention|layer|transformer|\bmoe\b|expert|tokeni", prompt="architecture", max_sentences=8,
         components=r"architect|model\s+(?:design|structure)|^model$",
+        design=r"use[sd]?|adopt\w*|employ\w*|introduc\w*|propos\w*|design\w*|appl(?:y|ies|ied)|build|built|incorporat\w*|replac\w*|add\w*|follow\w*",
         aspects={
             "backbone": r"\b(?:transformer|decoder-only|encoder-decoder|encoder\s+and\s+decoder|autoregressive|mixture-of-experts|dense\s+model)\b",
             "attention": r"(?:multi-head|multi-query|grouped-query|sliding[- ]window|latent|dot-product|sparse|linear|self-)\s*attention|\b(?:GQA|MQA|MLA|SWA|NSA)\b",
@@ -83,6 +85,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         sections=r"train|optimi[sz]|hyper-?param|fine-?tun|\bsft\b|reinforcement|\brl\b|rlhf|alignment|infrastructure|schedule|hardware|implementation|distill|setup|reward|preference|regulari", prompt="training", max_sentences=9,
         components=r"^(?:model\s+)?(?:pre-?|post-?)?training\b|\btraining\s+(?:details|setup|procedure|recipe|methods?|strategy)$"
         r"|^(?:supervised\s+)?fine-?tuning|^alignment|^infrastructures?$|^optimi[sz]ation$",
+        design=r"use[sd]?|adopt\w*|employ\w*|appl(?:y|ies|ied)|train\w*|fine-?tun\w*|optimiz\w*|conduct\w*|perform\w*|initializ\w*|follow\w*|start\w*",
         aspects={
             "optimizer": r"\b(?:Adam|AdamW|Adafactor|SGD|LAMB|Muon|Lion)\b|optimi[sz]er",
             "schedule": r"learning\s+rate|warm-?up|cosine|linear\s+decay|inverse\s+square\s+root|\bschedule",

@@ -337,6 +337,28 @@ def test_datasets_listed_in_data_tables_and_after_data_cues(more_sheets):
     assert {"Dolma", "Matrix", "Common Crawl"} <= set(ling) and not any("tokens" in item for item in ling)
 
 
+def test_datasets_linked_on_a_hub_crawled_or_versioned(more_sheets):
+    """Ling-Coder links its released data as huggingface.co/datasets/… URLs printed one after another; "the Stack v2"
+    is another data set than "The Stack"; DeepSeekMath-V2 "crawled problems from Art of Problem Solving (AoPS)"."""
+    ling = more_sheets["2503.17793"].fields["datasets"].value
+    assert {"Ling-Coder-SyntheticQA", "Ling-Coder-SFT", "Ling-Coder-DPO", "The Stack", "Stack v2"} <= set(ling)
+    assert not any(item.endswith("https") for item in ling)
+    assert "Art of Problem Solving" in more_sheets["2511.22570"].fields["datasets"].value
+
+
+def test_architecture_takes_the_papers_own_choices_beyond_the_cue_lists(more_sheets):
+    """A sentence stating one of the paper's own design choices counts its coined terms, which no cue list names:
+    Kimi-Audio's whisper features and flow-matching detokenizer, Ling-Coder's NormHead. Sentences about data or
+    learning rates stay out of the architecture, and no sentence starts inside a formula."""
+    assert {"whisper", "flow-matching"} <= set(more_sheets["2504.18425"].fields["architecture"].value.split())
+    assert "NormHead" in more_sheets["2503.17793"].fields["architecture"].value
+    for sheet in more_sheets.values():
+        for e in sheet.fields["architecture"].evidence:
+            assert not re.search(r"learning\s+rate|batch\s+size", e.quote, re.I), e.quote
+        for key in ("architecture", "training"):
+            assert all(re.match(r"[\"'“‘(•]?\s*[A-Z0-9]", e.quote) for e in sheet.fields[key].evidence), key
+
+
 def test_model_url_from_hub_links_and_collections(more_sheets):
     assert more_sheets["2503.17793"].fields["model_url"].value == "https://huggingface.co/inclusionAI/Ling-Coder-lite"
     assert more_sheets["2601.21337"].fields["model_url"].value == "https://huggingface.co/collections/Qwen/qwen3-asr"

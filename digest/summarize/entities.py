@@ -27,7 +27,7 @@ _EVAL_SECTION = re.compile(r"evaluat|results?\b|experiment|benchmark|performance
 _TRAIN_CUE = re.compile(
     r"\b(?:pre-?train\w*|train\w*|fine-?tun\w*|instruction[- ]tun\w*)\s+(?:[\w,()-]+\s+){0,8}?(?:on|with|using|from)\b"
     r"|training\s+(?:data|set|corpus|corpora|mixture|examples|sentences|samples|tokens)|data\s+(?:mixture|sources?)"
-    r"|sampling\s+(?:proportion|ratio|rate)|tokens?\s+(?:from|of)\b|consist\w*\s+of|collected\s+from|sourced\s+from"
+    r"|sampling\s+(?:proportion|ratio|rate)|tokens?\s+(?:from|of)\b|consist\w*\s+of|(?:collected|sourced|crawled)\s+(?:[\w-]+\s+){0,3}?from"
     r"|\bwe\s+(?:use|used|include|included|add|added|curate|curated|collect|collected)\b",
     re.I,
 )
@@ -120,8 +120,8 @@ def find_mentions(text: PaperText) -> list[Mention]:
     for s in text.sentences:
         if s.kind == "title" or _skipped(s):
             continue
-        found = [(m.group(0), folded[m.group(0).lower()]) for m in folded_re.finditer(s.text)]
-        found += [(m.group(0), exact[m.group(0)]) for m in exact_re.finditer(s.text)]
+        found = [(_versioned(m, s.text), folded[m.group(0).lower()]) for m in folded_re.finditer(s.text)]
+        found += [(_versioned(m, s.text), exact[m.group(0)]) for m in exact_re.finditer(s.text)]
         if not found:
             continue
         data, evaluation = _context(s, tables, text)
@@ -132,11 +132,22 @@ def find_mentions(text: PaperText) -> list[Mention]:
     return out
 
 
+_VERSION = re.compile(r"\s?v\d+(?:\.\d+)*(?![\w.-])")
+
+
+def _versioned(match: re.Match, text: str) -> str:
+    """A gazetteer name as written, with the version that follows it ("the Stack v2" is not "the Stack")."""
+    version = _VERSION.match(text, match.end())
+    return match.group(0) + (version.group(0) if version else "")
+
+
 def _trained_on(surface: str, s: Sentence) -> bool:
     """Whether the sentence says a model is trained on this name ("fine-tuned on X", "the X training set")."""
     name = re.escape(surface)
     if re.search(rf"{name}\s+(?:training|train)\s+(?:set|split|data)", s.text, re.I):
         return True
+    if re.search(rf"\btraining\s+(?:and\s+\w+\s+)?(?:sets?|splits?)\s+(?:for|of)\s+(?:the\s+)?{name}(?![\w-])", s.text, re.I):
+        return True  # "the official training and testing split for GSM8K"
     verb = r"(?:pre-?train\w*|train\w*|fine-?tun\w*|instruction[- ]tun\w*)"
     between = r"(?:(?!improv|perform|result|accura|evaluat)[\w,()-]+\s+){0,3}?"
     return (
@@ -230,7 +241,7 @@ _CITATION = re.compile(r"\s*(?:\([^()]*\b(?:19|20)\d\d[a-z]?\)|\[\d+(?:\s*[,–-
 _ITEM_SPLIT = re.compile(r",|;|\band\b|\bor\b|\(\d+\)|\(|\)|•")
 _NAME_RUN = re.compile(
     r"(?<![\w-])(?:(?:[Tt]he\s+)(?=[A-Z][a-z]+\b))?(?:[A-Z][\w.+-]*|[a-z]+[A-Z][\w.+-]*)"
-    r"(?:\s+(?:of\s+(?=[A-Z])|v?\d[\w.]*(?![\w-])|[A-Z][\w.+-]*))*"
+    r"(?:\s+(?:of(?=\s+[A-Z])|v?\d[\w.]*(?![\w-])|[A-Z][\w.+-]*))*"
 )
 
 
@@ -274,11 +285,11 @@ _HUB_DATASET = re.compile(r"(?:huggingface\.co|modelscope\.cn)/datasets/[\w.-]+/
 
 def hub_datasets(text: PaperText) -> list[tuple[str, Sentence]]:
     """Data sets the paper links on a model hub (huggingface.co/datasets/org/NAME), named as in the link."""
-    out = []
+    out: dict[str, Sentence] = {}
     for s in _prose(text):
-        for m in _HUB_DATASET.finditer(re.sub(r"\s+", "", s.text)):
-            out.append((m.group(1).rstrip("."), s))
-    return out
+        for m in _HUB_DATASET.finditer(re.sub(r"(?<=[\w.])-\s+(?=\w)", "-", s.text)):  # a link broken at its hyphen
+            out.setdefault(m.group(1).rstrip("."), s)
+    return list(out.items())
 
 
 def _dataset_name(name: str) -> bool:
@@ -415,10 +426,12 @@ def _plausible(name: str) -> bool:
 
 
 def _by_entry(mentions: list[Mention]) -> list[tuple[Entry, list[Mention]]]:
-    groups: dict[Entry, list[Mention]] = {}
+    """Mentions grouped by entry and version: "The Stack" and "Stack v2" are two data sets of one entry."""
+    groups: dict[tuple[Entry, str], list[Mention]] = {}
     for m in sorted(mentions, key=lambda m: m.sentence.order):
-        groups.setdefault(m.entry, []).append(m)
-    return list(groups.items())
+        version = re.search(r"v\d+(?:\.\d+)*$", m.surface)
+        groups.setdefault((m.entry, version.group(0) if version else ""), []).append(m)
+    return [(entry, group) for (entry, _), group in groups.items()]
 
 
 def _surface(group: list[Mention]) -> str:

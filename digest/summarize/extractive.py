@@ -25,10 +25,12 @@ CAPTION_CHARS = 220
 
 
 MAX_COMPONENTS = 12
+TRAINING_DEPTH = 2  # a training section's parts and their parts ("Pre-training > Audio-Text Interleaving")
 _NOT_COMPONENT = re.compile(
     r"\bdata\b|result|evaluat|discussion|ablation|analysis|benchmark|setting|overview|inference|deploy|suggestion|future|limitation", re.I
 )
 _ASIDE = re.compile(r"suggestion|future|limitation|inference\s+and\s+deploy|deployment|prefill|decoding", re.I)
+_ASIDE_PART = re.compile(r"(?:inference|deploy|serving|suggestion|future|limitation)", re.I)  # "Inference and Deployment"
 _PROSE = re.compile(r"\b(?:the|a|an|we|is|are|was|were|of|to|with|our|this|in|for|its|on|by|as|and|that|it|from|at|be|has|have)\b", re.I)
 _AWAY = re.compile(r"related\s+work|background|acknowledg|references|bibliography|limitation|broader|ethic|societal|author|contribution", re.I)
 _DEMO = re.compile(
@@ -46,6 +48,16 @@ _TASK_HEADING = re.compile(
     re.I,
 )
 _RESULTS_SECTION = re.compile(r"results?|experiment|evaluat|benchmark", re.I)
+# A sentence stating one of the paper's own choices (FieldSpec.design) counts its coined terms (FlashAttention, top-k
+# gating, meta-verifier, GSPO): what the aspect cues cannot know in advance. Not when it is about evaluation, nor,
+# for the architecture, about data or training hyper-parameters.
+_PARTS = r"\b(?:consists?\s+of|comprises?|composed\s+of)\b"  # "the decoder is composed of …"
+_ELSEWHERE = re.compile(r"\b(?:evaluat\w*|compar(?:e|es|ed|ing|ison)|experiments?|baselines?|benchmarks?|test(?:ed|ing)?|labelers?|annotators?|participants?|ablat\w*)\b", re.I)
+_NOT_ARCHITECTURE = re.compile(
+    "|".join([r"\b(?:data|datasets?|corpus|corpora)\b"] + [cue for name, cue in SPECS["training"].aspects.items() if name != "stages"]), re.I
+)
+_QUANTITY = re.compile(r"\b\d[\d,.]*(?:\s?[KMBT]\b)?\s+(?:[a-z-]+\s+)?[a-z]{3,}s\b|\b[a-z_]+\s*=\s*\d[\d,.]*")  # "82 transformer layers", "dmodel = 10240"
+_COINED = re.compile(r"(?<![\w-])(?:[A-Za-z]*[a-z][A-Z][\w]*|[A-Z][A-Za-z]*[A-Z][\w]*|[A-Za-z]+(?:-[A-Za-z]+)+)(?![\w-])")
 
 
 def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText) -> PaperSummary:
@@ -106,9 +118,12 @@ def prose_field(key: str, text: PaperText, bases: list[tuple[str, Sentence]]) ->
     pool = [s for s in text.sentences if _eligible(key, s) and (key != "summary" or own.search(s.text))]
     aspects = {name: re.compile(cue, re.I) for name, cue in profile.aspects.items()}
     prior = re.compile(profile.sections, re.I)
+    design = re.compile(rf"(?:{own.pattern})[^.]{{0,60}}?\b(?:{profile.design})\b|{_PARTS}", re.I) if profile.design else None
     scored = []
     for s in pool:
         terms = {name: {m.group(0).lower() for m in cue.finditer(s.text)} for name, cue in aspects.items()}
+        if design and (prior.search(s.path) or s.kind == "abstract") and _states_choice(key, s.text, design):
+            terms["design"] = _design_terms(key, s.text)
         matched = {name for name, found in terms.items() if found}
         if not matched:
             continue
@@ -167,6 +182,8 @@ def _eligible(key: str, s: Sentence) -> bool:
         return False
     if not 40 <= len(s.text) <= 500 or s.text.count("|") > 2 or not _PROSE.search(s.text) or formula(s.text):
         return False
+    if not re.match(r"[\"'“‘(•]?\s*[A-Z0-9]", s.text) or re.match(r"\d+\s+[a-z]|\S{1,3}\s+[,;=]", s.text):  # a formula's tail
+        return False
     if key == "summary":
         return s.kind == "abstract" or bool(re.search(r"introduction|conclusion", s.path, re.I))
     return True
@@ -187,26 +204,43 @@ def _section_score(key: str, s: Sentence, prior: re.Pattern) -> float:
     return score
 
 
+def _design_terms(key: str, sentence: str) -> set[str]:
+    """The coined terms of a design sentence, and for the architecture the sizes of its parts (the training's
+    quantities, steps and tokens, have aspects of their own)."""
+    terms = {m.group(0).lower() for m in _COINED.finditer(sentence)}
+    return terms | {m.group(0) for m in _QUANTITY.finditer(sentence)} if key == "architecture" else terms
+
+
+def _states_choice(key: str, sentence: str, design: re.Pattern) -> bool:
+    """The sentence states one of the paper's own choices for the field (see _ELSEWHERE)."""
+    if not design.search(sentence) or _ELSEWHERE.search(sentence):
+        return False
+    return key != "architecture" or not _NOT_ARCHITECTURE.search(sentence)
+
+
 def _length_penalty(sentence: str) -> float:
     return 0.5 if len(sentence) > 350 else 0.0
 
 
 def component_headings(key: str, text: PaperText) -> list[Sentence]:
-    """Sub-headings of the section that describes the model (or its training): "Multi-Head Latent Attention", ..."""
+    """Sub-headings of the section that describes the model (or its training): "Multi-Head Latent Attention", ...;
+    a sub-heading about data or results is left out, and one about deployment or future work with all under it."""
     pattern = SPECS[key].components
     if not pattern:
         return []
-    out, inside, level = [], False, 0
-    deepest = 99 if key == "architecture" else 1  # training sections are broad: their direct parts only
+    out, inside, level, skipped = [], False, 0, 99
+    deepest = 99 if key == "architecture" else TRAINING_DEPTH  # training sections are broad: their parts, and theirs
     for section in text.parsed.sections:
         if section.kind != "body":
             break
         if inside and section.level > level:
-            if section.level - level <= deepest and not _NOT_COMPONENT.search(section.title):
-                out.append(Sentence(section.title, section.page_start, section.heading, section.heading, "heading", -1))
+            if section.level <= skipped:
+                skipped = section.level if _ASIDE_PART.match(section.title) else 99
+                if section.level - level <= deepest and not _NOT_COMPONENT.search(section.title):
+                    out.append(Sentence(section.title, section.page_start, section.heading, section.heading, "heading", -1))
             continue
         inside = bool(re.search(pattern, section.title, re.I)) and not _NOT_COMPONENT.search(section.title)
-        level = section.level
+        level, skipped = section.level, 99
     return out[:MAX_COMPONENTS]
 
 
