@@ -323,7 +323,7 @@ def test_llm_backend_without_a_model_is_a_clear_error(parsed, workspace, monkeyp
 @pytest.fixture(scope="module")
 def more_sheets(shared, tmp_path_factory):
     settings = Settings.load(workspace=tmp_path_factory.mktemp("more"))
-    ids = ["2504.18425", "2405.04324", "2503.17793", "2601.21337", "2511.22570"]
+    ids = ["2504.18425", "2405.04324", "2503.17793", "2601.21337", "2511.22570", "1911.02782", "2502.13189"]
     return {aid: summarize_paper(parse_pdf(shared / "corpus" / "more" / "pdf" / f"{aid}.pdf", aid), settings) for aid in ids}
 
 
@@ -344,6 +344,21 @@ def test_datasets_linked_on_a_hub_crawled_or_versioned(more_sheets):
     assert {"Ling-Coder-SyntheticQA", "Ling-Coder-SFT", "Ling-Coder-DPO", "The Stack", "Stack v2"} <= set(ling)
     assert not any(item.endswith("https") for item in ling)
     assert "Art of Problem Solving" in more_sheets["2511.22570"].fields["datasets"].value
+
+
+def test_a_paper_fine_tuned_on_each_task_it_evaluates_lists_those_tasks_as_data(more_sheets):
+    """"S2ORC-SciBERT is finetuned on all tasks" of its results table, whose Dataset column names each once."""
+    sheet = more_sheets["1911.02782"]
+    tasks = {"BC5CDR", "JNLPBA", "NCBI-disease", "ChemProt", "SciERC", "SciCite"}
+    assert tasks <= set(sheet.fields["evaluation"].value)
+    assert tasks <= set(sheet.fields["datasets"].value)
+    assert not tasks & set(more_sheets["2504.18425"].fields["datasets"].value or [])  # Kimi-Audio is not tuned per task
+
+
+def test_benchmark_settings_fold_into_the_benchmark_but_variants_stay(sheets, more_sheets):
+    """"WMT 2014 English-to-German" holds "WMT 2014"; "MMLU Pro" does not hold "MMLU"."""
+    assert "WMT 2014" not in sheets["1706.03762"].fields["evaluation"].value
+    assert {"MMLU", "MMLU Pro"} <= set(more_sheets["2502.13189"].fields["evaluation"].value)
 
 
 def test_architecture_takes_the_papers_own_choices_beyond_the_cue_lists(more_sheets):

@@ -196,8 +196,9 @@ def _data_section(s: Sentence) -> bool:
 # ---------------------------------------------------------------- the fields
 
 
-def datasets_field(text: PaperText, mentions: list[Mention]) -> FieldValue:
-    """Training data: datasets named where the paper describes its data, and benchmarks it trains on."""
+def datasets_field(text: PaperText, mentions: list[Mention], evaluated: list[tuple[str, Sentence]] = ()) -> FieldValue:
+    """Training data: datasets named where the paper describes its data, and benchmarks it trains on; all of
+    `evaluated` (the benchmarks and where each is named) when the paper fine-tunes on each task it evaluates."""
     chosen = [
         m for m in mentions
         if (m.entry.kind == "dataset" and (m.data or m.trained_on)) or (m.entry.kind == "benchmark" and m.trained_on)
@@ -210,11 +211,22 @@ def datasets_field(text: PaperText, mentions: list[Mention]) -> FieldValue:
         detail, where = _detail(group)
         items.append(f"{(where and _surface_in(where, group)) or surface} ({detail})" if detail else surface)
         evidence.append((where or group[0].sentence).evidence())
-    for name, sentence in unseen_datasets(text) + listed_datasets(text) + data_table_names(text) + hub_datasets(text):
+    tuned = list(evaluated) if tunes_on_each_task(text) else []
+    for name, sentence in unseen_datasets(text) + listed_datasets(text) + data_table_names(text) + hub_datasets(text) + tuned:
         if not any(_same_name(name, name_of(item)) for item in items):
             items.append(name)
             evidence.append(sentence.evidence())
     return FieldValue(value=items or None, evidence=evidence)
+
+
+_EACH_TASK = re.compile(
+    r"\b(?:fine-?tun\w*|finetun\w*)\s+(?:\w+\s+){0,2}?on\s+(?:all|each|every)\s+(?:of\s+the\s+)?(?:[\w-]+\s+)?(?:tasks?|datasets?|benchmarks?)\b", re.I
+)
+
+
+def tunes_on_each_task(text: PaperText) -> bool:
+    """The paper's model is fine-tuned on every task it is evaluated on ("S2ORC-SciBERT is finetuned on all tasks")."""
+    return any(_EACH_TASK.search(s.text) for s in _prose(text) if s.kind in ("body", "abstract", "appendix"))
 
 
 def name_of(item: str) -> str:
@@ -329,8 +341,14 @@ def evaluation_names(text: PaperText, mentions: list[Mention]) -> tuple[list[str
     for name, sentence in unseen_benchmarks(text):
         names.append(name)
         where.append(sentence)
-    keep = [i for i, n in enumerate(names) if not any(o.startswith(n + " ") for o in names)]  # "WMT 2014" in "WMT 2014 En-De"
+    keep = [i for i, n in enumerate(names) if not any(_setting_of(n, o) for o in names)]
     return [names[i] for i in keep], [where[i] for i in keep]
+
+
+def _setting_of(name: str, other: str) -> bool:
+    """`other` is `name` with a setting after it ("WMT 2014 English-to-German", "SQuAD v1.1", "HMMT Feb 2025"), not
+    another benchmark named by one more word ("MMLU Pro", "MBPP Sanitized")."""
+    return other.startswith(name + " ") and not re.fullmatch(r"[A-Z][A-Za-z]*", other[len(name) + 1:])
 
 
 def unseen_benchmarks(text: PaperText) -> list[tuple[str, Sentence]]:
@@ -345,7 +363,8 @@ def unseen_benchmarks(text: PaperText) -> list[tuple[str, Sentence]]:
             seen.setdefault(m.group(1), s)
     for name, s in benchmark_column_names(text):
         seen.setdefault(name, s)
-    return _repeated(text, seen)
+    once = {name for name, s in benchmark_column_names(text, results_only=True)}  # the table says what they are
+    return _repeated(text, seen) + [(n, s) for n, s in seen.items() if n in once and _plausible(n) and not _known(n) and not _written_twice(text, n)]
 
 
 def unseen_datasets(text: PaperText) -> list[tuple[str, Sentence]]:
@@ -364,20 +383,20 @@ def _prose(text: PaperText) -> list[Sentence]:
 
 def _repeated(text: PaperText, seen: dict[str, Sentence]) -> list[tuple[str, Sentence]]:
     """The plausible, unknown names written at least twice in the paper (tables included)."""
-    full = text.parsed.full_text()
-    return [
-        (name, s) for name, s in seen.items()
-        if _plausible(name) and not _known(name)
-        and len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w]|-\w)", full)) >= 2
-    ]
+    return [(name, s) for name, s in seen.items() if _plausible(name) and not _known(name) and _written_twice(text, name)]
 
 
-def benchmark_column_names(text: PaperText) -> list[tuple[str, Sentence]]:
-    """Names in the column headed "Benchmark"/"Dataset"/"Task" of a table with scores (metric in parentheses dropped)."""
+def _written_twice(text: PaperText, name: str) -> bool:
+    return len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w]|-\w)", text.parsed.full_text())) >= 2
+
+
+def benchmark_column_names(text: PaperText, results_only: bool = False) -> list[tuple[str, Sentence]]:
+    """Names in the column headed "Benchmark"/"Dataset"/"Task" of a table with scores (metric in parentheses dropped);
+    `results_only`: of tables whose caption says they hold results."""
     out = []
     data_tables = {label for label, (data, _) in _table_contexts(text.parsed).items() if data}
     for table in text.parsed.tables:
-        if (table.label or "Table") in data_tables:
+        if (table.label or "Table") in data_tables or (results_only and not _RESULT_CAPTION.search(table.caption)):
             continue
         column = None
         for row in text.table_rows(table):
@@ -386,7 +405,7 @@ def benchmark_column_names(text: PaperText) -> list[tuple[str, Sentence]]:
                 column = next((i for i, c in enumerate(parts) if re.fullmatch(r"(?:benchmarks?|datasets?|tasks?)(?:\s*\(.*\))?", c, re.I)), None)
                 continue
             if column < len(parts) and any(re.fullmatch(r"[\d.]+%?", c) for c in parts[column + 1:]):
-                name = re.split(r"\s*[(\[]", parts[column])[0].strip()
+                name = re.sub(r"\s+\d+-shot$", "", re.split(r"\s*[(\[]", parts[column])[0].strip())  # "BoolQ 1-shot"
                 if _plausible(name):
                     out.append((name, row))
     return out

@@ -69,15 +69,16 @@ def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText) -> Pape
         out["paper_url"] = paper_url(parsed, text)
     if wanted & {"code_url", "model_url"}:
         out.update({k: v for k, v in links.find_links(parsed, text).items() if k in wanted})
-    mentions = entities.find_mentions(text) if wanted & {"datasets", "evaluation"} else []
-    if "datasets" in wanted:
-        out["datasets"] = entities.datasets_field(text, mentions)
-    scores = []
-    if "evaluation" in wanted:
+    names, where, scores = [], [], []
+    if wanted & {"datasets", "evaluation"}:
+        mentions = entities.find_mentions(text)
         names, where = entities.evaluation_names(text, mentions)
         for heading, sentence in task_headings(text, names):
             names.append(heading)
             where.append(sentence)
+    if "datasets" in wanted:
+        out["datasets"] = entities.datasets_field(text, mentions, list(zip(names, where)))
+    if "evaluation" in wanted:
         out["evaluation"] = FieldValue(value=names or None, evidence=[s.evidence() for s in where])
         scores = benchmarks.read_scores(text, names)
     bases = lineage.base_models(text) if wanted & {"architecture", "training"} else []
