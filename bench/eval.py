@@ -315,7 +315,7 @@ def threshold_study(rows: dict[str, list[dict]]) -> dict:
     configured = Settings().answer_threshold
     everything = [r for split in rows.values() for r in split]
     out = {"configured": configured, "chosen": best_threshold(everything), "leave_one_split_out": {}}
-    for name, held in rows.items():
+    for name, held in rows.items() if len(rows) > 1 else ():  # one split: nothing to leave out
         chosen = best_threshold([r for other, split in rows.items() if other != name for r in split])
         out["leave_one_split_out"][name] = {
             "chosen": chosen, "right": _ratio(right_at(held, chosen), len(held)),
