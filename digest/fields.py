@@ -35,6 +35,7 @@ class FieldSpec:
     components: str = ""  # regex: headings whose sub-headings name the parts (architecture, training stages)
     design: str = ""  # regex: verbs by which the paper states its own choices for the field ("we adopt …")
     max_sentences: int = 0  # prose fields: at most this many sentences
+    statements: bool = False  # the sheet shows the value one statement a line, each with its own quote
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -62,7 +63,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "architecture", "算法结构", "Architecture", "text", 5, "What is the model's architecture (named components)?",
         cues=r"architecture|layers?|attention|transformer|encoder|decoder|hidden|heads|embedding|normali[sz]ation|activation|experts?",
-        sections=r"architect|\bmodel\b|approach|method|design|attention|layer|transformer|\bmoe\b|expert|tokeni", prompt="architecture", max_sentences=8,
+        sections=r"architect|\bmodel\b|approach|method|design|attention|layer|transformer|\bmoe\b|expert|tokeni", prompt="architecture", max_sentences=8, statements=True,
         components=r"architect|model\s+(?:design|structure)|^model$",
         design=r"use[sd]?|adopt\w*|employ\w*|introduc\w*|propos\w*|design\w*|appl(?:y|ies|ied)|build|built|incorporat\w*|replac\w*|add\w*|follow\w*",
         aspects={
@@ -82,7 +83,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "training", "训练方法", "Training method", "text", 6, "How is the model trained (stages, optimizer, schedule, hardware)?",
         cues=r"optimi[sz]er|adam|learning rate|batch size|warm-?up|schedule|steps|epochs|gpus?|tpu|fine-?tun|reward|reinforcement",
-        sections=r"train|optimi[sz]|hyper-?param|fine-?tun|\bsft\b|reinforcement|\brl\b|rlhf|alignment|infrastructure|schedule|hardware|implementation|distill|setup|reward|preference|regulari", prompt="training", max_sentences=9,
+        sections=r"train|optimi[sz]|hyper-?param|fine-?tun|\bsft\b|reinforcement|\brl\b|rlhf|alignment|infrastructure|schedule|hardware|implementation|distill|setup|reward|preference|regulari", prompt="training", max_sentences=9, statements=True,
         components=r"^(?:model\s+)?(?:pre-?|post-?)?training\b|\btraining\s+(?:details|setup|procedure|recipe|methods?|strategy)$"
         r"|^(?:supervised\s+)?fine-?tuning|^alignment|^infrastructures?$|^optimi[sz]ation$",
         design=r"use[sd]?|adopt\w*|employ\w*|appl(?:y|ies|ied)|train\w*|fine-?tun\w*|optimiz\w*|conduct\w*|perform\w*|initializ\w*|follow\w*|start\w*",

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..models import Evidence, PaperRecord
-from ..text import contains, normalize
+from ..fields import SPECS
+from ..models import Evidence, FieldValue, PaperRecord
+from ..text import contains, normalize, sentence_spans
 from .facts import fact_matrix
 from .record import Lang, SurveyEntry, field_items
 
@@ -137,11 +138,13 @@ def build_sheet(entry: SurveyEntry, lang: Lang, first_note: int = 1) -> Sheet:
 
     fields = []
     for key, label, value in entry.sheet_fields(lang):
-        items = [Item(text) for text in field_items(value)]
+        statements = key in SPECS and SPECS[key].statements and not isinstance(value.value, list)
+        split = statements or isinstance(value.value, list)
+        items = [Item(text) for text in (_statements(value) if statements else field_items(value))]
         loose = []
         for ev in value.evidence:
             n = note(ev.page, ev.section, ev.quote)
-            owner = _item_quoted(items, ev) if isinstance(value.value, list) else None
+            owner = _item_quoted(items, ev) if split else None
             (owner.notes if owner else loose).append(n)
         fields.append(SheetField(key, label, bool(items), isinstance(value.value, list), items, loose))
     benchmarks = [
@@ -161,8 +164,29 @@ def build_sheet(entry: SurveyEntry, lang: Lang, first_note: int = 1) -> Sheet:
     return Sheet(entry, fields, benchmarks, notes, [row.model for row in matrix.rows], facts, figures)
 
 
+_LEAD = re.compile(r"([A-Z][\w ]{0,30}(?:\([^()]*\))?:\s.+?\.)\s+(?=[A-Z])")  # "Base model: Qwen2.5 7B. "
+
+
+def _statements(value: FieldValue) -> list[str]:
+    """A text value as its statements: its labelled leads, then its sentences ("Base model: …. Components: …. We
+    adopt …")."""
+    text, out = " ".join(field_items(value)), []
+    while lead := _LEAD.match(text):
+        out.append(lead.group(1))
+        text = text[lead.end():]
+    return out + [text[a:b] for a, b in sentence_spans(text)]
+
+
 def _item_quoted(items: list[Item], evidence: Evidence) -> Item | None:
-    """The item the quote backs: one it holds, or one that opens with it (a figure's caption, then its page)."""
+    """The item the quote backs: one it holds, one that opens with it (a figure's caption, then its page), or one
+    that holds it (a statement listing headings); else a labelled statement whose value it holds ("Base model: X.")."""
     quote = normalize(evidence.quote)
     return next((item for item in items if contains(evidence.quote, item.text)
-                 or normalize(item.text).startswith(quote)), None)
+                 or normalize(item.text).startswith(quote) or contains(item.text, evidence.quote)),
+                next((item for item in items if (said := _labelled(item.text)) and contains(evidence.quote, said)), None))
+
+
+def _labelled(statement: str) -> str:
+    """What a labelled statement says ("Base model: Qwen2.5 7B." gives "Qwen2.5 7B"), or ""."""
+    label = re.match(r"[A-Z][\w ]{0,30}(?:\([^()]*\))?:\s+(.+?)\.?$", statement)
+    return label.group(1) if label else ""

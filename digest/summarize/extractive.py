@@ -50,11 +50,11 @@ _TASK_HEADING = re.compile(
 _RESULTS_SECTION = re.compile(r"results?|experiment|evaluat|benchmark", re.I)
 # A sentence stating one of the paper's own choices (FieldSpec.design) counts its coined terms (FlashAttention, top-k
 # gating, meta-verifier, GSPO): what the aspect cues cannot know in advance. Not when it is about evaluation, nor,
-# for the architecture, about data or training hyper-parameters.
+# for the architecture, about data or training.
 _PARTS = r"\b(?:consists?\s+of|comprises?|composed\s+of)\b"  # "the decoder is composed of …"
 _ELSEWHERE = re.compile(r"\b(?:evaluat\w*|compar(?:e|es|ed|ing|ison)|experiments?|baselines?|benchmarks?|test(?:ed|ing)?|labelers?|annotators?|participants?|ablat\w*)\b", re.I)
 _NOT_ARCHITECTURE = re.compile(
-    "|".join([r"\b(?:data|datasets?|corpus|corpora)\b"] + [cue for name, cue in SPECS["training"].aspects.items() if name != "stages"]), re.I
+    "|".join([r"\b(?:data|datasets?|corpus|corpora)\b", *SPECS["training"].aspects.values()]), re.I
 )
 _QUANTITY = re.compile(r"\b\d[\d,.]*(?:\s?[KMBT]\b)?\s+(?:[a-z-]+\s+)?[a-z]{3,}s\b|\b[a-z_]+\s*=\s*\d[\d,.]*")  # "82 transformer layers", "dmodel = 10240"
 _COINED = re.compile(r"(?<![\w-])(?:[A-Za-z]*[a-z][A-Z][\w]*|[A-Z][A-Za-z]*[A-Z][\w]*|[A-Za-z]+(?:-[A-Za-z]+)+)(?![\w-])")
@@ -123,7 +123,7 @@ def prose_field(key: str, text: PaperText, bases: list[tuple[str, Sentence]]) ->
     scored = []
     for s in pool:
         terms = {name: {m.group(0).lower() for m in cue.finditer(s.text)} for name, cue in aspects.items()}
-        if design and (prior.search(s.path) or s.kind == "abstract") and _states_choice(key, s.text, design):
+        if design and _choice_section(s, prior) and _states_choice(key, s.text, design):
             terms["design"] = _design_terms(key, s.text)
         matched = {name for name, found in terms.items() if found}
         if not matched:
@@ -205,6 +205,11 @@ def _section_score(key: str, s: Sentence, prior: re.Pattern) -> float:
     return score
 
 
+def _choice_section(s: Sentence, prior: re.Pattern) -> bool:
+    """The abstract, or a section of the field that is not part of the results ("4 Evaluation > 4.4 … Model")."""
+    return s.kind == "abstract" or bool(prior.search(s.path) and not _RESULTS_SECTION.search(s.path))
+
+
 def _design_terms(key: str, sentence: str) -> set[str]:
     """The coined terms of a design sentence, and for the architecture the sizes of its parts (the training's
     quantities, steps and tokens, have aspects of their own)."""
@@ -225,10 +230,12 @@ def _length_penalty(sentence: str) -> float:
 
 def component_headings(key: str, text: PaperText) -> list[Sentence]:
     """Sub-headings of the section that describes the model (or its training): "Multi-Head Latent Attention", ...;
-    a sub-heading about data or results is left out, and one about deployment or future work with all under it."""
+    a sub-heading about data or results is left out, and one about deployment, future work or the other field
+    (training, architecture) with all under it."""
     pattern = SPECS[key].components
     if not pattern:
         return []
+    other = re.compile(SPECS["training" if key == "architecture" else "architecture"].components, re.I)
     out, inside, level, skipped = [], False, 0, 99
     deepest = 99 if key == "architecture" else TRAINING_DEPTH  # training sections are broad: their parts, and theirs
     for section in text.parsed.sections:
@@ -236,8 +243,8 @@ def component_headings(key: str, text: PaperText) -> list[Sentence]:
             break
         if inside and section.level > level:
             if section.level <= skipped:
-                skipped = section.level if _ASIDE_PART.match(section.title) else 99
-                if section.level - level <= deepest and not _NOT_COMPONENT.search(section.title):
+                skipped = section.level if _ASIDE_PART.match(section.title) or other.search(section.title) else 99
+                if skipped == 99 and section.level - level <= deepest and not _NOT_COMPONENT.search(section.title):
                     out.append(Sentence(section.title, section.page_start, section.heading, section.heading, "heading", -1))
             continue
         inside = bool(re.search(pattern, section.title, re.I)) and not _NOT_COMPONENT.search(section.title)
