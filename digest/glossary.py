@@ -53,8 +53,29 @@ def dictionary() -> dict[str, str]:
     return words
 
 
+_DIGITS = {c: n for n, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
+_ORDINALS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_COUNTED = {"步": "step", "阶段": "stage", "轮": "round", "层": "layer", "章": "chapter", "节": "section", "部分": "part",
+            "个": "", "种": ""}
+_NUMBERED = re.compile(rf"(第)?([{''.join(_DIGITS)}])({'|'.join(_COUNTED)})?")
+
+
+def numbered(word: str) -> str:
+    """The English of a counted or ordinal word jieba keeps whole: 第二步 "second step", 第三阶段 "third stage",
+    两个 "2"; "" for any other word."""
+    m = _NUMBERED.fullmatch(word)
+    if not m or not (m.group(1) or m.group(3)):
+        return ""
+    n = _DIGITS[m.group(2)]
+    head = _ORDINALS[n] if m.group(1) else str(n)
+    return " ".join(w for w in (head, _COUNTED.get(m.group(3) or "", "")) if w)
+
+
 def english(word: str) -> str:
-    """The English of a Chinese word: the glossary's, else the first CC-CEDICT senses without usage notes."""
+    """The English of a Chinese word: a counted or ordinal one's (`numbered`), the glossary's, else the first
+    CC-CEDICT senses without usage notes."""
+    if number := numbered(word):
+        return number
     if word in glossary():
         return glossary()[word]
     senses = [_sense(s) for s in dictionary().get(word, "").split("/") if s and not _NOT_A_SENSE.match(s)]

@@ -25,3 +25,12 @@ def test_senses_lose_their_usage_notes():
 def test_only_mostly_chinese_text_is_translated():
     assert is_non_english("LLaMA 训练时使用了什么优化器？")
     assert not is_non_english("What optimizer does LLaMA 2 use? (优化器)")
+
+
+def test_ordinal_and_counted_words_become_english_numbers():
+    """jieba keeps 第二步 and 第三阶段 whole and CC-CEDICT has neither: "in the second step" must still say so."""
+    assert english("第二步") == "second step"
+    assert english("第三阶段") == "third stage"
+    assert english("两个") == "2"
+    assert english("第二") == "second"
+    assert "second step" in translate_terms("论文的第二步中，学生模型是用什么训练方式微调的？")
