@@ -18,10 +18,9 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property, lru_cache
@@ -33,7 +32,7 @@ import numpy as np
 from .embed import Embedder, Progress, SentenceTransformerEmbedder, load_embedder
 from .errors import DigestError, one_line
 from .files import sha256_file
-from .index_version import live_version
+from .live import in_background, live_meta, stamp, verification
 from .outcome import OnProgress, ignore_progress
 from .settings import Settings
 
@@ -61,14 +60,14 @@ class OnnxEmbedder:
     thread pool costs more than it saves, and a busy machine does not slow it); L2-normalized vectors equal
     to the model's own (cosine >= PROBE_COSINE, checked at export)."""
 
-    def __init__(self, folder: Path, record: dict, session: Any = None):
+    def __init__(self, folder: Path, record: dict):
         from tokenizers import Tokenizer
 
         self.name = record["model"]
         self.dim = int(record["dim"])
         self.max_tokens = int(record["max_tokens"])
         self.folder = folder
-        self.session = session or _session(folder)
+        self.session = _session(folder)
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.tokens = Tokenizer.from_file(str(folder / TOKENIZER))  # truncates to max_tokens, pads to the longest
 
@@ -140,64 +139,30 @@ def query_embedder(settings: Settings, meta: dict, root: Path) -> Embedder:
 
 def load_live_soon(index_dir: Path) -> None:
     """`load_soon` for the live index version under `index_dir`; nothing where there is none (`Index.open` says
-    what is wrong). A query command calls it first, so that the loading overlaps its imports."""
-    version = live_version(index_dir)
-    try:
-        meta = json.loads((version / "meta.json").read_text()) if version else {}
-    except (OSError, ValueError):
-        return
-    load_soon(meta, index_dir)
+    what is wrong)."""
+    load_soon(live_meta(index_dir), index_dir)
 
 
 def load_soon(meta: dict, root: Path) -> None:
     """Start loading an index version's ONNX export in the background: its files hashed against their checksums
-    (~90 MB: a tenth of a second) and its ONNX Runtime session made (as long again). Both release the GIL, so
-    they pass while the caller imports and loads the rest of the index."""
+    (`live.verification`) and its `OnnxEmbedder` made (ONNX Runtime session and tokenizer: a tenth of a second).
+    Both release the GIL for most of it, so they pass while the caller imports and loads the rest of the index."""
     record = meta.get("encoder") or {}
     if record.get("path"):
         folder = root / record["path"]
-        _verification(folder, record["sha256"])
-        _session_soon(folder)
+        verification(folder, record["sha256"])
+        _embedder_soon(folder, json.dumps(record, sort_keys=True))
 
 
-def _verification(folder: Path, checksums: dict[str, str]) -> Future:
-    """A future of `_damaged(folder, checksums)`, computed once per process for the files as they are now
-    (a file replaced since has another inode or mtime, and is checked again)."""
-    return _in_background(_damaged, folder, tuple(sorted(checksums.items())), _stamp(folder, sorted(checksums)))
+def _embedder_soon(folder: Path, record: str) -> Future:
+    """A future of the `OnnxEmbedder` of the export in `folder` (`record`: its meta entry, as JSON), made once
+    per process for its files as they are now."""
+    return in_background(_embedder, folder, record, stamp(folder, [GRAPH, GRAPH + ".data", TOKENIZER]))
 
 
-def _stamp(folder: Path, names: list[str]) -> tuple:
-    """What tells a file replaced since: inode, size and mtime of each of `names` (None where missing)."""
-    out = []
-    for name in names:
-        try:
-            stat = (folder / name).stat()
-            out.append((name, stat.st_ino, stat.st_size, stat.st_mtime_ns))
-        except OSError:
-            out.append((name, None))
-    return tuple(out)
-
-
-@lru_cache(maxsize=16)
-def _in_background(work: Callable, folder: Path, *args: Any) -> Future:
-    """A future of `work(folder, *args)`, run once per process and arguments in a thread of its own (the last
-    argument is a `_stamp`: files changed since are worked on again)."""
-    future: Future = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(work(folder, *args[:-1]))
-        except BaseException as exc:  # handed to whoever waits for the result
-            future.set_exception(exc)
-
-    # not a daemon: a process that ended while ONNX Runtime builds a session would abort ("terminate called …")
-    threading.Thread(target=run, name=f"digest-{work.__name__.strip('_')}").start()
-    return future
-
-
-def _session_soon(folder: Path) -> Future:
-    """A future of `_session(folder)`, made once per process for the graph and weights files as they are now."""
-    return _in_background(_session, folder, _stamp(folder, [GRAPH, GRAPH + ".data"]))
+def _embedder(folder: Path, record: str) -> OnnxEmbedder:
+    """The export's embedder; `record` is JSON so that the futures' cache can key on it."""
+    return OnnxEmbedder(folder, json.loads(record))
 
 
 def _session(folder: Path) -> Any:
@@ -214,27 +179,15 @@ def _session(folder: Path) -> Any:
 def _onnx_embedder(folder: Path, record: str) -> OnnxEmbedder:
     """The export in `folder`, checked against `record` and loaded once per process."""
     entry = json.loads(record)
-    bad = _verification(folder, entry["sha256"]).result()
+    bad = verification(folder, entry["sha256"]).result()
     if bad:
         raise DigestError(f"the ONNX query encoder {folder / bad} does not match the checksum the index recorded "
                           "(changed or damaged): run `digest index` to export it again")
     try:
-        session = _session_soon(folder).result()
-        return OnnxEmbedder(folder, entry, session)
+        return _embedder_soon(folder, record).result()
     except Exception as exc:  # onnxruntime and tokenizers raise their own types for an unreadable file
         raise DigestError(f"cannot load the ONNX query encoder in {folder} ({one_line(exc)[:200]}): "
                           "run `digest index --force` to export it again") from exc
-
-
-def _damaged(folder: Path, checksums: tuple[tuple[str, str], ...]) -> str | None:
-    """The first file of `checksums` (name, sha256) whose sha256 differs (or that is gone), else None."""
-    for name, expected in checksums:
-        try:
-            if sha256_file(folder / name) != expected:
-                return name
-        except OSError:
-            return name
-    return None
 
 
 # -------------------------------------------------------------------- build
@@ -245,7 +198,7 @@ def encoder_ready(meta: dict, root: Path) -> bool:
     record = meta.get("encoder")
     if record is None or record.get("model") != meta.get("embedder"):
         return False
-    return not record.get("path") or _verification(root / record["path"], record["sha256"]).result() is None
+    return not record.get("path") or verification(root / record["path"], record["sha256"]).result() is None
 
 
 def export_encoder(embedder: SentenceTransformerEmbedder, root: Path, on_progress: OnProgress = ignore_progress) -> dict:
@@ -267,7 +220,7 @@ def _export_once(name: str, model, root: Path, on_progress: OnProgress) -> dict:
     folder = root / ENCODERS / fingerprint(model)
     try:
         record = json.loads((folder / MANIFEST).read_text())
-        if _verification(folder, record["sha256"]).result() is None:
+        if verification(folder, record["sha256"]).result() is None:
             return {**record, "model": name}
     except (OSError, ValueError, KeyError):
         pass  # none yet, or a damaged one: export again

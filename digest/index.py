@@ -29,16 +29,17 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from threadpoolctl import ThreadpoolController
 
 from .bm25 import Bm25Scores, write_bm25
-from .catalog import Catalog
 from .chunk import CHUNKER_VERSION, table_key
-from .index_version import POINTER, ChunkFile, live_version, write_chunks
+from .index_version import ChunkFile, write_chunks
+from .live import POINTER, live_version
 from .embed import load_embedder, model_location
 from .embed_onnx import clean_encoders, encoder_ready, export_encoder, load_live_soon, query_embedder
 from .errors import DigestError
@@ -50,6 +51,9 @@ from .models import Chunk, Hit, ParsedPaper
 from .outcome import OnProgress, OnResult, Outcome, ignore_progress, ignore_result
 from .settings import Settings
 from .text import BM25_TOKENS, bm25_tokens
+
+if TYPE_CHECKING:
+    from .catalog import Catalog  # what a build reads; a query never opens it
 
 FORMAT = 2  # 2: chunks carry `paper_id`; meta holds each paper's `names` (mentions.corpus_names)
 MODES = ("dense", "bm25", "hybrid")
@@ -71,6 +75,8 @@ PARTS = ".parts"  # each paper's chunks and vectors, saved as soon as embedded, 
 
 class IndexReport(BaseModel):
     """What a build did: counts, failures and seconds per stage."""
+
+    model_config = ConfigDict(defer_build=True)  # built by the first build: queries never make one
 
     index_dir: str
     version: str | None = None

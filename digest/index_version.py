@@ -1,7 +1,6 @@
-"""Index versions on disk, the parts a query reads before anything heavy is imported: the pointer to the live
-version, and its chunks read on demand — `chunks.jsonl` (one `Chunk` as JSON a line) and `chunks.ends.npy`
-(int64: where each line ends), both memory-mapped. A search parses only the chunks it returns, so opening an
-index costs the same for 6,000 chunks or 15 million (bench/README.md, 15M plan)."""
+"""An index version's chunks on disk, read on demand: `chunks.jsonl` (one `Chunk` as JSON a line) and
+`chunks.ends.npy` (int64: where each line ends), both memory-mapped. A search parses only the chunks it returns,
+so opening an index costs the same for 6,000 chunks or 15 million (bench/README.md, 15M plan)."""
 
 from __future__ import annotations
 
@@ -17,17 +16,6 @@ from .errors import DigestError
 from .models import Chunk
 
 LINES, ENDS = "chunks.jsonl", "chunks.ends.npy"
-POINTER = "CURRENT"
-
-
-def live_version(root: Path) -> Path | None:
-    """The live version folder under index folder `root`, if there is one."""
-    try:
-        name = (root / POINTER).read_text().strip()
-    except FileNotFoundError:
-        return None
-    path = root / name
-    return path if name and (path / "meta.json").is_file() else None
 
 
 def write_chunks(folder: Path, chunks: Iterable[Chunk]) -> int:

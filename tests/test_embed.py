@@ -15,13 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from digest.catalog import Catalog
+from digest.cli import cli
 from digest.chunk import Tokenizer, passage_texts
 from digest.embed import SentenceTransformerEmbedder, load_embedder
 from digest.embed_onnx import ENCODERS, OnnxEmbedder, export_encoder, fingerprint, unsupported
 from digest.errors import DigestError
 from digest.index import Index, live_version, build_index
+from digest.live import verification
 from digest.settings import Settings
 
 from conftest import REPO, indexed_workspace, shared_path
@@ -161,6 +164,23 @@ def test_a_changed_export_is_refused_and_digest_index_mends_it(copy):
         report = build_index(copy, catalog)
     assert report.embedded == 0 and report.unchanged == 1 and report.seconds["export"] > 0  # exported, not embedded
     assert isinstance(Index.open(copy).embedder, OnnxEmbedder)
+
+
+@pytest.mark.slow
+def test_digest_search_refuses_a_changed_export(copy):
+    """Through the check the command starts before its heavy imports (`live.check_soon`), which later
+    calls reuse: done, not hashed again."""
+    path, meta = live(copy)
+    record = meta["encoder"]
+    folder = path.parent / record["path"]
+    weights = folder / "model.onnx.data"
+    data = bytearray(weights.read_bytes())
+    data[0] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    result = CliRunner().invoke(cli, ["-w", str(copy.workspace), "search", "experts per token", "--mode", "dense"])
+    assert result.exit_code == 2 and "model.onnx.data does not match the checksum" in result.output, result.output
+    check = verification(folder, record["sha256"])
+    assert check.done() and check.result() == "model.onnx.data"
 
 
 @pytest.mark.slow

@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
+import os
 from contextlib import contextmanager
 from dataclasses import asdict
+from functools import cached_property
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 import click
 from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
 
 from ..errors import DigestError, one_line, shorten
 from ..outcome import OnProgress, OnResult, Outcome, is_message
 from ..settings import Settings
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 class Context:
-    """What every command gets: settings and where to print."""
+    """What every command gets: settings and where to print (rich consoles, made on first use: `search` prints
+    with click alone, and does not import rich)."""
 
     def __init__(self, settings: Settings, quiet: bool):
         self.settings = settings
         self.quiet = quiet
-        self.out = Console(soft_wrap=True)
-        self.err = Console(stderr=True, quiet=quiet)
+
+    @cached_property
+    def out(self) -> Console:
+        from rich.console import Console
+
+        return Console(soft_wrap=True)
+
+    @cached_property
+    def err(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, quiet=self.quiet)
 
     def print_json(self, data) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -241,6 +256,7 @@ def _about(detail: dict) -> str:
 @pass_ctx
 def list_papers(ctx: Context, as_json: bool) -> None:
     """Show the papers in the catalog."""
+    from rich.markup import escape
     from rich.table import Column, Table
 
     from ..catalog import Catalog
@@ -411,7 +427,7 @@ def index_cmd(ctx: Context, ids: tuple[str, ...], force: bool, as_json: bool, ra
 def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...], mode: str | None, fusion: str | None,
            as_json: bool) -> None:
     """Find the passages that best match QUERY, with paper, section, page and score."""
-    _load_query_encoder_soon(ctx)
+    _start_query(ctx)
     from ..index import Index
 
     settings = ctx.fold(top_k=top_k, search_mode=mode, fusion=fusion)
@@ -422,13 +438,13 @@ def search(ctx: Context, query: str, top_k: int | None, papers: tuple[str, ...],
                          "page": h.chunk.page_start, "text": h.chunk.text, "score": h.score} for h in hits])
         return
     if not hits:
-        ctx.out.print("no matching passages", style="dim")
+        click.secho("no matching passages", dim=True)
     for n, hit in enumerate(hits, start=1):
         c = hit.chunk
-        ctx.out.print(f"{n}. {c.title} ({c.paper_id}) · {c.section or '-'} · p.{c.page_start} · score {hit.score:.4f}",
-                      style="bold", markup=False, highlight=False)
+        click.secho(f"{n}. {c.title} ({c.paper_id}) · {c.section or '-'} · p.{c.page_start} · score {hit.score:.4f}",
+                    bold=True)
         snippet = " ".join(c.text.split())
-        ctx.out.print("   " + (snippet[:400] + "…" if len(snippet) > 400 else snippet), markup=False, highlight=False)
+        click.echo("   " + (snippet[:400] + "…" if len(snippet) > 400 else snippet))
 
 
 # ------------------------------------------------------------------------- summarize
@@ -544,15 +560,23 @@ def written_lines(paths: list[Path]) -> list[str]:
 
 # ------------------------------------------------------------------------- ask, chat
 
-def _load_query_encoder_soon(ctx: Context) -> None:
-    """Start loading the index's query encoder in the background, before the heavy imports it overlaps."""
-    from ..embed_onnx import load_live_soon
+def _start_query(ctx: Context) -> None:
+    """Ready this process for a query before its heavy imports: the index's query encoder checked (first: the
+    check needs no numpy) and loaded in the background, and one BLAS thread (a query's products are small, and
+    the threads OpenBLAS starts with numpy spin for a tenth of a second, taking a core from that loading)."""
+    from ..live import check_soon, live_meta
 
-    load_live_soon(ctx.settings.index_dir)
+    root = ctx.settings.index_dir
+    meta = live_meta(root)
+    check_soon(meta, root)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from ..embed_onnx import load_soon
+
+    load_soon(meta, root)
 
 
 def _asker(ctx: Context, backend: str | None, papers: tuple[str, ...], tags: tuple[str, ...], k: int | None):
-    _load_query_encoder_soon(ctx)
+    _start_query(ctx)
     from ..ask import Asker
 
     return Asker.open(ctx.fold(backend=backend, top_k=k), papers=papers, tags=tags)
@@ -666,4 +690,13 @@ def serve(ctx: Context, host: str, port: int, token: str | None) -> None:
     run_app(ctx.settings, host, port, token, echo=lambda line: click.echo(line, err=True))
 
 
-main = cli
+def main() -> None:
+    """The console script: `cli` in a short-lived process. The objects made before the command runs (the CLI's
+    modules) and by it (the libraries it imported) mostly live to its end, so they are frozen out of the cyclic
+    garbage collector's passes (`gc.freeze`): a query would otherwise spend a tenth of a second or more walking
+    them, mostly in the interpreter's last collections at exit, which free what the OS frees anyway."""
+    gc.freeze()
+    try:
+        cli()
+    finally:
+        gc.freeze()
