@@ -95,8 +95,9 @@ def resolve(question: str, names: dict[str, Sequence[Sequence[str]]]) -> list[st
 
 
 def _mentions(question: str, mentioned: set[str], name: str) -> bool:
-    if len(name.split()) >= MIN_TITLE_WORDS:
-        return re.search(rf"\b{re.escape(normalize(name))}\b", normalize(question)) is not None
+    if len(name.split()) >= MIN_TITLE_WORDS:  # a title: a substring test first, a pattern only where it is one
+        title, asked = normalize(name), normalize(question)
+        return title in asked and re.search(rf"\b{re.escape(title)}\b", asked) is not None
     if key(name) not in mentioned:
         return False
     return not _plain(name) or any(m.group()[0].isupper() for m in re.finditer(rf"\b{re.escape(name)}\b", question, re.I))
