@@ -406,9 +406,14 @@ def benchmark_column_names(text: PaperText, results_only: bool = False) -> list[
                 continue
             if column < len(parts) and any(re.fullmatch(r"[\d.]+%?", c) for c in parts[column + 1:]):
                 name = re.sub(r"\s+\d+-shot$", "", re.split(r"\s*[(\[]", parts[column])[0].strip())  # "BoolQ 1-shot"
-                if _plausible(name):
+                if _plausible(name) and not _names_a_model(name):
                     out.append((name, row))
     return out
+
+
+def _names_a_model(name: str) -> bool:
+    """A word of `name` is a model with its version ("OpenAI o3-mini", "GPT-4 Turbo"): a model, not a benchmark."""
+    return any(_STOP.match(word) and re.search(r"\d", word) for word in name.split())
 
 
 def is_benchmark_name(name: str) -> bool:
