@@ -16,7 +16,7 @@ from importlib import resources
 
 from .text import CJK, CJK_RANGES
 
-_LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-+_/%]*")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-+_/%@]*")
 CJK_RUN = re.compile(f"[{CJK_RANGES}]+")
 _ENTRY = re.compile(r"^\S+ (\S{2,}) \[[^\]]*\] /(.*)/\s*$", re.M)
 _SENSES = 2  # CC-CEDICT senses kept per word: the first ones are the common meanings

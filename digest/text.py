@@ -107,14 +107,18 @@ _STOPWORDS = frozenset(  # bm25s's English list (STOPWORDS_EN), held here so tha
 )
 
 
-BM25_TOKENS = 2  # version of `bm25_tokens`, kept in the index meta: 2 keeps Greek letters (the β of "β = 0.1")
+BM25_TOKENS = 3  # version of `bm25_tokens`, kept in the index meta: 2 keeps Greek letters (the β of "β = 0.1"),
+# 3 adds metrics at a cut-off whole ("pass@1")
+_AT_K = re.compile(r"[^\W_]+@[^\W_]+")  # pass@1, recall@5, hits@10
 
 
 def bm25_tokens(text: str) -> list[str]:
     """Normalized, stemmed words without stop words; decimals such as 28.4 stay whole, and so does a single digit
-    or Greek letter (a hyperparameter's name: "𝛼= 0.76" gives α and 0.76)."""
-    return [_stem(w) for w in _BM25_WORD.findall(normalize(text))
-            if w not in _STOPWORDS and (len(w) > 1 or w.isdigit() or "α" <= w <= "ω")]
+    or Greek letter (a hyperparameter's name: "𝛼= 0.76" gives α and 0.76). A metric at a cut-off is a word of its
+    own besides its parts: "pass@1" gives pass, 1 and pass@1, which "pass@32" does not."""
+    text = normalize(text)
+    words = [_stem(w) for w in _BM25_WORD.findall(text) if w not in _STOPWORDS and (len(w) > 1 or w.isdigit() or "α" <= w <= "ω")]
+    return words + _AT_K.findall(text)
 
 
 @lru_cache(maxsize=1)

@@ -217,6 +217,7 @@ def test_an_index_tokenized_by_an_older_bm25_tokens_gets_its_bm25_again_without_
     index = Index.open(copy)
     assert report.embedded == 0 and index.path != version and index.meta["bm25_tokens"] == index_module.BM25_TOKENS
     assert "α" in bm25_tokens("we set 𝛼 = 0.76") and index.bm25.term_ids(["α"])  # Greek letters are terms now
+    assert {"pass", "1", "pass@1"} <= set(bm25_tokens("HumanEval (Pass@1)")) and index.bm25.term_ids(["pass@1"])
     with Catalog(copy.catalog_path) as catalog:
         assert build_index(copy, catalog).version == index.path.name  # and then nothing is to do
 
