@@ -1,9 +1,10 @@
 """The extractive backend: every field picked out of the paper's own sentences, tables, captions and links.
 
 Prose fields (summary, architecture, training) are sentences chosen per aspect (attention, normalization, optimizer,
-schedule, hardware, ...) by cue patterns and section priors, plus the sub-headings of the section that describes
-the model or its training; list fields come from the gazetteer and patterns (entities.py), links from links.py.
-Nothing is paraphrased: values are quotes, so every one can be checked against the paper.
+schedule, hardware, ...) by cue patterns and section priors, and sentences stating the paper's own design choices
+by the coined terms they name, plus the sub-headings of the section that describes the model or its training;
+list fields come from the gazetteer and patterns (entities.py), links from links.py. Nothing is paraphrased: values
+are quotes, so every one can be checked against the paper.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _NOT_COMPONENT = re.compile(
     r"\bdata\b|result|evaluat|discussion|ablation|analysis|benchmark|setting|overview|inference|deploy|suggestion|future|limitation", re.I
 )
 _ASIDE = re.compile(r"suggestion|future|limitation|inference\s+and\s+deploy|deployment|prefill|decoding", re.I)
-_ASIDE_PART = re.compile(r"(?:inference|deploy|serving|suggestion|future|limitation)", re.I)  # "Inference and Deployment"
+_ASIDE_PART = re.compile(r"inference|deploy|serving|suggestion|future|limitation", re.I)  # at the start: "Inference and Deployment"
 _PROSE = re.compile(r"\b(?:the|a|an|we|is|are|was|were|of|to|with|our|this|in|for|its|on|by|as|and|that|it|from|at|be|has|have)\b", re.I)
 _AWAY = re.compile(r"related\s+work|background|acknowledg|references|bibliography|limitation|broader|ethic|societal|author|contribution", re.I)
 _DEMO = re.compile(
@@ -218,7 +219,8 @@ def _design_terms(key: str, sentence: str) -> set[str]:
 
 
 def _states_choice(key: str, sentence: str, design: re.Pattern) -> bool:
-    """The sentence states one of the paper's own choices for the field (see _ELSEWHERE)."""
+    """The sentence states one of the paper's own choices for the field (`design`), not about evaluation and,
+    for the architecture, not about data or training."""
     if not design.search(sentence) or _ELSEWHERE.search(sentence):
         return False
     return key != "architecture" or not _NOT_ARCHITECTURE.search(sentence)
@@ -236,7 +238,7 @@ def component_headings(key: str, text: PaperText) -> list[Sentence]:
     if not pattern:
         return []
     other = re.compile(SPECS["training" if key == "architecture" else "architecture"].components, re.I)
-    out, inside, level, skipped = [], False, 0, 99
+    out, inside, level, skipped = [], False, 0, 99  # skipped: the level of a heading left out with all under it
     deepest = 99 if key == "architecture" else TRAINING_DEPTH  # training sections are broad: their parts, and theirs
     for section in text.parsed.sections:
         if section.kind != "body":
