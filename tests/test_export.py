@@ -304,14 +304,15 @@ def test_markdown_sheet_has_the_survey_headings_in_order(tmp_path, entries, lang
 
 def test_architecture_and_training_read_one_statement_a_line_each_with_its_quote(tmp_path, entries):
     """An extractive architecture strings statements together; the sheet shows them as a list, each with its own
-    footnote: the base model with the sentence it was read from, the components with their headings."""
+    footnote: the base model with the sentence it was read from, the components with their headings (one of
+    them holding "VS. ", which ends no statement)."""
     record, summary = _papers()[0]
     base = "We initialize the audio LLM of Kimi-Audio from the pre-trained Qwen2.5 7B model."
     adopt = "We adopt the whisper encoder with a vector quantization layer."
     fields = dict(summary.fields, architecture=FieldValue(
-        value=f"Base model: Qwen2.5 7B. Components: Audio Tokenizer; Audio LLM. {adopt}",
-        evidence=[_ev(5, "2.3 Audio LLM", base), _ev(4, "2.2", "Audio Tokenizer"), _ev(5, "2.3", "Audio LLM"),
-                  _ev(4, "2.2 Audio Tokenizer", adopt)],
+        value=f"Base model: Qwen2.5 7B. Components: Audio Tokenizer; Batch-Wise VS. Sequence-Wise Balance. {adopt}",
+        evidence=[_ev(5, "2.3 Audio LLM", base), _ev(4, "2.2", "Audio Tokenizer"),
+                  _ev(5, "2.3", "Batch-Wise VS. Sequence-Wise Balance"), _ev(4, "2.2 Audio Tokenizer", adopt)],
     ))
     entry = SurveyEntry.build(summary.model_copy(update={"fields": fields}), record)
     [path] = exporter("md").write([entry], tmp_path / "sheet.md", "en")
@@ -320,7 +321,7 @@ def test_architecture_and_training_read_one_statement_a_line_each_with_its_quote
     lines = [line for line in section.splitlines() if line.strip()]
     notes = _check_footnotes(text)
     assert [re.sub(r"\[\^\d+\]", "", line) for line in lines] == [
-        "- Base model: Qwen2.5 7B.", "- Components: Audio Tokenizer; Audio LLM.", f"- {adopt}"]
+        "- Base model: Qwen2.5 7B.", "- Components: Audio Tokenizer; Batch-Wise VS. Sequence-Wise Balance.", f"- {adopt}"]
     refs = [re.findall(r"\[\^(\d+)\]", line) for line in lines]
     assert [len(r) for r in refs] == [1, 2, 1]
     assert base in notes[refs[0][0]] and adopt in notes[refs[2][0]]

@@ -164,17 +164,20 @@ def build_sheet(entry: SurveyEntry, lang: Lang, first_note: int = 1) -> Sheet:
     return Sheet(entry, fields, benchmarks, notes, [row.model for row in matrix.rows], facts, figures)
 
 
-_LEAD = re.compile(r"([A-Z][\w ]{0,30}(?:\([^()]*\))?:\s.+?\.)\s+(?=[A-Z])")  # "Base model: Qwen2.5 7B. "
+_LABEL = r"[A-Z][\w ]{0,30}(?:\([^()]*\))?:\s"  # "Base model: ", "Configuration (Table 1): "
 
 
 def _statements(value: FieldValue) -> list[str]:
-    """A text value as its statements: its labelled leads, then its sentences ("Base model: …. Components: …. We
-    adopt …")."""
-    text, out = " ".join(field_items(value)), []
-    while lead := _LEAD.match(text):
-        out.append(lead.group(1))
-        text = text[lead.end():]
-    return out + [text[a:b] for a, b in sentence_spans(text)]
+    """A text value as its statements: its labelled leads ("Base model: …. Components: A; B VS. C."), each up to the
+    next label, then its sentences, from the first one quoted as evidence."""
+    text = " ".join(field_items(value))
+    if not re.match(_LABEL, text):
+        return [text[a:b] for a, b in sentence_spans(text)]
+    quoted = [i for e in value.evidence if (i := text.find(e.quote)) > 0 and text[:i].endswith(". ")]
+    cut = min(quoted, default=len(text))
+    leads = re.split(rf"(?<=\.)\s+(?={_LABEL})", text[:cut].strip())
+    rest = text[cut:]
+    return leads + [rest[a:b] for a, b in sentence_spans(rest)]
 
 
 def _item_quoted(items: list[Item], evidence: Evidence) -> Item | None:
