@@ -15,8 +15,8 @@ from rich.console import Console
 
 from digest.ask import NOT_SAID, Asker, answer_span, ask, ask_turn
 from digest.ask.citations import cited_answer
-from digest.ask.evidence import passage_sentences
-from digest.ask.extractive import continuation
+from digest.ask.evidence import Candidates, passage_sentences
+from digest.ask.extractive import REDUNDANT, continuation, extractive_answer
 from digest.ask.conversation import is_follow_up, standalone_query
 from digest.cli.chat import render_answer
 from digest.catalog import Catalog
@@ -132,6 +132,23 @@ def test_continuation_is_the_next_sentence_only_when_it_carries_on():
     assert continuation(third) is None  # a full sentence, the next one starts afresh
     assert continuation(fourth).text == fifth.text  # "This …" refers back
     assert continuation(fifth) is None  # the passage ends
+
+
+def test_a_sentence_saying_again_what_a_chosen_one_says_is_skipped(index, ask_settings):
+    """The caption "Figure 4: miniF2F accuracy (pass@32) …" and the sentence "Figure 4 shows how … pass@32 accuracy …"
+    say one thing: the answer's third place goes to the next sentence that says something else. The sentences are
+    embedded by the index's own model."""
+    chunk = Chunk(chunk_id="x#0", paper_id="x", title="T", section="3", page_start=5, page_end=5, text=(
+        "Figure 4 shows how the miniF2F pass@32 accuracy of the prover correlates with its output length over training. "
+        "Figure 4: miniF2F pass@32 accuracy of the prover and its output length over training. "
+        "With just pass@1, the model already achieves 52.94%."))
+    sentences = passage_sentences(chunk)
+    for sentence, score in zip(sentences, (0.85, 0.84, 0.83)):
+        sentence.score = score
+    vectors = index.embedder.embed([s.text for s in sentences])
+    assert float(vectors[0] @ vectors[1]) >= REDUNDANT > float(vectors[0] @ vectors[2])
+    answer = extractive_answer(Candidates("q", "en", [chunk], sentences, vectors), ask_settings)
+    assert "52.94%" in answer.answer and "Figure 4:" not in answer.answer
 
 
 def test_paper_filter_keeps_answers_to_that_paper(index, ask_settings):

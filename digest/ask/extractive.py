@@ -16,6 +16,7 @@ from .terms import NUMERIC_QUESTION, WORD, is_name, is_value, query_terms, token
 
 MAX_SENTENCES = 3  # in an extractive answer
 SENTENCE_SLACK = 0.08  # further answer sentences score within this of the best one
+REDUNDANT = 0.9  # a further sentence this close (cosine) to one chosen says the same again: skipped
 FRAGMENT_WORDS = 8  # a best sentence shorter than this is carried on by the next one
 _REFERS_BACK = re.compile(  # openings of a sentence that continues the one before (English discourse markers)
     r"^(?:thus|therefore|hence|however|specifically|in\s+particular|consequently|instead|as\s+a\s+result"
@@ -30,14 +31,16 @@ def extractive_answer(candidates: Candidates, settings: Settings) -> Answer:
     chosen: list[PassageSentence] = []
     seen: set[str] = set()
     best = candidates.strength
-    for sentence in candidates.sentences:
+    picked: list[int] = []
+    for i, sentence in enumerate(candidates.sentences):
         if len(chosen) == MAX_SENTENCES or sentence.score < best - SENTENCE_SLACK:
             break
         key = normalize(sentence.text)
-        if key in seen or any(key in s or s in key for s in seen):
+        if key in seen or any(key in s or s in key for s in seen) or _restates(candidates, i, picked):
             continue
         seen.add(key)
         chosen.append(sentence)
+        picked.append(i)
     follow = continuation(chosen[0]) if chosen else None
     if follow is not None and normalize(follow.text) not in seen:
         chosen = [chosen[0], follow, *chosen[1 : MAX_SENTENCES - 1]]
@@ -46,6 +49,11 @@ def extractive_answer(candidates: Candidates, settings: Settings) -> Answer:
                  for n, s in enumerate(chosen, start=1)]
     text = " ".join(f"{single_line(s.text)} [{n}]" for n, s in enumerate(chosen, start=1))
     return Answer(answer=text, citations=citations, answered=True)
+
+
+def _restates(candidates: Candidates, i: int, picked: list[int]) -> bool:
+    """Whether candidate sentence `i` says again what a picked one says (embedding cosine >= REDUNDANT)."""
+    return bool(picked) and float(max(candidates.vectors[picked] @ candidates.vectors[i])) >= REDUNDANT
 
 
 def continuation(sentence: PassageSentence) -> PassageSentence | None:
