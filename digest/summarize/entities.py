@@ -59,7 +59,7 @@ _STOP = re.compile(
     r"(?:\d[\w.]*)?(?:[-\s.][\w.]*)*$",
     re.I,
 )
-_NAME = r"[A-Z][A-Za-z0-9]*(?:[-.+][A-Za-z0-9]+)*"
+_NAME = r"(?:[A-Z]|[a-z]+(?=[A-Z0-9]))[A-Za-z0-9]*(?:[-.+][A-Za-z0-9]+)*"  # "HumanEval", and "miniF2F"
 _NAMED_BENCHMARK = re.compile(rf"\b(?:the\s+)?({_NAME})\s+(?:benchmark|test\s+set|evaluation\s+set|suite|leaderboard)s?\b")
 _NAMED_DATASET = re.compile(rf"\b(?:the\s+)?({_NAME}(?:\s\d+(?:\.\d+)*)?)\s+(?:dataset|corpus|corpora)s?\b")
 
@@ -446,7 +446,7 @@ def _plausible(name: str) -> bool:
     """A dataset-like name: not a stop word, model or method; a word of it has inner capitals or digits (GSM8K, HumanEval)."""
     if len(name) < 3 or _STOP.match(name) or re.search(r"[^\w\s.+-]", name) or len(name.split()) > 3:
         return False
-    return name[0].isupper() and any(re.search(r"\w[A-Z]|\d", word) for word in name.split())
+    return (name[0].isupper() or bool(re.match(r"[a-z]+[A-Z0-9]", name))) and any(re.search(r"\w[A-Z]|\d", word) for word in name.split())
 
 
 def _by_entry(mentions: list[Mention]) -> list[tuple[Entry, list[Mention]]]:
