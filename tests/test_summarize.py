@@ -323,7 +323,7 @@ def test_llm_backend_without_a_model_is_a_clear_error(parsed, workspace, monkeyp
 @pytest.fixture(scope="module")
 def more_sheets(shared, tmp_path_factory):
     settings = Settings.load(workspace=tmp_path_factory.mktemp("more"))
-    ids = ["2504.18425", "2405.04324", "2503.17793", "2601.21337", "2511.22570", "1911.02782", "2502.13189", "2504.11354"]
+    ids = ["2504.18425", "2405.04324", "2503.17793", "2601.21337", "2511.22570", "1911.02782", "2502.13189", "2504.11354", "2408.08152"]
     return {aid: summarize_paper(parse_pdf(shared / "corpus" / "more" / "pdf" / f"{aid}.pdf", aid), settings) for aid in ids}
 
 
@@ -356,9 +356,12 @@ def test_a_paper_fine_tuned_on_each_task_it_evaluates_lists_those_tasks_as_data(
 
 
 def test_benchmark_settings_fold_into_the_benchmark_but_variants_stay(sheets, more_sheets):
-    """"WMT 2014 English-to-German" holds "WMT 2014"; "MMLU Pro" does not hold "MMLU"."""
+    """"WMT 2014 English-to-German" holds "WMT 2014", "miniF2F-test" holds "miniF2F"; "MMLU Pro" does not hold
+    "MMLU"."""
     assert "WMT 2014" not in sheets["1706.03762"].fields["evaluation"].value
     assert {"MMLU", "MMLU Pro"} <= set(more_sheets["2502.13189"].fields["evaluation"].value)
+    prover = more_sheets["2408.08152"].fields["evaluation"].value
+    assert "miniF2F-test" in prover and "miniF2F" not in prover
     kimina = more_sheets["2504.11354"].fields["evaluation"].value  # a results table lists OpenAI o3-mini as a row
     assert "miniF2F" in kimina and not any("o3" in name for name in kimina)  # a lowercase name with a digit too
 

@@ -346,8 +346,10 @@ def evaluation_names(text: PaperText, mentions: list[Mention]) -> tuple[list[str
 
 
 def _setting_of(name: str, other: str) -> bool:
-    """`other` is `name` with a setting after it ("WMT 2014 English-to-German", "SQuAD v1.1", "HMMT Feb 2025"), not
-    another benchmark named by one more word ("MMLU Pro", "MBPP Sanitized")."""
+    """`other` is `name` with a setting after it ("WMT 2014 English-to-German", "SQuAD v1.1", "HMMT Feb 2025",
+    "miniF2F-test"), not another benchmark named by one more word ("MMLU Pro", "MBPP Sanitized", "MMLU-Pro")."""
+    if other.startswith(name + "-"):
+        return re.fullmatch(r"(?:test|dev|val|valid|validation)", other[len(name) + 1:], re.I) is not None
     return other.startswith(name + " ") and not re.fullmatch(r"[A-Z][A-Za-z]*", other[len(name) + 1:])
 
 
