@@ -32,7 +32,7 @@ import numpy as np
 from .embed import Embedder, Progress, SentenceTransformerEmbedder, load_embedder
 from .errors import DigestError, one_line
 from .files import sha256_file
-from .live import in_background, live_meta, stamp, verification
+from .live import check_soon, in_background, live_meta, stamp, verification
 from .outcome import OnProgress, ignore_progress
 from .settings import Settings
 
@@ -147,11 +147,10 @@ def load_soon(meta: dict, root: Path) -> None:
     """Start loading an index version's ONNX export in the background: its files hashed against their checksums
     (`live.verification`) and its `OnnxEmbedder` made (ONNX Runtime session and tokenizer: a tenth of a second).
     Both release the GIL for most of it, so they pass while the caller imports and loads the rest of the index."""
+    check_soon(meta, root)
     record = meta.get("encoder") or {}
     if record.get("path"):
-        folder = root / record["path"]
-        verification(folder, record["sha256"])
-        _embedder_soon(folder, json.dumps(record, sort_keys=True))
+        _embedder_soon(root / record["path"], json.dumps(record, sort_keys=True))
 
 
 def _embedder_soon(folder: Path, record: str) -> Future:

@@ -191,5 +191,5 @@ def _item_quoted(items: list[Item], evidence: Evidence) -> Item | None:
 
 def _labelled(statement: str) -> str:
     """What a labelled statement says ("Base model: Qwen2.5 7B." gives "Qwen2.5 7B"), or ""."""
-    label = re.match(r"[A-Z][\w ]{0,30}(?:\([^()]*\))?:\s+(.+?)\.?$", statement)
+    label = re.match(rf"{_LABEL}\s*(.+?)\.?$", statement)
     return label.group(1) if label else ""

@@ -363,10 +363,12 @@ def unseen_benchmarks(text: PaperText) -> list[tuple[str, Sentence]]:
             found += _NAMED_DATASET.finditer(s.text)
         for m in found:
             seen.setdefault(m.group(1), s)
-    for name, s in benchmark_column_names(text):
+    once = set()  # in a results table's benchmark column: the table says what they are, once is enough
+    for name, s, results in benchmark_column_names(text):
         seen.setdefault(name, s)
-    once = {name for name, s in benchmark_column_names(text, results_only=True)}  # the table says what they are
-    return _repeated(text, seen) + [(n, s) for n, s in seen.items() if n in once and _plausible(n) and not _known(n) and not _written_twice(text, n)]
+        if results:
+            once.add(name)
+    return [(n, s) for n, s in seen.items() if _plausible(n) and not _known(n) and (n in once or _written_twice(text, n))]
 
 
 def unseen_datasets(text: PaperText) -> list[tuple[str, Sentence]]:
@@ -389,17 +391,18 @@ def _repeated(text: PaperText, seen: dict[str, Sentence]) -> list[tuple[str, Sen
 
 
 def _written_twice(text: PaperText, name: str) -> bool:
-    return len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w]|-\w)", text.parsed.full_text())) >= 2
+    return len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w]|-\w)", text.full)) >= 2
 
 
-def benchmark_column_names(text: PaperText, results_only: bool = False) -> list[tuple[str, Sentence]]:
-    """Names in the column headed "Benchmark"/"Dataset"/"Task" of a table with scores (metric in parentheses dropped);
-    `results_only`: of tables whose caption says they hold results."""
+def benchmark_column_names(text: PaperText) -> list[tuple[str, Sentence, bool]]:
+    """Names in the column headed "Benchmark"/"Dataset"/"Task" of a table with scores (metric in parentheses
+    dropped), and whether the table's caption says it holds results."""
     out = []
     data_tables = {label for label, (data, _) in _table_contexts(text.parsed).items() if data}
     for table in text.parsed.tables:
-        if (table.label or "Table") in data_tables or (results_only and not _RESULT_CAPTION.search(table.caption)):
+        if (table.label or "Table") in data_tables:
             continue
+        results = bool(_RESULT_CAPTION.search(table.caption))
         column = None
         for row in text.table_rows(table):
             parts = row_cells(row.text)
@@ -409,7 +412,7 @@ def benchmark_column_names(text: PaperText, results_only: bool = False) -> list[
             if column < len(parts) and any(re.fullmatch(r"[\d.]+%?", c) for c in parts[column + 1:]):
                 name = re.sub(r"\s+\d+-shot$", "", re.split(r"\s*[(\[]", parts[column])[0].strip())  # "BoolQ 1-shot"
                 if _plausible(name) and not _names_a_model(name):
-                    out.append((name, row))
+                    out.append((name, row, results))
     return out
 
 

@@ -65,8 +65,13 @@ class PaperText:
     def __init__(self, parsed: ParsedPaper):
         self.parsed = parsed
         # link texts too: a URL printed in the title block is text of the paper, though outside its sections
-        self.normalized = normalize("\n\n".join([parsed.full_text(), *(link.text for link in parsed.links)]))
+        self.normalized = normalize("\n\n".join([self.full, *(link.text for link in parsed.links)]))
         self._named: dict[str, bool] = {}
+
+    @cached_property
+    def full(self) -> str:
+        """The paper's text as `ParsedPaper.full_text` gives it, built once."""
+        return self.parsed.full_text()
 
     @cached_property
     def sentences(self) -> list[Sentence]:
