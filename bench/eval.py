@@ -225,7 +225,38 @@ def fusion_study(ranked: dict[str, list], k: int) -> dict:
         others = [s for s in ranked if s != split]
         best = max(fused, key=lambda v: statistics.mean(table[v][s] for s in others))
         held_out[split] = {"chosen": best, "recall": table[best][split]}
-    return {"recall": table, "leave_one_split_out": held_out}
+    return {"recall": table, "leave_one_split_out": held_out, "clear_lead": lead_study(ranked, k)}
+
+
+def lead_study(ranked: dict[str, list], k: int) -> dict:
+    """Calibrate CLEAR_LEAD: the questions where the two dense shares disagree on a top-k hit are the only ones
+    the threshold decides; the chosen threshold is the midpoint of the widest gap between the BM25 leads of
+    questions the normal share wins and those the clear-lead share wins (maximum margin), on all splits and with
+    each split left out in turn (then scored on it)."""
+    from digest.index import DENSE_WEIGHT, DENSE_WEIGHT_CLEAR, bm25_lead, fuse
+
+    def hit(d, b, h, w):
+        return any(h[r] for r, _ in fuse([d, b], [w, 1 - w])[:k])
+
+    decisive = {split: [(round(bm25_lead(b), 3), hit(d, b, h, DENSE_WEIGHT_CLEAR), q.get("id"))
+                        for q, d, b, h in rows if hit(d, b, h, DENSE_WEIGHT) != hit(d, b, h, DENSE_WEIGHT_CLEAR)]
+                for split, rows in ranked.items()}
+
+    def margin(cases):
+        normal = max((lead for lead, clear, _ in cases if not clear), default=0.0)
+        above = [lead for lead, clear, _ in cases if clear and lead > normal]
+        return round((normal + min(above)) / 2, 3) if above else round(normal + 0.1, 3)
+
+    def right(cases, threshold):
+        return sum((lead >= threshold) == clear for lead, clear, _ in cases)
+
+    every = [c for cases in decisive.values() for c in cases]
+    held_out = {}
+    for split, cases in decisive.items():
+        chosen = margin([c for s, cs in decisive.items() if s != split for c in cs])
+        held_out[split] = {"chosen": chosen, "right": right(cases, chosen), "decisive": len(cases)}
+    return {"decisive": decisive, "chosen": margin(every), "right": right(every, margin(every)),
+            "of": len(every), "leave_one_split_out": held_out}
 
 
 def _minmax_fuse(rankings_: list[list[tuple[int, float]]], weights) -> list[tuple[int, float]]:
@@ -607,6 +638,11 @@ def main() -> int:
             print(f"  {variant:<11} " + "  ".join(f"{row[s]:.3f}" for s in ranked))
         for split, row in study["leave_one_split_out"].items():
             print(f"  held out {split:<7} chose {row['chosen']:<11} -> {row['recall']:.3f}")
+        lead = study["clear_lead"]
+        print(f"clear BM25 lead: {lead['of']} decisive questions {lead['decisive']}; max-margin threshold "
+              f"{lead['chosen']} gets {lead['right']} right")
+        for split, row in lead["leave_one_split_out"].items():
+            print(f"  held out {split:<7} chose {row['chosen']} -> right {row['right']} of {row['decisive']}")
     if asked:
         figures["threshold"] = study = threshold_study(asked)
         print(f"answer threshold: configured {study['configured']}, chosen on all splits {study['chosen']}")

@@ -59,7 +59,7 @@ FORMAT = 2  # 2: chunks carry `paper_id`; meta holds each paper's `names` (menti
 MODES = ("dense", "bm25", "hybrid")
 DENSE_WEIGHT = 0.4  # share of the dense score in hybrid ranking, BM25 has the rest (bench/README.md, fusion study)
 DENSE_WEIGHT_CLEAR = 0.2  # ... when BM25's best passage leads its second by CLEAR_LEAD standard deviations or more
-CLEAR_LEAD = 0.5
+CLEAR_LEAD = 0.25  # the max-margin threshold over the questions it decides, all splits (bench/eval.py lead_study)
 CANDIDATES = 50  # per ranking, before fusion
 TABLE_SLACK = 50  # extra dense candidates fetched so that dropping table copies still leaves CANDIDATES
 RRF_K = 60  # reciprocal-rank fusion constant, as in Cormack et al. (2009)
@@ -297,8 +297,13 @@ def remove_from_index(settings: Settings, ids: Sequence[str]) -> int:
 def dense_share(bm25: list[tuple[int, float]]) -> float:
     """The dense ranking's weight in a hybrid: less when BM25 has a clear winner (a passage whose words match
     far better than the next one's), as for a question naming a rare term or number."""
+    return DENSE_WEIGHT_CLEAR if bm25_lead(bm25) >= CLEAR_LEAD else DENSE_WEIGHT
+
+
+def bm25_lead(bm25: list[tuple[int, float]]) -> float:
+    """How far BM25's best passage leads its second, in standard deviations of its candidates' scores."""
     z = sorted(_zscores(bm25).values(), reverse=True)
-    return DENSE_WEIGHT_CLEAR if len(z) > 1 and z[0] - z[1] >= CLEAR_LEAD else DENSE_WEIGHT
+    return z[0] - z[1] if len(z) > 1 else 0.0
 
 
 def fuse(rankings: list[list[tuple[int, float]]], weights: Sequence[float]) -> list[tuple[int, float]]:

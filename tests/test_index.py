@@ -20,7 +20,8 @@ from digest.catalog import Catalog
 from digest.cli import cli
 from digest.errors import DigestError
 from digest.corpus import remove_paper
-from digest.index import RRF_K, Index, build_index, fuse, fuse_rrf
+from digest.index import (CLEAR_LEAD, DENSE_WEIGHT, DENSE_WEIGHT_CLEAR, RRF_K, Index, bm25_lead, build_index, dense_share,
+                          fuse, fuse_rrf)
 from digest.settings import Settings
 from digest.text import bm25_tokens, contains
 
@@ -83,6 +84,14 @@ def test_fusions_combine_the_rankings_as_defined():
     assert [row for row, _ in fuse_rrf([dense, bm25], [0.4, 0.6])] == [2, 3, 1, 4]  # ranks only: 2 is high in both
     assert [row for row, _ in fuse([dense, bm25], [0.4, 0.6])] == [3, 1, 2, 4]  # BM25's wide lead on 3 counts
     assert fuse_rrf([dense, []], [0.4, 0.6])[0] == (1, pytest.approx(0.4 / (RRF_K + 1)))
+
+
+def test_dense_share_yields_to_a_clear_bm25_winner():
+    flat = [(row, 10.0 - 0.1 * row) for row in range(20)]  # evenly spaced: no passage stands out
+    clear = [(0, 30.0)] + [(row, 10.0 - 0.1 * row) for row in range(1, 20)]
+    assert bm25_lead(flat) < CLEAR_LEAD <= bm25_lead(clear)
+    assert (dense_share(flat), dense_share(clear)) == (DENSE_WEIGHT, DENSE_WEIGHT_CLEAR)
+    assert bm25_lead([(0, 5.0)]) == 0.0 and dense_share([]) == DENSE_WEIGHT
 
 
 @pytest.mark.parametrize("query", ["sliding window attention", "How many experts per token?", "BLEU WMT 2014", "zzzz"])
