@@ -89,6 +89,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         design=r"use[sd]?|adopt\w*|employ\w*|appl(?:y|ies|ied)|train\w*|fine-?tun\w*|optimiz\w*|conduct\w*|perform\w*|initializ\w*|follow\w*|start\w*",
         aspects={
             "optimizer": r"\b(?:Adam|AdamW|Adafactor|SGD|LAMB|Muon|Lion)\b|optimi[sz]er",
+            "objective": r"\bobjectives?\b|\bloss(?:es)?\b|next[- ]token\s+prediction|fill-in-(?:the-)?middle|\bFIM\b|masked\s+language\s+model\w*|teacher\s+forcing|cross-entropy",
             "schedule": r"learning\s+rate|warm-?up|cosine(?!\s+similarit)|linear\s+decay|inverse\s+square\s+root|\bschedule",
             "regularization": r"dropout|label\s+smoothing|weight\s+decay|gradient\s+clipping|\bclip\w*",
             "batch": r"batch\s+size|\btokens?\s+per\s+batch|sequence\s+length\s+of|\bepochs?\b|training\s+steps|\d\s+steps\b",

@@ -24,7 +24,7 @@ from digest.parse import parse_pdf
 from digest.settings import Settings
 from digest.summarize import summarize_paper, summarize_papers
 from digest.summarize.entities import gazetteer
-from digest.summarize.evidence import PaperText, validate_field, validate_summary
+from digest.summarize.evidence import PaperText, split_sentences, validate_field, validate_summary
 from digest.text import normalize
 
 from conftest import shared_path
@@ -177,6 +177,12 @@ def test_entity_names_occur_in_the_paper_and_are_not_models(sheets, parsed):
     assert total > 100 and names / total >= 0.98
 
 
+def test_each_item_of_a_bulleted_list_is_a_sentence_of_its_own():
+    text = "The benchmarks are: • CMO 2024 (6 problems): the China one • Putnam 2024 (12 problems): the other. Then •x."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "The benchmarks are:", "• CMO 2024 (6 problems): the China one", "• Putnam 2024 (12 problems): the other.", "Then •x."]
+
+
 def test_validation_drops_what_the_paper_does_not_say(parsed):
     text = PaperText(parsed["2302.13971"])
     real = "We use a weight decay of 0.1 and gradient clipping of 1.0."
@@ -323,7 +329,8 @@ def test_llm_backend_without_a_model_is_a_clear_error(parsed, workspace, monkeyp
 @pytest.fixture(scope="module")
 def more_sheets(shared, tmp_path_factory):
     settings = Settings.load(workspace=tmp_path_factory.mktemp("more"))
-    ids = ["2504.18425", "2405.04324", "2503.17793", "2601.21337", "2511.22570", "1911.02782", "2502.13189", "2504.11354", "2408.08152"]
+    ids = ["2504.18425", "2405.04324", "2503.17793", "2601.21337", "2511.22570", "1911.02782", "2502.13189", "2504.11354",
+           "2408.08152", "2212.08410"]
     return {aid: summarize_paper(parse_pdf(shared / "corpus" / "more" / "pdf" / f"{aid}.pdf", aid), settings) for aid in ids}
 
 
@@ -353,6 +360,23 @@ def test_a_paper_fine_tuned_on_each_task_it_evaluates_lists_those_tasks_as_data(
     assert tasks <= set(sheet.fields["evaluation"].value)
     assert tasks <= set(sheet.fields["datasets"].value)
     assert not tasks & set(more_sheets["2504.18425"].fields["datasets"].value or [])  # Kimi-Audio is not tuned per task
+
+
+def test_benchmarks_listed_under_an_evaluation_heading(more_sheets):
+    """DeepSeekMath-V2's "3.2 Evaluation Benchmarks" is a bulleted list ("• IMO-ProofBench (60 problems): …"), each
+    item a statement of its own; Granite's evaluation sub-headings start with the benchmarks they report
+    ("6.1.5 RepoBench, CrossCodeEval: Repository-Level Code Generation")."""
+    math = more_sheets["2511.22570"].fields["evaluation"].value
+    assert {"IMO-ProofBench", "ISL 2024", "Putnam 2024"} <= set(math)
+    assert not any(name.startswith("The ") for name in math)  # the items' descriptions are not names
+    granite = more_sheets["2405.04324"]
+    assert {"CrossCodeEval", "RepoBench"} <= set(granite.fields["evaluation"].value)
+    assert not {"GSM8K", "OCW", "SAT"} & set(granite.fields["datasets"].value)  # "6.5 Math Reasoning: • GSM8K (…): a dataset …"
+
+
+def test_data_of_the_tasks_a_paper_cross_validates_on(more_sheets):
+    """"the 5-fold cross validation splits available for MAWPS and ASDiv": trained on their folds."""
+    assert {"GSM8K", "MAWPS", "ASDiv"} <= set(more_sheets["2212.08410"].fields["datasets"].value)
 
 
 def test_benchmark_settings_fold_into_the_benchmark_but_variants_stay(sheets, more_sheets):
@@ -394,6 +418,24 @@ def test_architecture_names_the_base_model_with_its_sentence(more_sheets):
         assert field.value.startswith(f"Base model: {base}"), (aid, field.value[:80])
         assert base in field.evidence[0].quote
         assert any(base in e.quote for e in more_sheets[aid].fields["training"].evidence)
+
+
+def test_base_and_teacher_models_wherever_the_paper_states_its_own_training(sheets, more_sheets):
+    """MoBA's "our experiments begin with the Llama 3.1 8B Base Model" (under Experiments); Kimina's "initializing
+    from Qwen2.5-Math-1.5B-Instruct and Qwen2.5-Math-7B-Instruct respectively"; 2212.08410 fine-tunes T5 XXL on
+    chains of thought from PaLM 540B and GPT-3 175B; DeepSeek-V3 distills reasoning from DeepSeek-R1."""
+    assert more_sheets["2502.13189"].fields["architecture"].value.startswith("Base model: Llama 3.1 8B")
+    kimina = more_sheets["2504.11354"].fields["architecture"].value
+    assert "Qwen2.5-Math-1.5B-Instruct" in kimina and "Qwen2.5-Math-7B-Instruct" in kimina
+    teaching = more_sheets["2212.08410"].fields["architecture"]
+    assert teaching.value.startswith("Base model: T5 XXL. Distilled from: PaLM 540B; GPT-3 175B.")
+    assert "PaLM 540B" in teaching.evidence[1].quote
+    assert sheets["2412.19437"].fields["architecture"].value.startswith("Distilled from: DeepSeek-R1.")
+    assert "Distilled from" not in more_sheets["2504.18425"].fields["architecture"].value
+
+
+def test_training_names_its_objectives(more_sheets):
+    assert "Fill-In-Middle" in more_sheets["2503.17793"].fields["training"].value  # "objectives including … Fill-In-Middle (FIM)"
 
 
 def test_no_base_model_where_the_paper_builds_on_none(sheets, more_sheets):

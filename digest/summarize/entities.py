@@ -14,7 +14,7 @@ from functools import cache
 from importlib.resources import files
 
 from digest.models import FieldValue, ParsedPaper
-from digest.text import row_cells
+from digest.text import row_cells, section_paths
 
 from .evidence import PaperText, Sentence
 
@@ -148,6 +148,9 @@ def _trained_on(surface: str, s: Sentence) -> bool:
         return True
     if re.search(rf"\btraining\s+(?:and\s+\w+\s+)?(?:sets?|splits?)\s+(?:for|of)\s+(?:the\s+)?{name}(?![\w-])", s.text, re.I):
         return True  # "the official training and testing split for GSM8K"
+    if re.search(rf"cross[- ]validation\s+(?:[\w-]+\s+){{0,2}}?(?:for|on|of)\s+(?:the\s+)?(?:[\w-]+\s+(?:and|,)\s+)*{name}(?![\w-])"
+                 rf"|\bfor\s+(?:the\s+)?(?:[\w-]+\s+(?:and|,)\s+)*{name}(?![\w-])[^.]{{0,40}}\bcross[- ]validation", s.text, re.I):
+        return True  # "the 5-fold cross validation splits available for MAWPS and ASDiv": trained on their folds
     verb = r"(?:pre-?train\w*|train\w*|fine-?tun\w*|instruction[- ]tun\w*)"
     between = r"(?:(?!improv|perform|result|accura|evaluat)[\w,()-]+\s+){0,3}?"
     return (
@@ -363,12 +366,40 @@ def unseen_benchmarks(text: PaperText) -> list[tuple[str, Sentence]]:
             found += _NAMED_DATASET.finditer(s.text)
         for m in found:
             seen.setdefault(m.group(1), s)
-    once = set()  # in a results table's benchmark column: the table says what they are, once is enough
+    once = set()  # in a results table's benchmark column or a list of benchmarks: the layout says what they are
     for name, s, results in benchmark_column_names(text):
         seen.setdefault(name, s)
         if results:
             once.add(name)
+    for name, s in listed_benchmarks(text):
+        seen.setdefault(name, s)
+        once.add(name)
     return [(n, s) for n, s in seen.items() if _plausible(n) and not _known(n) and (n in once or _written_twice(text, n))]
+
+
+_LIST_HEADING = re.compile(r"\b(?:benchmarks?|datasets?|tasks?)\b", re.I)
+_LIST_HEAD = re.compile(rf"[•●▪◦‣]\s+({_NAME_RUN.pattern})\s*(?=\(|:)")
+
+
+_HEADING_NAMES = re.compile(rf"((?:{_NAME_RUN.pattern})(?:(?:\s*,\s*|\s+and\s+)(?:{_NAME_RUN.pattern}))*)\s*:\s")
+
+
+def listed_benchmarks(text: PaperText) -> list[tuple[str, Sentence]]:
+    """The heads of a bulleted list under an evaluation heading that names benchmarks or datasets ("3.2 Evaluation
+    Benchmarks: • IMO-ProofBench (60 problems): …", "4.2 Benchmarks: • HumanEval (Chen et al., 2021) is …"), and
+    the names an evaluation sub-heading starts with ("6.1.5 RepoBench, CrossCodeEval: Repository-Level Code
+    Generation")."""
+    out = []
+    for section, path in zip(text.parsed.sections, section_paths(text.parsed.sections)):
+        parent = path.rpartition(" > ")[0]
+        if section.kind == "body" and _EVAL_SECTION.search(parent) and (m := _HEADING_NAMES.match(section.title)):
+            heading = Sentence(section.title, section.page_start, section.heading, path, "heading", -1)
+            out += [(name, heading) for name in re.split(r"\s*,\s*|\s+and\s+", m.group(1)) if not _names_a_model(name)]
+    for s in _prose(text):
+        if _LIST_HEADING.search(s.section) and _EVAL_SECTION.search(s.path) and not _TRAIN_CUE.search(s.section):
+            if (m := _LIST_HEAD.match(s.text)) and not _names_a_model(name := m.group(1).strip()):
+                out.append((name, s))
+    return out
 
 
 def unseen_datasets(text: PaperText) -> list[tuple[str, Sentence]]:

@@ -27,9 +27,18 @@ class Sentence:
         return Evidence(page=self.page, section=self.section, quote=self.text)
 
 
+_BULLET = re.compile(r"\s(?=[•●▪◦‣]\s)")  # the space before a bullet: each item of a list is a statement of its own
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences in `text`; over-long ones are cut at line breaks."""
-    return [piece for a, b in sentence_spans(text) for piece in _cut(text, a, b)]
+    """(start, end) offsets of the sentences in `text`, a list's items apart; over-long ones are cut at line breaks."""
+    return [piece for a, b in sentence_spans(text) for item in _items(text, a, b) for piece in _cut(text, *item)]
+
+
+def _items(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The span split before each bullet inside it ("… benchmarks: • CMO 2024 (6 problems): … • Putnam 2024 …")."""
+    cuts = [start] + [m.start() + 1 for m in _BULLET.finditer(text, start, end)] + [end]
+    return [(a, a + len(text[a:b].rstrip())) for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
 
 
 def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:

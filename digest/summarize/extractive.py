@@ -83,9 +83,10 @@ def extract(parsed: ParsedPaper, fields: Iterable[str], text: PaperText) -> Pape
         out["evaluation"] = FieldValue(value=names or None, evidence=[s.evidence() for s in where])
         scores = benchmarks.read_scores(text, names)
     bases = lineage.base_models(text) if wanted & {"architecture", "training"} else []
+    teachers = lineage.teacher_models(text) if "architecture" in wanted else []
     for key in ("summary", "architecture", "training"):
         if key in wanted:
-            out[key] = prose_field(key, text, bases)
+            out[key] = prose_field(key, text, bases, teachers)
     if "demo" in wanted:
         out["demo"] = demo_field(text)
     return PaperSummary(
@@ -112,9 +113,11 @@ def paper_url(parsed: ParsedPaper, text: PaperText) -> FieldValue:
 # ------------------------------------------------------------------ prose
 
 
-def prose_field(key: str, text: PaperText, bases: list[tuple[str, Sentence]]) -> FieldValue:
+def prose_field(key: str, text: PaperText, bases: list[tuple[str, Sentence]],
+                teachers: list[tuple[str, Sentence]] = ()) -> FieldValue:
     """The best sentence for each aspect of the field, topped up by overall score, in reading order; the
-    architecture leads with the base models (`lineage.base_models`), and training takes their sentences."""
+    architecture leads with the base models and the models it is distilled from (`lineage`), and training takes
+    the base models' sentences."""
     profile = SPECS[key]
     own = text.own
     pool = [s for s in text.sentences if _eligible(key, s) and (key != "summary" or own.search(s.text))]
@@ -154,14 +157,16 @@ def prose_field(key: str, text: PaperText, bases: list[tuple[str, Sentence]]) ->
     parts = component_headings(key, text)
     config = config_rows(text) if key == "architecture" else []
     based = [s for _, s in bases] if key == "architecture" else []
-    if not picked and not parts and not based:
+    taught = [s for _, s in teachers] if key == "architecture" else []
+    if not picked and not parts and not based and not taught:
         return FieldValue()
     # Each heading, table row and sentence is its own evidence; the value strings them together.
     base = f"Base model: {'; '.join(name for name, _ in bases)}. " if based else ""
+    base += f"Distilled from: {'; '.join(name for name, _ in teachers)}. " if taught else ""
     lead = f"Components: {'; '.join(p.text for p in parts)}. " if parts else ""
     table = f"Configuration ({config[0].section}): {'; '.join(_cells_text(r.text) for r in config)}. " if config else ""
     value = base + lead + table + " ".join(s.text for s in picked)
-    return FieldValue(value=value.strip(), evidence=[s.evidence() for s in based + parts + config + picked])
+    return FieldValue(value=value.strip(), evidence=[s.evidence() for s in based + taught + parts + config + picked])
 
 
 def config_rows(text: PaperText) -> list[Sentence]:
