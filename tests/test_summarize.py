@@ -327,11 +327,24 @@ def test_llm_backend_without_a_model_is_a_clear_error(parsed, workspace, monkeyp
 
 
 @pytest.fixture(scope="module")
-def more_sheets(shared, tmp_path_factory):
-    settings = Settings.load(workspace=tmp_path_factory.mktemp("more"))
+def more_parsed(shared):
     ids = ["2504.18425", "2405.04324", "2503.17793", "2601.21337", "2511.22570", "1911.02782", "2502.13189", "2504.11354",
            "2408.08152", "2212.08410"]
-    return {aid: summarize_paper(parse_pdf(shared / "corpus" / "more" / "pdf" / f"{aid}.pdf", aid), settings) for aid in ids}
+    return {aid: parse_pdf(shared / "corpus" / "more" / "pdf" / f"{aid}.pdf", aid) for aid in ids}
+
+
+@pytest.fixture(scope="module")
+def more_sheets(more_parsed, tmp_path_factory):
+    settings = Settings.load(workspace=tmp_path_factory.mktemp("more"))
+    return {aid: summarize_paper(parsed, settings) for aid, parsed in more_parsed.items()}
+
+
+def test_a_title_in_capitals_names_the_model_as_the_abstract_writes_it(more_parsed):
+    """"MOBA: MIXTURE OF BLOCK ATTENTION FOR LONG-CONTEXT LLMS": the paper's own words are MoBA, not FOR or BLOCK;
+    "KIMINA-PROVER PREVIEW: TOWARDS LARGE FORMAL REASONING MODELS": Kimina-Prover, not MODELS."""
+    moba, kimina = PaperText(more_parsed["2502.13189"]).own, PaperText(more_parsed["2504.11354"]).own
+    assert moba.search("MoBA extends attention") and kimina.search("Kimina-Prover demonstrates")
+    assert not moba.search("attention for long contexts in a block") and not kimina.search("large formal reasoning models")
 
 
 def test_datasets_listed_in_data_tables_and_after_data_cues(more_sheets):

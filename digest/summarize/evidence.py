@@ -109,11 +109,18 @@ class PaperText:
 
     @cached_property
     def own(self) -> re.Pattern:
-        """First person, "this paper", or the paper's model name (title before its colon, or a coined word in it)."""
+        """First person, "this paper", or the paper's model name (title before its colon, or a coined word in it).
+        A title in capitals is read as the abstract writes its words ("MOBA: MIXTURE OF BLOCK ATTENTION FOR …" has
+        the coined word MoBA, not FOR or BLOCK)."""
         title = self.parsed.title
         head = title.split(":")[0].strip()
         names = [head] if 0 < len(head.split()) <= 3 else []
-        names += [w for w in re.findall(r"[\w.-]+", title) if re.search(r"[a-z][A-Z]|[A-Z]{2}|\d", w) and len(w) > 2]
+        words, coined = re.findall(r"[\w.-]+", title), r"[a-z][A-Z]|[A-Z]{2}|\d"
+        if not re.search(r"[a-z]", title):
+            abstract = " ".join(s.text for s in self.sentences if s.kind == "abstract")
+            words = [m.group(0) for w in words if (m := re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", abstract, re.I))]
+            coined += r"|\w-[A-Z]"  # "Kimina-Prover"
+        names += [w for w in words if re.search(coined, w) and len(w) > 2]
         own = r"\b(?:we|our|us)\b|\bthis\s+(?:paper|work|report|study)\b"
         return re.compile(own + "".join(f"|(?<![\\w-]){re.escape(n)}" for n in names), re.I)
 
