@@ -24,7 +24,7 @@ import shutil
 import time
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import cached_property, lru_cache
@@ -71,6 +71,9 @@ PQ_RESCORE = (10, 20, 40, 80)  # IVF-PQ candidates per wanted hit re-scored exac
 PLATEAU = 0.002  # a recall gain below which probing more IVF-PQ cells is given up for more re-scored candidates
 VECTORS = "vectors.npy"  # an IVF-PQ version's full vectors, float16, memory-mapped for re-scoring
 PARTS = ".parts"  # each paper's chunks and vectors, saved as soon as embedded, until a version holds them
+SCRATCH = ".vectors-f32.npy"  # a flat, HNSW or IVF build's float32 vectors on disk, deleted before the version is live
+BUILD_BLOCK = 65_536  # vectors a build adds, scans or gathers at a time: 96 MiB of 384-d float32 whatever the corpus
+TRAIN_PER_LIST = 64  # IVF training vectors per cell, a sample read from disk (FAISS asks for 30-256 a cell)
 
 
 class IndexReport(BaseModel):
@@ -550,17 +553,18 @@ def _load_part(path: Path) -> tuple[list[Chunk], np.ndarray] | None:
 def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str, tuple[list[Chunk], np.ndarray, str]],
                    encoder: dict | None = None) -> tuple[Path, dict]:
     """Write every paper's chunks and vectors as a new version folder and make it the live one; its path and meta.
-    `encoder`: the query encoder's record (`embed_onnx.export_encoder`), kept in the meta."""
+    `encoder`: the query encoder's record (`embed_onnx.export_encoder`), kept in the meta. The vectors go to disk a
+    paper at a time (`_stream_vectors`) and the dense index is built from that file a block at a time, so no array of
+    all the vectors is held in memory beside the index."""
     root = settings.index_dir
     chunks: list[Chunk] = []
-    blocks, ranges, keys = [], {}, {}
-    for pid in sorted(parts):
-        paper_chunks, vectors, key = parts[pid]
+    ranges, keys = {}, {}
+    order = sorted(parts)
+    for pid in order:
+        paper_chunks, _, key = parts[pid]
         ranges[pid] = (len(chunks), len(paper_chunks))
         keys[pid] = key
         chunks += paper_chunks
-        blocks.append(np.asarray(vectors, dtype=np.float32))
-    vectors = np.ascontiguousarray(np.concatenate(blocks) if blocks else np.zeros((0, dim), np.float32))
     meta = {
         "format": FORMAT, "embedder": embedder, "dim": dim, "chunking": chunking_key(settings),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -569,17 +573,16 @@ def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str,
     }
     if encoder is not None:
         meta["encoder"] = encoder
-    dense = _dense_index(vectors, _ann_kind(len(vectors), settings), meta)
+    kind = _ann_kind(len(chunks), settings)
 
     name = f"v{_next_version(root):06d}"
     tmp = root / f".build-{name}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
+        dense = _dense_from_parts([parts[pid][1] for pid in order], len(chunks), dim, kind, meta, tmp)
         write_chunks(tmp, chunks)
         faiss.write_index(dense, str(tmp / "dense.faiss"))
-        if meta["ann"] == "ivfpq":
-            _save_vectors(vectors, tmp / VECTORS)
         write_bm25([bm25_tokens(bm25_text(c)) for c in chunks], tmp / "bm25")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         os.replace(tmp, root / name)
@@ -592,21 +595,64 @@ def _write_version(settings: Settings, embedder: str, dim: int, parts: dict[str,
     return root / name, meta
 
 
+def _dense_from_parts(vectors: Sequence[np.ndarray], count: int, dim: int, kind: str, meta: dict, folder: Path):
+    """The dense index of `kind` over the papers' `vectors` (in row order, `count` rows in all), streamed through a
+    file in the build `folder`: IVF-PQ's float16 `VECTORS`, which the version keeps for re-scoring, else a float32
+    `SCRATCH` file, deleted once the index holds the vectors (so a flat index holds exactly the float32 vectors)."""
+    keep = kind == "ivfpq"
+    path = folder / (VECTORS if keep else SCRATCH)
+    stored = _stream_vectors(vectors, count, dim, path, np.float16 if keep else np.float32, sync=keep)
+    try:
+        return _dense_index(stored, kind, meta)
+    finally:
+        del stored
+        if not keep:
+            path.unlink(missing_ok=True)
+
+
+def _stream_vectors(vectors: Iterable[np.ndarray], count: int, dim: int, path: Path, dtype, sync: bool) -> np.ndarray:
+    """Write each array of `vectors` in turn (each cast to float32 first, as the build always cast them, then to
+    `dtype`) to the .npy file `path` of shape (count, dim), through the page cache: memory holds one paper's vectors
+    at a time (and the pages of one read from a memory-mapped file are let go). Returns the file memory-mapped
+    read-only. `sync`: fsync the file. Raises ValueError when the arrays are
+    not `dim` wide or not `count` rows in all (the file would be unreadable)."""
+    rows = 0
+    with open(path, "wb") as fh:
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": (count, dim)}
+        np.lib.format.write_array_header_1_0(fh, header)
+        for paper in vectors:
+            block = np.ascontiguousarray(np.asarray(paper, dtype=np.float32).astype(dtype, copy=False))
+            if len(block) and (block.ndim != 2 or block.shape[1] != dim):
+                raise ValueError(f"vectors of shape {block.shape} in an index of {dim}-d vectors")
+            fh.write(block.data)
+            rows += len(block)
+            _release(paper)  # a paper kept from the previous IVF-PQ version is a slice of its memory-mapped file
+        if rows != count:
+            raise ValueError(f"{rows} vectors written where the index has {count} chunks")
+        if sync:
+            fh.flush()
+            os.fsync(fh.fileno())
+    return np.load(path, mmap_mode="r")
+
+
 def _dense_index(vectors: np.ndarray, kind: str, meta: dict):
     """A FAISS inner-product index of `kind` (flat, hnsw, ivf or ivfpq); an approximate one gets the smallest
     search setting whose recall@10 against exact search reaches RECALL_TARGET, recorded in `meta`. IVF-PQ's
     recall is that of its re-scored candidates (`Rescored`, from `vectors` rounded to float16 as stored): when
-    probing more cells stops helping, more candidates are re-scored (PQ_RESCORE, kept as `meta["rescore"]`)."""
+    probing more cells stops helping, more candidates are re-scored (PQ_RESCORE, kept as `meta["rescore"]`).
+    `vectors`: an array in memory or a memory-mapped .npy file (float32, or float16 as IVF-PQ stores them); it is
+    read BUILD_BLOCK rows at a time (added, scanned for the exact top-10 of the recall check) and IVF trains on a
+    sample of TRAIN_PER_LIST rows a cell, so beyond the index itself memory holds a block and that sample."""
     dim = vectors.shape[1]
     meta["ann"] = kind
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
-        index.add(vectors)
+        _add(index, vectors)
         return index
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.add(vectors)
+        _add(index, vectors)
         param, values = "efSearch", (64, 128, 256, 512, 1024)
     else:
         lists = ivf_lists(len(vectors))
@@ -616,15 +662,74 @@ def _dense_index(vectors: np.ndarray, kind: str, meta: dict):
         else:
             index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(0)
-        index.train(vectors[np.sort(rng.choice(len(vectors), min(len(vectors), 64 * lists), replace=False))])
-        index.add(vectors)
+        index.train(_take(vectors, np.sort(rng.choice(len(vectors), min(len(vectors), TRAIN_PER_LIST * lists),
+                                                      replace=False))))
+        _add(index, vectors)
         param, values = "nprobe", tuple(v for v in (8, 16, 32, 64, 128, 256, 512, 1024, 2048) if v < lists) + (lists,)
     searchers = [Rescored(index, vectors, factor) for factor in PQ_RESCORE] if kind == "ivfpq" else [index]
     value, meta["recall_at_10"], searcher = tune_search(index, vectors, param, values, searchers)
+    _release(vectors)  # the rows the re-scoring read
     meta["search_param"] = [param, value]
     if kind == "ivfpq":
         meta["rescore"] = searcher.factor
     return index
+
+
+def _add(index, vectors: np.ndarray) -> None:
+    """Add `vectors` to `index` a block at a time, in row order (ids 0, 1, ... as one `add` of them all gives)."""
+    for _, block in _blocks(vectors):
+        index.add(block)
+
+
+def _blocks(vectors: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """`vectors` in consecutive blocks of BUILD_BLOCK rows: (first row, the block as contiguous float32). Of a
+    memory-mapped file, each block's pages are let go once the caller asks for the next block, so a pass over the
+    file keeps one block resident, not the file."""
+    for first in range(0, len(vectors), BUILD_BLOCK):
+        rows = vectors[first : first + BUILD_BLOCK]
+        yield first, np.ascontiguousarray(rows, dtype=np.float32)
+        _release(rows)
+
+
+def _take(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`vectors[rows]` as float32, in the order of `rows` (distinct row numbers), read one BUILD_BLOCK range at a
+    time so that the pages of a memory-mapped file touched are let go as it goes."""
+    order = np.argsort(rows, kind="stable")
+    wanted = np.asarray(rows)[order]
+    out = np.empty((len(wanted), vectors.shape[1]), dtype=np.float32)
+    cuts = np.searchsorted(wanted, np.arange(0, len(vectors) + BUILD_BLOCK, BUILD_BLOCK))
+    for block, first in enumerate(range(0, len(vectors), BUILD_BLOCK)):
+        lo, hi = cuts[block], cuts[block + 1]
+        if lo < hi:
+            out[order[lo:hi]] = vectors[wanted[lo:hi]]
+            _release(vectors[first : first + BUILD_BLOCK])
+    return out
+
+
+def _release(rows: np.ndarray) -> None:
+    """Drop the pages under `rows`, a memory-mapped array or a slice of its rows, from this process's resident set
+    (MADV_DONTNEED: they stay in the page cache, and a later read maps them again); nothing for an array in memory."""
+    owner = rows
+    while isinstance(owner, np.ndarray) and not isinstance(owner.base, mmap.mmap):
+        owner = owner.base
+    if not isinstance(owner, np.memmap) or not rows.flags.c_contiguous or rows.nbytes == 0:
+        return
+    mapped = owner.ctypes.data - owner.offset % mmap.ALLOCATIONGRANULARITY  # the address of the map's first byte
+    begin = rows.ctypes.data - mapped
+    begin -= begin % mmap.PAGESIZE
+    owner.base.madvise(mmap.MADV_DONTNEED, begin, rows.ctypes.data + rows.nbytes - mapped - begin)
+
+
+def exact_top(queries: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
+    """The ids of the `k` rows of `vectors` of highest inner product with each of `queries` (float32), -1 past the
+    last row: exact search a BUILD_BLOCK at a time, each block's top k merged into one heap per query (a tie goes to
+    the lower id, as in one `faiss.knn` over all the rows)."""
+    heap = faiss.ResultHeap(len(queries), k, keep_max=True)
+    for first, block in _blocks(vectors):
+        scores, ids = faiss.knn(queries, block, min(k, len(block)), metric=faiss.METRIC_INNER_PRODUCT)
+        heap.add_result(scores, np.where(ids >= 0, ids + first, -1))
+    heap.finalize()
+    return heap.I
 
 
 def pq_shape(dim: int, vectors: int) -> tuple[int, int]:
@@ -668,7 +773,8 @@ def _prefetch(vectors: np.ndarray, rows: np.ndarray) -> None:
 
 
 def _save_vectors(vectors: np.ndarray, path: Path, block: int = 1 << 16) -> None:
-    """`vectors` as a float16 .npy file, written a block at a time (no second copy in memory)."""
+    """`vectors` as a float16 .npy file, written a block at a time (no second copy in memory). For vectors already in
+    memory (the benchmarks); a build streams each paper's vectors to the file instead (`_stream_vectors`)."""
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=vectors.shape)
     for start in range(0, len(vectors), block):
         out[start : start + block] = vectors[start : start + block]
@@ -690,12 +796,13 @@ def tune_search(index, vectors: np.ndarray, param: str, values: Sequence[int], s
     """The first of `values` for `param` (efSearch, nprobe) whose recall@k against exact search reaches
     RECALL_TARGET on sample queries near stored vectors (about as far as real queries), that recall, and the
     searcher that reached it. `searchers`: ways to search `index` (default: itself), tried in turn, each until
-    the target is reached or a step of `param` gains less than PLATEAU (the last one to the end of `values`)."""
+    the target is reached or a step of `param` gains less than PLATEAU (the last one to the end of `values`).
+    `vectors` may be memory-mapped: the exact top-k is found a block at a time (`exact_top`)."""
     rng = np.random.default_rng(0)
-    sample = vectors[rng.choice(len(vectors), size=min(queries, len(vectors)), replace=False)]
+    sample = _take(vectors, rng.choice(len(vectors), size=min(queries, len(vectors)), replace=False))
     sample = sample + rng.normal(scale=0.1, size=sample.shape).astype(np.float32)
     sample /= np.linalg.norm(sample, axis=1, keepdims=True)
-    _, exact = faiss.knn(sample, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+    exact = exact_top(sample, vectors, k)
     space = faiss.ParameterSpace()
     searchers = list(searchers) or [index]
     for searcher in searchers:

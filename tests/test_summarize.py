@@ -329,7 +329,7 @@ def test_llm_backend_without_a_model_is_a_clear_error(parsed, workspace, monkeyp
 @pytest.fixture(scope="module")
 def more_parsed(shared):
     ids = ["2504.18425", "2405.04324", "2503.17793", "2601.21337", "2511.22570", "1911.02782", "2502.13189", "2504.11354",
-           "2408.08152", "2212.08410"]
+           "2408.08152", "2212.08410", "2501.10120"]
     return {aid: parse_pdf(shared / "corpus" / "more" / "pdf" / f"{aid}.pdf", aid) for aid in ids}
 
 
@@ -449,6 +449,14 @@ def test_base_and_teacher_models_wherever_the_paper_states_its_own_training(shee
 
 def test_training_names_its_objectives(more_sheets):
     assert "Fill-In-Middle" in more_sheets["2503.17793"].fields["training"].value  # "objectives including … Fill-In-Middle (FIM)"
+
+
+def test_training_read_under_the_method_when_no_heading_names_training(more_sheets):
+    """PaSa has no training heading: its PPO training and auxiliary reward model are described under "Methodology"."""
+    pasa = more_sheets["2501.10120"].fields["training"]
+    assert "PPO" in pasa.value and "reward model" in pasa.value
+    assert any(e.section == "4.2 Crawler" for e in pasa.evidence)  # under "4 Methodology"
+    assert not any(re.match(r"\S*\(.{0,25}=", e.quote) for e in pasa.evidence)  # not "LRL(θ, φ) = Lpolicy(θ) + …"
 
 
 def test_no_base_model_where_the_paper_builds_on_none(sheets, more_sheets):

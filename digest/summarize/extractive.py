@@ -122,7 +122,7 @@ def prose_field(key: str, text: PaperText, bases: list[tuple[str, Sentence]],
     own = text.own
     pool = [s for s in text.sentences if _eligible(key, s) and (key != "summary" or own.search(s.text))]
     aspects = {name: re.compile(cue, re.I) for name, cue in profile.aspects.items()}
-    prior = re.compile(profile.sections, re.I)
+    prior = _prior(key, text)
     design = re.compile(rf"(?:{own.pattern})[^.]{{0,60}}?\b(?:{profile.design})\b|{_PARTS}", re.I) if profile.design else None
     scored = []
     for s in pool:
@@ -169,6 +169,15 @@ def prose_field(key: str, text: PaperText, bases: list[tuple[str, Sentence]],
     return FieldValue(value=value.strip(), evidence=[s.evidence() for s in based + taught + parts + config + picked])
 
 
+def _prior(key: str, text: PaperText) -> re.Pattern:
+    """The headings the field's sentences are expected under; a paper with no training heading describes its
+    training under its method ("3 Methodology" of PaSa, "4 Our Method" of LoRA)."""
+    prior = re.compile(SPECS[key].sections, re.I)
+    if key == "training" and not any(prior.search(s.path) for s in text.sentences if s.kind == "body"):
+        return re.compile(rf"{SPECS[key].sections}|method|approach", re.I)
+    return prior
+
+
 def config_rows(text: PaperText) -> list[Sentence]:
     """Rows of a two-column table of the model's hyper-parameters ("| n_layers | 32 |"), e.g. "Table 1: Model architecture"."""
     for table in text.parsed.tables:
@@ -190,6 +199,8 @@ def _eligible(key: str, s: Sentence) -> bool:
     if not 40 <= len(s.text) <= 500 or s.text.count("|") > 2 or not _PROSE.search(s.text) or formula(s.text):
         return False
     if not re.match(r"[\"'“‘(•]?\s*[A-Z0-9]", s.text) or re.match(r"\d+\s+[a-z]|\S{1,3}\s+[,;=]", s.text):  # a formula's tail
+        return False
+    if re.match(r"[^\s=]*[(_^{][^=]{0,25}=\s", s.text):  # an equation first: "LRL(θ, φ) = Lpolicy(θ) + … where η is …"
         return False
     if key == "summary":
         return s.kind == "abstract" or bool(re.search(r"introduction|conclusion", s.path, re.I))
