@@ -459,6 +459,15 @@ def test_training_read_under_the_method_when_no_heading_names_training(more_shee
     assert not any(re.match(r"\S*\(.{0,25}=", e.quote) for e in pasa.evidence)  # not "LRL(θ, φ) = Lpolicy(θ) + …"
 
 
+def test_a_paper_that_trains_nothing_has_no_training_method(shared, workspace):
+    """A proof in algebraic geometry and a cosmology note (corpus/more/odd) train no model: 训练方法 is "not found",
+    not a sentence that happened to score."""
+    settings = Settings.load(workspace=workspace)
+    for name in ("2312.16219", "0908.0054"):
+        sheet = summarize_paper(parse_pdf(shared / "corpus" / "more" / "odd" / f"{name}.pdf", name), settings)
+        assert sheet.fields["training"].value is None, name
+
+
 def test_no_base_model_where_the_paper_builds_on_none(sheets, more_sheets):
     """Models trained from scratch (Granite Code, the Transformer, LLaMA, Mistral, PaLM, DeepSeek-V3), and InfLLM-V2,
     which is "built on InfLLM, a training-free block-sparse attention mechanism": no base model."""

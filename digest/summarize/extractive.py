@@ -26,6 +26,8 @@ CAPTION_CHARS = 220
 
 
 MAX_COMPONENTS = 12
+MIN_TRAINING_MENTIONS = 3  # a paper that says "train", "fine-tune" or "optimizer" fewer times trains nothing of its own
+_TRAINS = re.compile(r"\b(?:train\w*|fine-?tun\w*|pre-?train\w*|optimi[sz]er)\b", re.I)
 TRAINING_DEPTH = 2  # a training section's parts and their parts ("Pre-training > Audio-Text Interleaving")
 _NOT_COMPONENT = re.compile(
     r"\bdata\b|result|evaluat|discussion|ablation|analysis|benchmark|setting|overview|inference|deploy|suggestion|future|limitation", re.I
@@ -119,6 +121,8 @@ def prose_field(key: str, text: PaperText, bases: list[tuple[str, Sentence]],
     architecture leads with the base models and the models it is distilled from (`lineage`), and training takes
     the base models' sentences."""
     profile = SPECS[key]
+    if key == "training" and len(_TRAINS.findall(text.full)) < MIN_TRAINING_MENTIONS:
+        return FieldValue()  # a proof, a survey of physics: no model is trained, whatever sentence would score
     own = text.own
     pool = [s for s in text.sentences if _eligible(key, s) and (key != "summary" or own.search(s.text))]
     aspects = {name: re.compile(cue, re.I) for name, cue in profile.aspects.items()}
