@@ -353,6 +353,7 @@ def test_datasets_listed_in_data_tables_and_after_data_cues(more_sheets):
     granite = more_sheets["2405.04324"].fields["datasets"].value
     assert {"StarCoderdata", "Github Code Clean", "Platypus"} <= set(granite)  # "datasets like A, B", "Platypus (Lee et al.)"
     assert not {"Zhang", "Paster", "OpenAI"} & set(granite)  # authors of citations; "OpenAI models"
+    assert not {"IBM", "High-quality"} & set(granite)  # "following IBM’s AI Ethics principles"; "High-quality datasets like …"
     ling = more_sheets["2503.17793"].fields["datasets"].value
     assert {"Dolma", "Matrix", "Common Crawl"} <= set(ling) and not any("tokens" in item for item in ling)
 

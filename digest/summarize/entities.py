@@ -260,6 +260,9 @@ _NAME_RUN = re.compile(
 )
 
 
+_OWNER_OR_KIND = re.compile(r"[’']s\b|\s+(?:data(?:sets?)?|corpus|corpora)\s+(?:like|such\s+as|including)\b", re.I)
+
+
 def listed_datasets(text: PaperText) -> list[tuple[str, Sentence]]:
     """Names listed after a data cue in a sentence about the paper's own training data ("sourced from A (Author,
     2023), B and C"): each distinctive (GSM8K, OpenHermes-2.5), known, or marked as a name by a citation or acronym."""
@@ -273,6 +276,8 @@ def listed_datasets(text: PaperText) -> list[tuple[str, Sentence]]:
             tail = _CITATION.sub(_CITED, _AUTHOR_YEAR.sub("", s.text[cue.end():]))
             for m in _NAME_RUN.finditer(tail):
                 name, after = m.group(0).strip(" ."), tail[m.end():]
+                if _OWNER_OR_KIND.match(after):
+                    continue  # "IBM’s AI Ethics principles", "High-quality datasets like …": an owner, a modifier
                 marked = after.startswith(_CITED) or not tail[: m.start()].strip()  # cited, or first after the cue
                 if _dataset_name(name) and not _MODEL_AFTER.match(after) and (marked or _distinctive(name) or _known(name)):
                     out.append((name, s))
