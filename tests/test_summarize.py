@@ -391,6 +391,8 @@ def test_benchmarks_listed_under_an_evaluation_heading(more_sheets):
 def test_data_of_the_tasks_a_paper_cross_validates_on(more_sheets):
     """"the 5-fold cross validation splits available for MAWPS and ASDiv": trained on their folds."""
     assert {"GSM8K", "MAWPS", "ASDiv"} <= set(more_sheets["2212.08410"].fields["datasets"].value)
+    tasks = [name.casefold() for name in more_sheets["2212.08410"].fields["evaluation"].value]
+    assert "symbolic reasoning" in tasks and len(tasks) == len(set(tasks))  # a task heading once, whatever its case
 
 
 def test_benchmark_settings_fold_into_the_benchmark_but_variants_stay(sheets, more_sheets):

@@ -310,6 +310,8 @@ def task_headings(text: PaperText, names: list[str]) -> list[tuple[str, Sentence
             break
         top = section.title if section.level <= 1 else top
         if section.level > 1 and _RESULTS_SECTION.search(top) and _TASK_HEADING.search(section.title):
+            if section.title.casefold() in {title.casefold() for title, _ in out}:
+                continue  # "4.1.2 Commonsense reasoning" in the setup, "5.2 Commonsense Reasoning" in the results
             if not any(entities.is_benchmark_name(n) and n in section.text for n in names):
                 out.append((section.title, Sentence(section.title, section.page_start, section.heading, top, "heading", -1)))
     return out
