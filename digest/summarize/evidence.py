@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper, Table
 from digest.text import contains, normalize, page_of, section_paths, sentence_spans
@@ -50,6 +50,7 @@ def _cut(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(start, cut)] + _cut(text, cut, end)
 
 
+@lru_cache(maxsize=1 << 16)  # every prose field asks it of every sentence
 def formula(sentence: str) -> bool:
     """Mostly symbols or numbers: an equation, or a table flattened into text."""
     visible = [c for c in sentence if not c.isspace()]

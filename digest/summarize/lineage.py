@@ -43,6 +43,7 @@ _TEACHER_RELATIONS = [
     rf"{_NAME}(?:\s*\([^()]*\))?\s+as\s+(?:the\s+|our\s+|a\s+)?teachers?\b",
 ]
 _TEACHER_RELATION = [re.compile(r, re.I) for r in _TEACHER_RELATIONS]
+_TEACHER_WORD = re.compile(r"distil|teacher", re.I)
 _AND = re.compile(rf"(?:\s*\([^()]*\))?(?:\s*,\s*(?:and\s+)?|\s+and\s+){_THE}{_NAME}", re.I)  # a citation may come between
 _NOT_OURS = re.compile(
     r"related\s+work|background|preliminar|discussion|appendix"
@@ -64,15 +65,18 @@ def base_models(text: PaperText) -> list[tuple[str, Sentence]]:
 def teacher_models(text: PaperText) -> list[tuple[str, Sentence]]:
     """Up to MAX_BASES models the paper's model is distilled from ("CoT knowledge distillation from PaLM 540B and
     GPT-3 175B"), as `base_models` gives them; never the paper's own model."""
-    return _related(text, _TEACHER_RELATION, teachers=True)
+    return _related(text, _TEACHER_RELATION, teachers=True, gate=_TEACHER_WORD)
 
 
-def _related(text: PaperText, relations: list[re.Pattern], teachers: bool) -> list[tuple[str, Sentence]]:
+def _related(text: PaperText, relations: list[re.Pattern], teachers: bool,
+             gate: re.Pattern | None = None) -> list[tuple[str, Sentence]]:
+    """The models named in one of `relations` in sentences about the paper's own work (and matching `gate`, a
+    cheap test first), the most often stated first."""
     own = own_pattern(own_names(text))
     first: dict[str, tuple[str, Sentence]] = {}
     count: Counter[str] = Counter()
     for s in text.sentences:
-        if not _about_own_work(s, own):
+        if (gate and not gate.search(s.text)) or not _about_own_work(s, own):
             continue
         for m in (m for relation in relations for m in relation.finditer(s.text)):
             for named in _listed(m, s.text):
