@@ -415,6 +415,7 @@ def test_architecture_takes_the_papers_own_choices_beyond_the_cue_lists(more_she
     for sheet in more_sheets.values():
         for e in sheet.fields["architecture"].evidence:
             assert not re.search(r"learning\s+rate|batch\s+size", e.quote, re.I), e.quote
+            assert not e.quote.startswith("Require:"), e.quote  # MoBA's Algorithm 1 is not a statement
         for key in ("architecture", "training"):
             assert all(re.match(r"[\"'“‘(•]?\s*[A-Z0-9]", e.quote) for e in sheet.fields[key].evidence), key
 

@@ -206,6 +206,8 @@ def _eligible(key: str, s: Sentence) -> bool:
         return False
     if re.match(r"[^\s=]*[(_^{][^=]{0,25}=\s", s.text):  # an equation first: "LRL(θ, φ) = Lpolicy(θ) + … where η is …"
         return False
+    if re.match(r"(?:Require|Ensure|Input|Output)\s*:", s.text) or "←" in s.text:  # pseudo-code: "Require: Query, key …"
+        return False
     if key == "summary":
         return s.kind == "abstract" or bool(re.search(r"introduction|conclusion", s.path, re.I))
     return True
