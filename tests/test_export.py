@@ -308,10 +308,12 @@ def test_architecture_and_training_read_one_statement_a_line_each_with_its_quote
     them holding "VS. ", which ends no statement)."""
     record, summary = _papers()[0]
     base = "We initialize the audio LLM of Kimi-Audio from the pre-trained Qwen2.5 7B model."
+    taught = "This work explores CoT knowledge distillation (Hinton et al., 2015) from PaLM 540B (Chowdhery et al., 2022)"
     adopt = "We adopt the whisper encoder with a vector quantization layer."
     fields = dict(summary.fields, architecture=FieldValue(
-        value=f"Base model: Qwen2.5 7B. Components: Audio Tokenizer; Batch-Wise VS. Sequence-Wise Balance. {adopt}",
-        evidence=[_ev(5, "2.3 Audio LLM", base), _ev(4, "2.2", "Audio Tokenizer"),
+        value=f"Base model: Qwen2.5 7B. Distilled from: PaLM 540B; GPT-3 175B. "
+              f"Components: Audio Tokenizer; Batch-Wise VS. Sequence-Wise Balance. {adopt}",
+        evidence=[_ev(5, "2.3 Audio LLM", base), _ev(1, "1", taught), _ev(4, "2.2", "Audio Tokenizer"),
                   _ev(5, "2.3", "Batch-Wise VS. Sequence-Wise Balance"), _ev(4, "2.2 Audio Tokenizer", adopt)],
     ))
     entry = SurveyEntry.build(summary.model_copy(update={"fields": fields}), record)
@@ -321,10 +323,11 @@ def test_architecture_and_training_read_one_statement_a_line_each_with_its_quote
     lines = [line for line in section.splitlines() if line.strip()]
     notes = _check_footnotes(text)
     assert [re.sub(r"\[\^\d+\]", "", line) for line in lines] == [
-        "- Base model: Qwen2.5 7B.", "- Components: Audio Tokenizer; Batch-Wise VS. Sequence-Wise Balance.", f"- {adopt}"]
+        "- Base model: Qwen2.5 7B.", "- Distilled from: PaLM 540B; GPT-3 175B.",
+        "- Components: Audio Tokenizer; Batch-Wise VS. Sequence-Wise Balance.", f"- {adopt}"]
     refs = [re.findall(r"\[\^(\d+)\]", line) for line in lines]
-    assert [len(r) for r in refs] == [1, 2, 1]
-    assert base in notes[refs[0][0]] and adopt in notes[refs[2][0]]
+    assert [len(r) for r in refs] == [1, 1, 2, 1]  # a quote naming one of several models backs their line
+    assert base in notes[refs[0][0]] and taught in notes[refs[1][0]] and adopt in notes[refs[3][0]]
     summary_section = text.split("## Summary")[1].split("\n## ")[0]
     assert not summary_section.lstrip().startswith("- ")  # the summary stays a paragraph
 

@@ -182,11 +182,13 @@ def _statements(value: FieldValue) -> list[str]:
 
 def _item_quoted(items: list[Item], evidence: Evidence) -> Item | None:
     """The item the quote backs: one it holds, one that opens with it (a figure's caption, then its page), or one
-    that holds it (a statement listing headings); else a labelled statement whose value it holds ("Base model: X.")."""
+    that holds it (a statement listing headings); else a labelled statement one of whose values it holds ("Base
+    model: X." or "Distilled from: X; Y.")."""
     quote = normalize(evidence.quote)
     return next((item for item in items if contains(evidence.quote, item.text)
                  or normalize(item.text).startswith(quote) or contains(item.text, evidence.quote)),
-                next((item for item in items if (said := _labelled(item.text)) and contains(evidence.quote, said)), None))
+                next((item for item in items if (said := _labelled(item.text))
+                      and any(contains(evidence.quote, name) for name in said.split("; "))), None))
 
 
 def _labelled(statement: str) -> str:
