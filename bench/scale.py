@@ -7,6 +7,7 @@ recall, memory; the IVF-PQ code size chosen by a sweep; BM25 at a million chunks
     python bench/scale.py --real WORKSPACE...               # the same sweep on digest's real vectors
     python bench/scale.py --bm25 1000000 [--json OUT]       # BM25 (bm25s) at that many chunks
     python bench/scale.py --extrapolate 15000000 ROWS.json...  # carry measured rows to 15M (labelled)
+    python bench/scale.py --build-peak 300000 [--kinds flat,ivfpq]  # peak memory: streamed dense build vs one array
 
 Vectors are drawn around random cluster centres and L2-normalized (real embeddings cluster; uniform random
 vectors would be the worst case for any graph index). IVF, HNSW and IVF-PQ go through digest's own build
@@ -31,6 +32,13 @@ would. Builds the bm25s index as digest does, saves it, then loads it in fresh p
 `mmap=True`) and times digest's query path (`get_scores_from_ids` over all chunks, then the top 50) on the
 dev and holdout questions. Also the memory of digest's chunk list (`Chunk` objects) per chunk.
 
+--build-peak N: digest's dense build (`digest.index._dense_from_parts`: each paper's vectors streamed to disk, the
+index built from the file a block at a time) against the build before it (every paper's vectors concatenated into one
+float32 array, the index built from that, IVF-PQ's float16 file saved from it), each in a fresh process holding the N
+synthetic vectors in memory as papers of 40 (as `build_index` holds its parts); the peak resident set (VmHWM,
+reset when the build starts) above what the process held then, the ratio of the two, and whether the two builds agree
+(the same FAISS index bytes, or the same tuned search setting and recall).
+
 --gpu (needs faiss-gpu, `pip install .[gpu]`, and CUDA torch): exact and IVF search on the GPU, and embedding
 throughput of all-MiniLM-L6-v2 on CUDA (fp16) against a bare `model.encode`.
 """
@@ -38,6 +46,8 @@ throughput of all-MiniLM-L6-v2 on CUDA (fp16) against a bare `model.encode`.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import hashlib
 import json
 import os
 import resource
@@ -52,7 +62,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import QA_DEV, QA_HOLDOUT, ROOT, load_questions, percentiles, rss_mib, timed  # noqa: E402
-from digest.index import Rescored, live_version, _dense_index, _save_vectors, ivf_lists, tune_search  # noqa: E402
+from digest.index import (Rescored, live_version, _dense_from_parts, _dense_index, _save_vectors, ivf_lists,  # noqa: E402
+                          tune_search)
 
 
 def synthetic(n: int, dim: int, clusters: int = 2000, spread: float = 0.6, seed: int = 0) -> np.ndarray:
@@ -127,6 +138,67 @@ def cpu_bench(vectors: np.ndarray, queries: np.ndarray, kinds: list[str]) -> lis
         rows.append(row)
         print(rows[-1], flush=True)
         del index
+    return rows
+
+
+PAPER = 40  # chunks a synthetic paper holds, for --build-peak
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set, MiB: VmHWM, not `ru_maxrss`, which also counts the parent's resident set
+    at the fork that started this process."""
+    return int(next(line for line in open("/proc/self/status") if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
+def build_peak(path: str, kind: str, mode: str) -> dict:
+    """In a fresh process: the dense build of `kind` over the vectors saved at `path`, held in memory as papers of
+    PAPER rows; `mode` "stream" (digest's build) or "whole" (one float32 array first, as before session 8). The peak
+    resident set above what the process held before the build, its seconds, and what the build chose."""
+    vectors = np.load(path)  # read into memory
+    parts = [vectors[i : i + PAPER] for i in range(0, len(vectors), PAPER)]
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # heap freed while importing goes back: a build cannot reuse it unseen
+    Path("/proc/self/clear_refs").write_text("5")  # Linux: the peak resident set (VmHWM) restarts from now
+    base = peak_rss_mib()
+    meta: dict = {}
+    with tempfile.TemporaryDirectory(dir=Path(path).parent) as tmp, timed() as t:
+        if mode == "stream":
+            index = _dense_from_parts(parts, len(vectors), vectors.shape[1], kind, meta, Path(tmp))
+        else:
+            whole = np.ascontiguousarray(np.concatenate([np.asarray(p, dtype=np.float32) for p in parts]))
+            index = _dense_index(whole, kind, meta)
+            if kind == "ivfpq":
+                _save_vectors(whole, Path(tmp) / "vectors.npy")
+        peak = peak_rss_mib() - base
+    digest = hashlib.sha256(faiss.serialize_index(index)).hexdigest()[:16]
+    return {"kind": kind, "mode": mode, "n": len(vectors), "held_mib": round(base), "peak_growth_mib": round(peak),
+            "index_mib": mib(faiss.serialize_index(index).nbytes), "build_s": round(t.wall, 1),
+            "build_cpu_s": round(t.cpu, 1), "index_sha256": digest,
+            **{k: meta[k] for k in ("search_param", "recall_at_10", "rescore") if k in meta}}
+
+
+def build_peaks(n: int, dim: int, clusters: int, spread: float, kinds: list[str]) -> list[dict]:
+    """`build_peak` of both modes for each kind, each in its own process, on the same synthetic vectors; a summary
+    row per kind: the whole-array build's peak growth over the streamed one's, and whether they agree."""
+    rows = []
+    with tempfile.TemporaryDirectory(dir=ROOT / "bench") as tmp:
+        path = Path(tmp) / "vectors.npy"
+        np.save(path, synthetic(n, dim, clusters, spread))
+        for kind in kinds:
+            runs = {}
+            for mode in ("whole", "stream"):
+                out = subprocess.run([sys.executable, __file__, "--build-peak-of", str(path), "--kinds", kind,
+                                      "--mode", mode], capture_output=True, text=True, check=True).stdout
+                runs[mode] = json.loads(out.splitlines()[-1])
+                rows.append(runs[mode])
+                print(rows[-1], flush=True)
+            whole, stream = runs["whole"], runs["stream"]
+            same = whole["index_sha256"] == stream["index_sha256"]
+            agree = all(whole.get(k) == stream.get(k) for k in ("search_param", "rescore"))
+            rows.append({"kind": kind, "n": n, "peak_ratio_whole_over_stream":
+                         round(whole["peak_growth_mib"] / max(1, stream["peak_growth_mib"]), 2),
+                         "same_index_bytes": same, "same_search_setting": agree,
+                         "recall_at_10": [whole.get("recall_at_10"), stream.get("recall_at_10")]})
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -396,6 +468,9 @@ def main() -> None:
                     help="The digest workspace whose real chunks --bm25 repeats.")
     ap.add_argument("--bm25-load", help=argparse.SUPPRESS)
     ap.add_argument("--mmap", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--build-peak", type=int, metavar="N", help="Peak memory of the dense build at N vectors.")
+    ap.add_argument("--build-peak-of", help=argparse.SUPPRESS)
+    ap.add_argument("--mode", choices=("stream", "whole"), help=argparse.SUPPRESS)
     ap.add_argument("--extrapolate", type=int, metavar="N", help="Carry the rows of earlier --json runs to N vectors.")
     ap.add_argument("rows", type=Path, nargs="*", help="--json files of earlier runs, for --extrapolate.")
     ap.add_argument("--json", type=Path, help="Also write the rows to this file.")
@@ -404,8 +479,15 @@ def main() -> None:
     if args.bm25_load:
         print(json.dumps(bm25_load(args.bm25_load, args.mmap)))
         return
+    if args.build_peak_of:
+        print(json.dumps(build_peak(args.build_peak_of, args.kinds, args.mode)))
+        return
     if args.extrapolate:
         rows = extrapolate(args.extrapolate, [r for p in args.rows for r in json.loads(p.read_text())])
+    elif args.build_peak:
+        kinds = "flat,ivfpq" if args.kinds == ap.get_default("kinds") else args.kinds
+        print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads; load {os.getloadavg()}", flush=True)
+        rows = build_peaks(args.build_peak, args.dim, args.clusters, args.spread, kinds.split(","))
     elif args.bm25:
         if not live_version(args.chunks_from / "index"):
             raise SystemExit(f"--bm25: no digest index in {args.chunks_from}: run bench/eval.py, or give --chunks-from")

@@ -3,7 +3,8 @@
 Layout under `settings.index_dir`: one folder per version (`v000007/`: meta.json, chunks.jsonl and its line ends, dense.faiss,
 bm25/) and a pointer file `CURRENT` naming the live one. A build writes a new folder and switches the
 pointer with `os.replace`, so a crash mid-build leaves the previous index in use. Builds are incremental:
-a paper is re-chunked and re-embedded only when its PDF, the parser or the chunking settings change.
+a paper is re-chunked and re-embedded only when its PDF, the parser or the chunking settings change. The vectors
+go to disk a paper at a time and the dense index is built from that file BUILD_BLOCK vectors at a time.
 
 Search ranks by dense similarity, BM25, or both (hybrid: by default a weighted sum of the two scores, each
 scaled to 0..1; reciprocal-rank fusion on request). A Chinese (CJK) query is searched through its English
@@ -73,6 +74,7 @@ VECTORS = "vectors.npy"  # an IVF-PQ version's full vectors, float16, memory-map
 PARTS = ".parts"  # each paper's chunks and vectors, saved as soon as embedded, until a version holds them
 SCRATCH = ".vectors-f32.npy"  # a flat, HNSW or IVF build's float32 vectors on disk, deleted before the version is live
 BUILD_BLOCK = 65_536  # vectors a build adds, scans or gathers at a time: 96 MiB of 384-d float32 whatever the corpus
+# (a multiple of faiss's 1024-row BLAS blocks, so a block's exact scores are those of one search over all the rows)
 TRAIN_PER_LIST = 64  # IVF training vectors per cell, a sample read from disk (FAISS asks for 30-256 a cell)
 
 
@@ -614,8 +616,8 @@ def _stream_vectors(vectors: Iterable[np.ndarray], count: int, dim: int, path: P
     """Write each array of `vectors` in turn (each cast to float32 first, as the build always cast them, then to
     `dtype`) to the .npy file `path` of shape (count, dim), through the page cache: memory holds one paper's vectors
     at a time (and the pages of one read from a memory-mapped file are let go). Returns the file memory-mapped
-    read-only. `sync`: fsync the file. Raises ValueError when the arrays are
-    not `dim` wide or not `count` rows in all (the file would be unreadable)."""
+    read-only. `sync`: fsync the file. Raises ValueError when the arrays are not `dim` wide or not `count` rows in
+    all (the file would not match its header)."""
     rows = 0
     with open(path, "wb") as fh:
         header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": (count, dim)}
@@ -638,7 +640,8 @@ def _stream_vectors(vectors: Iterable[np.ndarray], count: int, dim: int, path: P
 def _dense_index(vectors: np.ndarray, kind: str, meta: dict):
     """A FAISS inner-product index of `kind` (flat, hnsw, ivf or ivfpq); an approximate one gets the smallest
     search setting whose recall@10 against exact search reaches RECALL_TARGET, recorded in `meta`. IVF-PQ's
-    recall is that of its re-scored candidates (`Rescored`, from `vectors` rounded to float16 as stored): when
+    recall is that of its re-scored candidates (`Rescored`, from `vectors` rounded to float16 as stored; a build
+    gives it the float16 file itself, so it is trained, filled and checked on the vectors as stored): when
     probing more cells stops helping, more candidates are re-scored (PQ_RESCORE, kept as `meta["rescore"]`).
     `vectors`: an array in memory or a memory-mapped .npy file (float32, or float16 as IVF-PQ stores them); it is
     read BUILD_BLOCK rows at a time (added, scanned for the exact top-10 of the recall check) and IVF trains on a
@@ -676,7 +679,13 @@ def _dense_index(vectors: np.ndarray, kind: str, meta: dict):
 
 
 def _add(index, vectors: np.ndarray) -> None:
-    """Add `vectors` to `index` a block at a time, in row order (ids 0, 1, ... as one `add` of them all gives)."""
+    """Add `vectors` to `index` a block at a time, in row order (ids 0, 1, ... as one `add` of them all gives). A
+    flat storage (exact, HNSW) is first sized for them all: grown block by block it would be copied each time it
+    doubles, twice its size in memory for a moment."""
+    flat = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
+    if isinstance(flat, faiss.IndexFlatCodes):
+        flat.codes.resize((flat.ntotal + len(vectors)) * flat.code_size)  # the capacity stays when it shrinks back
+        flat.codes.resize(flat.ntotal * flat.code_size)
     for _, block in _blocks(vectors):
         index.add(block)
 
@@ -722,8 +731,10 @@ def _release(rows: np.ndarray) -> None:
 
 def exact_top(queries: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
     """The ids of the `k` rows of `vectors` of highest inner product with each of `queries` (float32), -1 past the
-    last row: exact search a BUILD_BLOCK at a time, each block's top k merged into one heap per query (a tie goes to
-    the lower id, as in one `faiss.knn` over all the rows)."""
+    last row: exact search a BUILD_BLOCK at a time, each block's top k merged into one heap per query (faiss's own
+    heaps, as one `faiss.knn` over all the rows merges its own blocks of 1024 rows). The ids are that search's but
+    where scores tie to the last bit (equal vectors: the pieces of a table): a block's shape can change the rounding
+    of a score, and so which of the tied rows is kept."""
     heap = faiss.ResultHeap(len(queries), k, keep_max=True)
     for first, block in _blocks(vectors):
         scores, ids = faiss.knn(queries, block, min(k, len(block)), metric=faiss.METRIC_INNER_PRODUCT)

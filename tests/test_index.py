@@ -370,3 +370,79 @@ def test_dense_ranking_holds_each_table_once(index):
     keys = [table_key(h.chunk) for h in hits if h.chunk.kind == "table"]
     assert len(keys) == len(set(keys))
     assert any(h.chunk.chunk_id == piece.chunk_id for h in hits)  # the table's first piece stands for it
+
+
+def _rebuilt(settings: Settings, block: int, monkeypatch) -> Index:
+    """The live index written again (a new version) from its own chunks and vectors, BUILD_BLOCK = `block`."""
+    monkeypatch.setattr(index_module, "BUILD_BLOCK", block)
+    index = Index.open(settings)
+    parts = {pid: index._part(pid) for pid in index.papers}
+    path, _ = index_module._write_version(settings, index.meta["embedder"], index.meta["dim"], parts,
+                                          encoder=index.meta.get("encoder"))
+    return Index.load(settings, path)
+
+
+def test_the_exact_index_is_built_a_block_at_a_time_and_is_the_same(copy, monkeypatch):
+    before = Index.open(copy)
+    expected = np.concatenate([np.asarray(before._part(pid)[1], np.float32) for pid in sorted(before.papers)])
+    sizes = []
+    blocks = index_module._blocks
+
+    def spy(vectors):
+        for first, block in blocks(vectors):
+            sizes.append(len(block))
+            yield first, block
+
+    monkeypatch.setattr(index_module, "_blocks", spy)
+    small = _rebuilt(copy, 7, monkeypatch)
+    assert small.path != before.path and small.meta["ann"] == "flat"
+    assert max(sizes) == 7 and sum(sizes) == len(before.chunks)  # added 7 vectors at a time, each once
+    assert small.vectors.dtype == np.float32 and np.array_equal(small.vectors, expected)
+    assert np.array_equal(small.vectors, before.vectors)
+    assert not (small.path / index_module.SCRATCH).exists() and not (small.path / index_module.VECTORS).exists()
+    for question in ("In Mixtral, how many experts process each token?", "label smoothing", "sliding window attention"):
+        for mode in ("dense", "hybrid"):
+            ours = [(h.chunk.chunk_id, h.score) for h in small.search(question, k=10, mode=mode)]
+            assert ours == [(h.chunk.chunk_id, h.score) for h in before.search(question, k=10, mode=mode)]
+
+
+@pytest.mark.parametrize("kind", ["ivf", "ivfpq", "hnsw"])
+def test_an_approximate_index_built_in_small_blocks_is_that_of_one_block(copy, monkeypatch, kind):
+    settings = copy.model_copy(update={"ann_threshold": 50, "ann_index": kind})
+    flat = Index.open(copy)  # held: its `vectors` are a view of the FAISS index's own storage
+    exact = np.array(flat.vectors)
+    whole = _rebuilt(settings, index_module.BUILD_BLOCK, monkeypatch)  # the fixture's vectors are one block
+    small = _rebuilt(settings, 7, monkeypatch)
+    assert whole.meta["ann"] == small.meta["ann"] == kind and small.meta["recall_at_10"] >= index_module.RECALL_TARGET
+    assert not (small.path / index_module.SCRATCH).exists()
+    assert np.array_equal(np.asarray(small.vectors), np.asarray(whole.vectors))
+    if kind == "hnsw":  # the graph depends on the order vectors arrive in, batch by batch: only its recall is checked
+        return
+    for key in ("search_param", "rescore"):
+        assert small.meta.get(key) == whole.meta.get(key)
+    # the same check; which of equal vectors (a table's pieces) is exact top-10 can change with a block's rounding
+    assert small.meta["recall_at_10"] == pytest.approx(whole.meta["recall_at_10"], abs=0.01)
+    assert np.array_equal(faiss.serialize_index(small.dense), faiss.serialize_index(whole.dense))
+    if kind == "ivfpq":  # the float16 file the query re-scores from, written paper by paper
+        assert small.vectors.dtype == np.float16 and np.array_equal(small.vectors, exact.astype(np.float16))
+    else:
+        assert np.array_equal(small.vectors, exact)
+
+
+def test_exact_search_and_gathering_a_block_at_a_time_match_one_pass_over_memory(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((60, 16)).astype(np.float32)
+    vectors = np.repeat(vectors / np.linalg.norm(vectors, axis=1, keepdims=True), 5, axis=0)  # ties: each one 5 times
+    queries = vectors[rng.choice(300, 40, replace=False)] + 0.1 * rng.standard_normal((40, 16)).astype(np.float32)
+    stored = index_module._stream_vectors([vectors[:100], vectors[100:101], vectors[101:]], 300, 16,
+                                          tmp_path / "v.npy", np.float32, sync=False)
+    assert isinstance(stored, np.memmap) and np.array_equal(stored, vectors)
+    monkeypatch.setattr(index_module, "BUILD_BLOCK", 7)
+    for data in (vectors, stored):
+        assert np.array_equal(index_module.exact_top(queries, data, 10),
+                              faiss.knn(queries, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)[1])
+        rows = rng.choice(300, 50, replace=False)
+        assert np.array_equal(index_module._take(data, rows), vectors[rows])
+    assert np.array_equal(index_module.exact_top(queries[:2], vectors[:3], 5)[:, 3:], -np.ones((2, 2)))
+    with pytest.raises(ValueError, match="299 vectors written"):
+        index_module._stream_vectors([vectors[:299]], 300, 16, tmp_path / "w.npy", np.float32, sync=False)
