@@ -191,7 +191,9 @@ class Index:
             self.dense.make_direct_map()
             return self.dense.reconstruct_n(0, self.dense.ntotal)
         flat = faiss.downcast_index(self.dense.storage) if hasattr(self.dense, "storage") else self.dense
-        return faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+        view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d).view(_Backed)
+        view.owner = self.dense  # the storage lives as long as the view or any slice of it, not as long as this Index
+        return view
 
     @property
     def papers(self) -> list[str]:
@@ -291,6 +293,12 @@ class Index:
     def _part(self, paper_id: str) -> tuple[list[Chunk], np.ndarray, str]:
         start, count = self.ranges[paper_id]
         return self.chunks[start : start + count], self.vectors[start : start + count], self.meta["keys"][paper_id]
+
+
+class _Backed(np.ndarray):
+    """A view of memory that `owner` (a FAISS index) holds; slices keep the view, and so the owner, alive."""
+
+    owner = None
 
 
 def remove_from_index(settings: Settings, ids: Sequence[str]) -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import bm25s
@@ -446,3 +448,22 @@ def test_exact_search_and_gathering_a_block_at_a_time_match_one_pass_over_memory
     assert np.array_equal(index_module.exact_top(queries[:2], vectors[:3], 5)[:, 3:], -np.ones((2, 2)))
     with pytest.raises(ValueError, match="299 vectors written"):
         index_module._stream_vectors([vectors[:299]], 300, 16, tmp_path / "w.npy", np.float32, sync=False)
+
+
+def test_vectors_outlive_the_index_object_they_came_from(built):
+    """`Index.vectors` of an exact index is a view of FAISS's storage: a slice of it kept after the Index is gone
+    must still read the vectors (it read freed memory, a segfault once the storage was unmapped). In a child
+    process, so that a crash fails this test and not the run."""
+    script = (
+        "import gc, sys, numpy as np\n"
+        "from digest.index import Index\n"
+        "from digest.settings import Settings\n"
+        "part = Index.open(Settings.load(workspace=sys.argv[1])).vectors[:50]\n"
+        "gc.collect()\n"
+        "junk = [np.ones((4096, 384), np.float32) for _ in range(8)]\n"
+        "print(float(np.asarray(part, np.float64).sum()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(built[0])], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    expected = np.asarray(Index.open(Settings.load(workspace=built[0])).vectors[:50], np.float64).sum()
+    assert float(done.stdout) == pytest.approx(expected, rel=1e-9)
