@@ -138,16 +138,17 @@ def query_embedder(settings: Settings, meta: dict, root: Path) -> Embedder:
 
 
 def load_live_soon(index_dir: Path) -> None:
-    """`load_soon` for the live index version under `index_dir`; nothing where there is none (`Index.open` says
-    what is wrong)."""
-    load_soon(live_meta(index_dir), index_dir)
+    """Start checking and loading the live index version's ONNX export (`live.check_soon`, `load_soon`);
+    nothing where there is none (`Index.open` says what is wrong)."""
+    meta = live_meta(index_dir)
+    check_soon(meta, index_dir)
+    load_soon(meta, index_dir)
 
 
 def load_soon(meta: dict, root: Path) -> None:
-    """Start loading an index version's ONNX export in the background: its files hashed against their checksums
-    (`live.verification`) and its `OnnxEmbedder` made (ONNX Runtime session and tokenizer: a tenth of a second).
-    Both release the GIL for most of it, so they pass while the caller imports and loads the rest of the index."""
-    check_soon(meta, root)
+    """Start making an index version's `OnnxEmbedder` in the background (ONNX Runtime session and tokenizer: a
+    tenth of a second, the GIL released for most of it), so that it passes while the caller imports and loads the
+    rest of the index. Its files' check (`live.check_soon`) is started first, by the caller."""
     record = meta.get("encoder") or {}
     if record.get("path"):
         _embedder_soon(root / record["path"], json.dumps(record, sort_keys=True))

@@ -53,7 +53,7 @@ def dictionary() -> dict[str, str]:
     return words
 
 
-_DIGITS = {c: n for n, c in enumerate("零一二三四五六七八九十", 0)} | {"两": 2}
+_DIGITS = {c: n for n, c in enumerate("零一二三四五六七八九十")} | {"两": 2}
 _ORDINALS = ("zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 _COUNTED = {"步": "step", "阶段": "stage", "轮": "round", "层": "layer", "章": "chapter", "节": "section", "部分": "part",
             "个": "", "种": ""}

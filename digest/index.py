@@ -40,7 +40,7 @@ from threadpoolctl import ThreadpoolController
 from .bm25 import Bm25Scores, write_bm25
 from .chunk import CHUNKER_VERSION, table_key
 from .index_version import ChunkFile, write_chunks
-from .live import POINTER, live_version
+from .live import POINTER, live_version, version_meta
 from .embed import load_embedder, model_location
 from .embed_onnx import clean_encoders, encoder_ready, export_encoder, load_live_soon, query_embedder
 from .errors import DigestError
@@ -138,7 +138,7 @@ class Index:
     @classmethod
     def load(cls, settings: Settings, path: Path) -> "Index":
         try:
-            meta = json.loads((path / "meta.json").read_text())
+            meta = version_meta(path)
             chunks = ChunkFile(path)
             dense = faiss.read_index(str(path / "dense.faiss"))
             bm25 = Bm25Scores.load(path / "bm25")

@@ -37,9 +37,20 @@ def live_meta(root: Path) -> dict:
     (`Index.open` says what is wrong)."""
     version = live_version(root)
     try:
-        return json.loads((version / "meta.json").read_text()) if version else {}
+        return version_meta(version) if version else {}
     except (OSError, ValueError):
         return {}
+
+
+def version_meta(version: Path) -> dict:
+    """A version folder's meta.json, parsed once per process for the file as it is now (a query reads it before
+    its heavy imports and again when it opens the index; it grows with the corpus). Shared: do not change it."""
+    return _parsed(version / "meta.json", stamp(version, ["meta.json"]))
+
+
+@lru_cache(maxsize=8)
+def _parsed(path: Path, _stamp: tuple) -> dict:
+    return json.loads(path.read_text())
 
 
 def check_soon(meta: dict, root: Path) -> None:

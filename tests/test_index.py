@@ -21,6 +21,7 @@ import digest.index as index_module
 from digest.catalog import Catalog
 from digest.cli import cli
 from digest.errors import DigestError
+from digest.live import live_version, version_meta
 from digest.corpus import remove_paper
 from digest.index import (CLEAR_LEAD, DENSE_WEIGHT, DENSE_WEIGHT_CLEAR, RRF_K, Index, bm25_lead, build_index, dense_share,
                           fuse, fuse_rrf)
@@ -467,3 +468,12 @@ def test_vectors_outlive_the_index_object_they_came_from(built):
     assert done.returncode == 0, done.stderr[-500:]
     expected = np.asarray(Index.open(Settings.load(workspace=built[0])).vectors[:50], np.float64).sum()
     assert float(done.stdout) == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_version_meta_is_read_once_until_its_file_changes(copy):
+    """A query reads the meta before its heavy imports and again when it opens the index: parsed once."""
+    path = live_version(copy.index_dir)
+    first = version_meta(path)
+    assert version_meta(path) is first and Index.open(copy).meta is first
+    (path / "meta.json").write_text(json.dumps({**first, "note": "changed"}))
+    assert version_meta(path)["note"] == "changed"

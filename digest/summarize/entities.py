@@ -379,13 +379,11 @@ def unseen_benchmarks(text: PaperText) -> list[tuple[str, Sentence]]:
     for name, s in listed_benchmarks(text):
         seen.setdefault(name, s)
         once.add(name)
-    return [(n, s) for n, s in seen.items() if _plausible(n) and not _known(n) and (n in once or _written_twice(text, n))]
+    return _repeated(text, seen, once)
 
 
 _LIST_HEADING = re.compile(r"\b(?:benchmarks?|datasets?|tasks?)\b", re.I)
 _LIST_HEAD = re.compile(rf"[•●▪◦‣]\s+({_NAME_RUN.pattern})\s*(?=\(|:)")
-
-
 _HEADING_NAMES = re.compile(rf"((?:{_NAME_RUN.pattern})(?:(?:\s*,\s*|\s+and\s+)(?:{_NAME_RUN.pattern}))*)\s*:\s")
 
 
@@ -398,7 +396,7 @@ def listed_benchmarks(text: PaperText) -> list[tuple[str, Sentence]]:
     for section, path in zip(text.parsed.sections, section_paths(text.parsed.sections)):
         parent = path.rpartition(" > ")[0]
         if section.kind == "body" and _EVAL_SECTION.search(parent) and (m := _HEADING_NAMES.match(section.title)):
-            heading = Sentence(section.title, section.page_start, section.heading, path, "heading", -1)
+            heading = Sentence.heading(section, path)
             out += [(name, heading) for name in re.split(r"\s*,\s*|\s+and\s+", m.group(1)) if not _names_a_model(name)]
     for s in _prose(text):
         if _LIST_HEADING.search(s.section) and _EVAL_SECTION.search(s.path) and not _TRAIN_CUE.search(s.section):
@@ -421,9 +419,11 @@ def _prose(text: PaperText) -> list[Sentence]:
     return [s for s in text.sentences if s.kind not in ("title", "table") and not _skipped(s)]
 
 
-def _repeated(text: PaperText, seen: dict[str, Sentence]) -> list[tuple[str, Sentence]]:
-    """The plausible, unknown names written at least twice in the paper (tables included)."""
-    return [(name, s) for name, s in seen.items() if _plausible(name) and not _known(name) and _written_twice(text, name)]
+def _repeated(text: PaperText, seen: dict[str, Sentence], once: set[str] = frozenset()) -> list[tuple[str, Sentence]]:
+    """The plausible, unknown names written at least twice in the paper (tables included), or once for those in
+    `once` (where the layout says what they are)."""
+    return [(name, s) for name, s in seen.items()
+            if _plausible(name) and not _known(name) and (name in once or _written_twice(text, name))]
 
 
 def _written_twice(text: PaperText, name: str) -> bool:

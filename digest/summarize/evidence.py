@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper, Table
+from digest.models import Evidence, FieldValue, PaperSummary, ParsedPaper, Section, Table
 from digest.text import contains, normalize, page_of, section_paths, sentence_spans
 
 MAX_SENTENCE = 600
@@ -25,6 +25,11 @@ class Sentence:
 
     def evidence(self) -> Evidence:
         return Evidence(page=self.page, section=self.section, quote=self.text)
+
+    @classmethod
+    def heading(cls, section: Section, path: str) -> Sentence:
+        """A section's heading as a quotable sentence (a component, a task, a list of benchmarks)."""
+        return cls(section.title, section.page_start, section.heading, path, "heading", -1)
 
 
 _BULLET = re.compile(r"\s(?=[•●▪◦‣]\s)")  # the space before a bullet: each item of a list is a statement of its own

@@ -269,7 +269,7 @@ def component_headings(key: str, text: PaperText) -> list[Sentence]:
             if section.level <= skipped:
                 skipped = section.level if _ASIDE_PART.match(section.title) or other.search(section.title) else 99
                 if skipped == 99 and section.level - level <= deepest and not _NOT_COMPONENT.search(section.title):
-                    out.append(Sentence(section.title, section.page_start, section.heading, section.heading, "heading", -1))
+                    out.append(Sentence.heading(section, section.heading))
             continue
         inside = bool(re.search(pattern, section.title, re.I)) and not _NOT_COMPONENT.search(section.title)
         level, skipped = section.level, 99
@@ -315,5 +315,5 @@ def task_headings(text: PaperText, names: list[str]) -> list[tuple[str, Sentence
             if section.title.casefold() in {title.casefold() for title, _ in out}:
                 continue  # "4.1.2 Commonsense reasoning" in the setup, "5.2 Commonsense Reasoning" in the results
             if not any(entities.is_benchmark_name(n) and n in section.text for n in names):
-                out.append((section.title, Sentence(section.title, section.page_start, section.heading, top, "heading", -1)))
+                out.append((section.title, Sentence.heading(section, top)))
     return out

@@ -106,8 +106,8 @@ def _about_own_work(s: Sentence, own: re.Pattern) -> bool:
 
 def _is_base(name: str, m: re.Match, sentence: str, own: re.Pattern, teacher: bool = False) -> bool:
     """A model's name (a capital first, and a digit or a variant's suffix: "Qwen2.5-72B", "Step-1", "Ling-Lite-Base"),
-    not the paper's own model or one of its sizes, not followed by a word saying it is something else, and not
-    what a reward model, classifier or teacher starts from."""
+    not the paper's own model or one of its sizes, not followed by a word saying it is something else, and (unless
+    a `teacher` is wanted) not what a reward model, classifier or teacher starts from."""
     return (name[:1].isupper() and len(name) >= 4 and bool(re.search(r"\d|-(?:Base|Instruct|Chat)\b", name))
             and not own.search(_SIZE.sub("", name)) and not _NOT_A_MODEL.match(sentence, m.end("name"))
             and (teacher or not _OTHER_MODEL.search(sentence[: m.start("name")])))
