@@ -169,9 +169,10 @@ def build_peak(path: str, kind: str, mode: str) -> dict:
             if kind == "ivfpq":
                 _save_vectors(whole, Path(tmp) / "vectors.npy")
         peak = peak_rss_mib() - base
-    digest = hashlib.sha256(faiss.serialize_index(index)).hexdigest()[:16]
+    saved = faiss.serialize_index(index)
+    digest = hashlib.sha256(saved).hexdigest()[:16]
     return {"kind": kind, "mode": mode, "n": len(vectors), "held_mib": round(base), "peak_growth_mib": round(peak),
-            "index_mib": mib(faiss.serialize_index(index).nbytes), "build_s": round(t.wall, 1),
+            "index_mib": mib(saved.nbytes), "build_s": round(t.wall, 1),
             "build_cpu_s": round(t.cpu, 1), "index_sha256": digest,
             **{k: meta[k] for k in ("search_param", "recall_at_10", "rescore") if k in meta}}
 
